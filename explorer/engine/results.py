@@ -1,0 +1,107 @@
+"""Results that cross from the engine to the GUI and the CLI.
+
+Frozen dataclasses of Python values and numpy arrays only: no tensors, so the Qt side
+never needs torch to read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    source: str  # the local folder the weights came from
+    architecture: str
+    device: str
+    dtype: str
+    mask_token: str
+    max_length: int
+    num_layers: int
+    num_heads: int
+    vocab_size: int
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    stage: str  # "resolve", "download", "tokenizer", "weights", "device", "ready"
+    message: str
+    done: float = 0.0
+    total: float = 0.0  # 0 when the amount of work is unknown
+
+
+@dataclass(frozen=True)
+class Tokenization:
+    """Wordpieces of a text, mapped back to characters of the text the user typed."""
+
+    tokens: tuple[str, ...]
+    ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]  # (start, end) in the original text; (0, 0) for specials
+    special: tuple[bool, ...]
+    display: tuple[str, ...]  # what to show a person (byte-level BPE symbols decoded)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    token: str  # the vocabulary entry, e.g. "##ing" or "Ġthe"
+    token_id: int
+    score: float  # softmax over the whole vocabulary
+    token_str: str  # tokenizer.decode([token_id]), as transformers' fill-mask pipeline says it
+    text: str  # what to write into the sentence in place of the mask
+    continues_word: bool  # a "##" piece: glue it to the word before
+
+
+@dataclass(frozen=True)
+class MaskPrediction:
+    index: int  # position of the mask in Tokenization.tokens
+    char_start: int
+    char_end: int
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
+class FillMaskResult:
+    model: str
+    device: str
+    text: str
+    tokenization: Tokenization
+    masks: tuple[MaskPrediction, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's stable JSON contract."""
+        return {
+            "model": self.model,
+            "device": self.device,
+            "tokens": list(self.tokenization.tokens),
+            "masks": [
+                {
+                    "index": m.index,
+                    "predictions": [
+                        {"token": c.token, "token_id": c.token_id, "score": c.score}
+                        for c in m.candidates
+                    ],
+                }
+                for m in self.masks
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class JobStep:
+    """Progress of a long job, yielded after each unit of work."""
+
+    done: int
+    total: int
+    message: str = ""
+    payload: Any = None
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    return asdict(obj)

@@ -1,0 +1,46 @@
+"""What the inference thread holds: the current model and the operations on it.
+
+The Qt worker calls these methods on its own thread; they know nothing of Qt. A method
+that returns a generator is a long job (progress per step); anything else is a result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+
+from explorer.engine import devices, fill_mask, models, tokens
+from explorer.engine.errors import ModelNotLoadedError
+from explorer.engine.results import FillMaskResult, LoadProgress, ModelInfo, Tokenization
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    def __init__(self) -> None:
+        self._lm: models.MaskedLM | None = None
+
+    @property
+    def lm(self) -> models.MaskedLM:
+        if self._lm is None:
+            raise ModelNotLoadedError("No model is loaded yet: wait for it to load, or pick one.")
+        return self._lm
+
+    @property
+    def loaded(self) -> bool:
+        return self._lm is not None
+
+    def devices(self) -> list[str]:
+        return devices.available_devices()
+
+    def load(self, name: str, device: str = "auto", dtype: str = "auto") -> Generator[LoadProgress, None, ModelInfo]:
+        """Long job. The old model stays in use until the new one is ready."""
+        lm = yield from models.load_steps(name, device, dtype)
+        self._lm = lm
+        return lm.info()
+
+    def fill_mask(self, text: str, top_k: int = fill_mask.DEFAULT_TOP_K) -> FillMaskResult:
+        return fill_mask.fill_mask(self.lm, text, top_k)
+
+    def tokenize(self, text: str) -> Tokenization:
+        return tokens.tokenize(self.lm, text)

@@ -1,0 +1,152 @@
+"""The model's guesses for every mask, as text a screen reader can read and a click can use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+BAR_SCALE = 1000
+
+
+class CandidateRow(QWidget):
+    chosen = Signal(object)  # the Candidate
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.candidate: Any = None
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.button = QPushButton(self)
+        self.button.setObjectName("candidateButton")
+        self.button.setFlat(True)
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.button.setMinimumWidth(110)
+        self.button.setStyleSheet("text-align: left; padding: 2px 6px;")
+        self.button.clicked.connect(lambda: self.chosen.emit(self.candidate))
+        self.bar = QProgressBar(self)
+        self.bar.setObjectName("candidateBar")
+        self.bar.setRange(0, BAR_SCALE)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(10)
+        self.bar.setMinimumWidth(80)
+        self.score = QLabel(self)
+        self.score.setObjectName("candidateScore")
+        self.score.setMinimumWidth(56)
+        self.score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.button, 2)
+        layout.addWidget(self.bar, 3)
+        layout.addWidget(self.score, 0)
+
+    def set_candidate(self, candidate: Any) -> None:
+        self.candidate = candidate
+        shown = ("##" if candidate.continues_word else "") + candidate.text if candidate.text else candidate.token
+        pct = f"{candidate.score * 100:.1f}%"
+        self.button.setText(shown)
+        self.button.setToolTip(f"Write “{candidate.text}” in place of the mask  ·  id {candidate.token_id}")
+        self.button.setAccessibleName(f"{shown}, {pct}")
+        self.bar.setValue(round(candidate.score * BAR_SCALE))
+        self.bar.setAccessibleName(f"probability of {shown}")
+        self.score.setText(pct)
+
+
+class MaskCard(QGroupBox):
+    chosen = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("maskCard")
+        self.rows: list[CandidateRow] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setSpacing(1)
+        self._layout.addStretch(1)
+
+    def set_prediction(self, ordinal: int, prediction: Any) -> None:
+        self.setTitle(f"Mask {ordinal + 1}  ·  token {prediction.index}")
+        cands = prediction.candidates
+        while len(self.rows) < len(cands):
+            row = CandidateRow(self)
+            row.chosen.connect(self.chosen)
+            self._layout.insertWidget(len(self.rows), row)
+            self.rows.append(row)
+        for row, cand in zip(self.rows, cands):
+            row.set_candidate(cand)
+            row.show()
+        for row in self.rows[len(cands) :]:
+            row.hide()
+
+
+class FillMaskPanel(QScrollArea):
+    """Passive view: set_result / set_busy / show_error. Emits candidateChosen(mask, candidate)."""
+
+    candidateChosen = Signal(int, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("fillMaskPanel")
+        self.setAccessibleName("Predictions")
+        self.setWidgetResizable(True)
+        body = QWidget(self)
+        outer = QVBoxLayout(body)
+        self.message = QLabel(body)
+        self.message.setObjectName("fillMaskMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.message)
+        self._cards_layout = QHBoxLayout()
+        self._cards_layout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(self._cards_layout)
+        outer.addStretch(1)
+        self.setWidget(body)
+        self.cards: list[MaskCard] = []
+        self.result: Any = None
+        self.show_message("Type a sentence with a mask to see the model's guesses.")
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "color: palette(text);")
+        self.message.setVisible(bool(text))
+
+    def set_busy(self, busy: bool) -> None:
+        # Old guesses stay readable while new ones compute; only their look changes.
+        for card in self.cards:
+            card.setEnabled(not busy)
+        self.setProperty("busy", busy)
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self.show_message(message, error=True)
+
+    def set_result(self, result: Any) -> None:
+        self.result = result
+        self.set_busy(False)
+        self.show_message("\n".join(result.warnings))
+        while len(self.cards) < len(result.masks):
+            card = MaskCard(self.widget())
+            ordinal = len(self.cards)
+            card.chosen.connect(lambda cand, i=ordinal: self.candidateChosen.emit(i, cand))
+            self._cards_layout.addWidget(card)
+            self.cards.append(card)
+        for i, (card, prediction) in enumerate(zip(self.cards, result.masks)):
+            card.set_prediction(i, prediction)
+            card.show()
+        for card in self.cards[len(result.masks) :]:
+            card.hide()
+
+    def visible_candidates(self) -> list[list[str]]:
+        """What a person sees per mask (used by tests and UI automation)."""
+        return [
+            [row.button.text() for row in card.rows if not row.isHidden()]
+            for card in self.cards
+            if not card.isHidden()
+        ]

@@ -1,0 +1,18 @@
+"""Files from the top-level resources/ folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def resource(name: str) -> Path:
+    return RESOURCES / name
+
+
+def app_icon() -> QIcon:
+    path = resource("icon.svg")
+    return QIcon(str(path)) if path.is_file() else QIcon()

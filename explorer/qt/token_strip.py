@@ -1,0 +1,60 @@
+"""The wordpieces of the current text; clicking one masks it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+
+SPECIAL_COLOR = QColor("#8a8a8a")
+MASK_COLOR = QColor("#fde7b0")
+
+
+class TokenStrip(QListWidget):
+    """Emits tokenClicked(index) for a token of the text (not for [CLS]/[SEP] and the like)."""
+
+    tokenClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tokenView")
+        self.setAccessibleName("Tokens")
+        self.setToolTip("The wordpieces the model reads. Click one to mask it.")
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setSpacing(3)
+        self.setUniformItemSizes(False)
+        self.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        self.setMaximumHeight(90)
+        self.itemClicked.connect(self._on_clicked)
+        self._tokenization: Any = None
+
+    def set_tokenization(self, tokenization: Any, mask_token: str = "") -> None:
+        self._tokenization = tokenization
+        self.clear()
+        if tokenization is None:
+            return
+        for i, (shown, token_id, (start, end), special) in enumerate(
+            zip(tokenization.display, tokenization.ids, tokenization.offsets, tokenization.special)
+        ):
+            item = QListWidgetItem(shown)
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            where = f"characters {start}–{end}" if end > start else "added by the tokenizer"
+            item.setToolTip(f"{tokenization.tokens[i]}  ·  id {token_id}  ·  {where}")
+            item.setSizeHint(QSize(max(28, self.fontMetrics().horizontalAdvance(shown) + 16), 26))
+            if shown == mask_token or tokenization.tokens[i] == mask_token:
+                item.setBackground(QBrush(MASK_COLOR))
+            elif special:
+                item.setForeground(QBrush(SPECIAL_COLOR))
+            self.addItem(item)
+
+    def _on_clicked(self, item: QListWidgetItem) -> None:
+        index = int(item.data(Qt.ItemDataRole.UserRole))
+        tok = self._tokenization
+        if tok is None or tok.special[index]:
+            return
+        self.tokenClicked.emit(index)
