@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ from PySide6.QtCore import QThread, Signal
 log = logging.getLogger(__name__)
 
 Call = Callable[[Any], Any]
+
+# Every thread made, so that shutdown code and tests can make sure none is left running
+# (Qt aborts the process when a running QThread is destroyed).
+live_threads: weakref.WeakSet[InferenceThread] = weakref.WeakSet()
 
 
 def default_session_factory() -> Any:
@@ -78,6 +83,7 @@ class InferenceThread(QThread):
         self._running: _RunningJob | None = None
         self._quitting = False
         self.session: Any = None
+        live_threads.add(self)
 
     # --- called from the UI thread -------------------------------------------------------
     def submit(self, kind: str, call: Call, *, interactive: bool = False) -> int:

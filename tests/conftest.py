@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny models built from configs (12 heads, real loading code paths).
+
+No test touches the network: models are written to temporary folders and loaded from there.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before any Qt import: without a display Qt would abort the whole run.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from explorer.engine.synthetic import make_model
+
+    root = tmp_path_factory.mktemp("models")
+    return {arch: make_model(root / arch, arch) for arch in ("bert", "roberta", "distilbert")}
+
+
+@pytest.fixture(scope="session")
+def bert_dir(model_dirs: dict[str, Path]) -> Path:
+    return model_dirs["bert"]
+
+
+@pytest.fixture(scope="session")
+def lms(model_dirs: dict[str, Path]) -> dict:
+    from explorer.engine import models
+
+    return {arch: models.load(str(path)) for arch, path in model_dirs.items()}
+
+
+@pytest.fixture(scope="session")
+def bert(lms: dict):
+    return lms["bert"]
+
+
+@pytest.fixture(scope="session")
+def roberta(lms: dict):
+    return lms["roberta"]

@@ -1,0 +1,143 @@
+"""Loading: local folders, the HF cache, offline failures, download progress, devices."""
+
+from __future__ import annotations
+
+import shutil
+
+import huggingface_hub
+import pytest
+import torch
+
+from explorer.engine import devices, models
+from explorer.engine.errors import InvalidParameterError, ModelLoadError
+
+
+def test_local_folder_loads_with_its_own_special_tokens(lms):
+    for arch, lm in lms.items():
+        info = lm.info()
+        assert info.num_heads == 12
+        assert info.mask_token == lm.tokenizer.mask_token
+        assert info.device == "cpu" and info.dtype == "float32"
+        assert lm.mask_token_id in lm.special_ids
+
+
+def test_load_reports_stages_and_returns_the_model(bert_dir):
+    steps = models.load_steps(str(bert_dir))
+    stages = []
+    while True:
+        try:
+            stages.append(next(steps).stage)
+        except StopIteration as done:
+            lm = done.value
+            break
+    assert stages == ["tokenizer", "weights", "device", "ready"]
+    assert isinstance(lm, models.MaskedLM)
+
+
+def test_folder_without_config_is_refused(tmp_path):
+    with pytest.raises(ModelLoadError, match="no config.json"):
+        models.load(str(tmp_path))
+
+
+@pytest.mark.parametrize("path", ["/no/such/model", "./missing-model", "~/no-such-model/x/y"])
+def test_missing_folder_is_refused(path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        models.load(path)
+
+
+def test_not_a_masked_lm_is_refused(tmp_path, bert_dir):
+    shutil.copytree(bert_dir, tmp_path / "m", dirs_exist_ok=True)
+    (tmp_path / "m" / "config.json").write_text('{"model_type": "gpt2"}')
+    with pytest.raises(ModelLoadError, match="masked language model|tokenizer"):
+        models.load(str(tmp_path / "m"))
+
+
+@pytest.fixture
+def empty_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    return tmp_path / "hub"
+
+
+def test_offline_setting_fails_at_once_with_advice(empty_hub_cache, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: pytest.fail("must not touch the network"))
+    with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE.*Open a model folder"):
+        models.load("bert-base-cased")
+
+
+def test_unreachable_hub_fails_with_advice(empty_hub_cache, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: False)
+    with pytest.raises(ModelLoadError, match="Cannot reach the Hugging Face hub.*Open a model folder"):
+        models.load("bert-base-cased")
+
+
+def test_hub_probe_says_no_when_nothing_listens(monkeypatch):
+    # Port 9 on loopback: refused at once; the probe must answer False, not hang or raise.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert models.hub_reachable(timeout=1.0) is False
+
+
+def test_cached_hub_model_loads_offline(empty_hub_cache, monkeypatch, bert_dir):
+    snapshot = empty_hub_cache / "models--acme--tiny-bert" / "snapshots" / "abc123"
+    shutil.copytree(bert_dir, snapshot)
+    (empty_hub_cache / "models--acme--tiny-bert" / "refs").mkdir()
+    (empty_hub_cache / "models--acme--tiny-bert" / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    lm = models.load("acme/tiny-bert")
+    assert lm.name == "acme/tiny-bert" and lm.source == str(snapshot)
+
+
+def test_download_reports_progress(empty_hub_cache, monkeypatch, bert_dir):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
+
+    def fake_snapshot_download(repo_id, *, allow_patterns=None, local_files_only=False, tqdm_class=None, **kw):
+        if local_files_only:
+            raise huggingface_hub.errors.LocalEntryNotFoundError("not cached")
+        bar = tqdm_class(total=4_000_000, unit="B", desc="model.safetensors")
+        for _ in range(4):
+            bar.update(1_000_000)
+        bar.close()
+        return str(bert_dir)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    steps = models.load_steps("acme/new-model")
+    seen = []
+    while True:
+        try:
+            seen.append(next(steps))
+        except StopIteration as done:
+            lm = done.value
+            break
+    downloads = [s for s in seen if s.stage == "download"]
+    assert [s.done for s in downloads] == [1e6, 2e6, 3e6, 4e6]
+    assert all(s.total == 4e6 for s in downloads)
+    assert lm.name == "acme/new-model"
+
+
+def test_attention_implementation_switches_at_run_time(bert):
+    enc = bert.tokenizer("the cat sat", return_tensors="pt")
+    before = bert.attention_implementation
+    with torch.no_grad():
+        plain = bert.model(**enc).logits
+    with bert.eager_attention(), torch.no_grad():
+        out = bert.model(**enc, output_attentions=True)
+        assert len(out.attentions) == 2 and out.attentions[0].shape[1] == 12
+    assert bert.attention_implementation == before
+    assert torch.allclose(out.logits, plain, atol=1e-5)
+
+
+def test_devices_and_dtypes():
+    assert "cpu" in devices.available_devices()
+    assert devices.resolve_device("cpu") == "cpu"
+    assert devices.resolve_device("auto") in devices.available_devices()
+    with pytest.raises(InvalidParameterError, match="Unknown device"):
+        devices.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidParameterError, match="not available"):
+            devices.resolve_device("cuda")
+    assert devices.resolve_dtype("auto", "cpu") == torch.float32
+    with pytest.raises(InvalidParameterError, match="needs a GPU"):
+        devices.resolve_dtype("float16", "cpu")
+    assert devices.resolve_dtype("bfloat16", "cuda") == torch.bfloat16

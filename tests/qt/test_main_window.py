@@ -1,0 +1,149 @@
+"""The main window on a tiny real model, as a person would use it."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QListWidget, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox
+from transformers import pipeline
+
+from explorer.qt.app import create_window
+from explorer.qt.fill_mask_panel import CandidateRow
+
+WAIT_MS = 15000
+
+
+@pytest.fixture
+def window(qtbot, bert_dir):
+    w = create_window(str(bert_dir))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
+    yield w
+    w.close()
+    assert w.controller.thread.wait(2000), "closing the window stops the model thread"
+
+
+def type_sentence(qtbot, w, text: str) -> None:
+    editor = w.findChild(QPlainTextEdit, "sentenceEditor")
+    editor.clear()
+    with qtbot.waitSignal(w.controller.fillMaskReady, timeout=WAIT_MS, check_params_cb=lambda r: r.text == text):
+        qtbot.keyClicks(editor, text)
+
+
+def test_named_widgets_exist(window):
+    assert isinstance(window.findChild(QPlainTextEdit, "sentenceEditor"), QPlainTextEdit)
+    assert isinstance(window.findChild(QScrollArea, "fillMaskPanel"), QScrollArea)
+    assert isinstance(window.findChild(QSpinBox, "topKSpin"), QSpinBox)
+    assert isinstance(window.findChild(QListWidget, "tokenView"), QListWidget)
+    assert window.findChild(QPushButton, "insertMaskButton") is not None
+    assert window.findChild(object, "modelSelector") is not None
+    assert window.findChild(object, "deviceSelector") is not None
+    assert window.findChild(QSpinBox, "topKSpin").value() == 10
+
+
+def test_typing_gives_k_candidates_per_mask_matching_the_pipeline(qtbot, window, bert):
+    type_sentence(qtbot, window, "Nice to [MASK] you.")
+    shown = window.fill_mask.visible_candidates()
+    assert len(shown) == 1 and len(shown[0]) == 10
+    ref = pipeline("fill-mask", model=bert.model, tokenizer=bert.tokenizer, top_k=10)("Nice to [MASK] you.")
+    expected = [r["token_str"] for r in ref]
+    assert shown[0] == expected  # the continuation pieces keep their "##", as the pipeline shows them
+    # As real text: each row's score label reads as a percentage of the pipeline's score.
+    rows = window.fill_mask.cards[0].findChildren(CandidateRow)
+    assert rows[0].score.text() == f"{ref[0]['score'] * 100:.1f}%"
+    assert rows[0].button.accessibleName().startswith(expected[0])
+
+
+def test_k_selector_and_several_masks(qtbot, window):
+    window.top_k.setValue(3)
+    type_sentence(qtbot, window, "The [MASK] sat on the [MASK] .")
+    assert [len(c) for c in window.fill_mask.visible_candidates()] == [3, 3]
+    type_sentence(qtbot, window, "The [MASK] sat.")
+    assert len(window.fill_mask.visible_candidates()) == 1
+
+
+def test_clicking_a_candidate_writes_it_at_that_mask(qtbot, window):
+    type_sentence(qtbot, window, "The [MASK] sat on the [MASK] .")
+    card = window.fill_mask.cards[1]
+    row = next(r for r in card.rows if not r.candidate.continues_word)
+    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+        qtbot.mouseClick(row.button, Qt.MouseButton.LeftButton)
+    assert window.editor.toPlainText() == f"The [MASK] sat on the {row.candidate.text} ."
+
+
+def test_clicking_a_continuation_piece_glues_it_to_the_word(qtbot, window):
+    type_sentence(qtbot, window, "The cat [MASK]")
+    window.top_k.setValue(50)
+    qtbot.waitUntil(lambda: len(window.fill_mask.visible_candidates()[0]) == 50, timeout=WAIT_MS)
+    row = next(r for r in window.fill_mask.cards[0].rows if r.candidate.continues_word)
+    qtbot.mouseClick(row.button, Qt.MouseButton.LeftButton)
+    assert window.editor.toPlainText() == f"The cat{row.candidate.text}"
+
+
+def test_clicking_a_token_masks_it(qtbot, window):
+    type_sentence(qtbot, window, "The cat sat on the mat.")
+    strip = window.tokens
+    index = next(i for i in range(strip.count()) if strip.item(i).text() == "cat")
+    item_rect = strip.visualItemRect(strip.item(index))
+    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+        qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=item_rect.center())
+    assert window.editor.toPlainText() == "The [MASK] sat on the mat."
+    assert len(window.fill_mask.visible_candidates()) == 1
+
+
+def test_clicking_a_special_token_changes_nothing(qtbot, window):
+    type_sentence(qtbot, window, "The cat sat.")
+    strip = window.tokens
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=strip.visualItemRect(strip.item(0)).center())
+    assert window.editor.toPlainText() == "The cat sat."
+
+
+def test_ctrl_m_inserts_the_models_mask_token(qtbot, window):
+    type_sentence(qtbot, window, "The cat")
+    window.editor.moveCursor(window.editor.textCursor().MoveOperation.End)
+    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+        qtbot.keyClick(window.editor, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.toPlainText() == "The cat [MASK]"
+    assert len(window.fill_mask.visible_candidates()) == 1
+
+
+def test_no_mask_and_empty_text_explain_themselves(qtbot, window):
+    type_sentence(qtbot, window, "The cat sat.")
+    message = window.findChild(QLabel, "fillMaskMessage")
+    assert "No mask" in message.text() and window.fill_mask.visible_candidates() == []
+    window.editor.clear()
+    qtbot.waitUntil(lambda: "empty" in message.text(), timeout=WAIT_MS)
+
+
+def test_status_bar_names_model_device_and_dtype(window, bert_dir):
+    assert str(bert_dir) in window.status_model.text()
+    assert window.status_device.text() == "cpu"
+    assert window.status_dtype.text() == "float32"
+    assert window.status_load.text() == "ready"
+
+
+def test_a_bad_model_path_is_explained_in_the_window(qtbot, window, tmp_path):
+    window.load_model(str(tmp_path / "nope"))
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT_MS)
+    assert "does not exist" in window.banner.label.text()
+    assert "still using" in window.status_load.text()
+    # The model that was loaded keeps working.
+    type_sentence(qtbot, window, "The [MASK] sat.")
+    assert len(window.fill_mask.visible_candidates()) == 1
+
+
+def test_roberta_model_uses_its_own_mask(qtbot, model_dirs):
+    w = create_window(str(model_dirs["roberta"]))
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
+        w.editor.setPlainText("Nice to")
+        w.editor.moveCursor(w.editor.textCursor().MoveOperation.End)
+        with qtbot.waitSignal(w.controller.fillMaskReady, timeout=WAIT_MS, check_params_cb=lambda r: "<mask>" in r.text):
+            w.insert_mask_button.click()
+        assert w.editor.toPlainText() == "Nice to <mask>"
+        assert len(w.fill_mask.visible_candidates()) == 1
+    finally:
+        w.close()
+        assert w.controller.thread.wait(2000)
