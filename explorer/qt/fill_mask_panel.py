@@ -66,6 +66,9 @@ class MaskCard(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("maskCard")
+        # Several masks sit side by side; one mask should not stretch across a wide window.
+        self.setMinimumWidth(260)
+        self.setMaximumWidth(420)
         self.rows: list[CandidateRow] = []
         self._layout = QVBoxLayout(self)
         self._layout.setSpacing(1)

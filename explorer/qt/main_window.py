@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
     # --- answers ----------------------------------------------------------------------
     def _on_loading(self, name: str) -> None:
         self.status_load.setText(f"loading {name}…")
+        if self.controller.model_info is None:
+            self.fill_mask.show_message(f"Loading {name}… the guesses appear once it is ready.")
         self.load_progress.setRange(0, 0)
         self.load_progress.show()
 
@@ -202,6 +204,8 @@ class MainWindow(QMainWindow):
         self.load_progress.hide()
         info = self.controller.model_info
         self.status_load.setText("load failed" if info is None else f"load failed; still using {info.name}")
+        if info is None:
+            self.fill_mask.show_message("No model is loaded: pick one above, or open a model folder.")
         self.banner.show_error(message, offer_folder=True)
 
     def _on_fill_mask(self, result: Any) -> None:

@@ -28,7 +28,7 @@ class TokenStrip(QListWidget):
         self.setSpacing(3)
         self.setUniformItemSizes(False)
         self.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.setMaximumHeight(90)
+        self.setMaximumHeight(72)
         self.itemClicked.connect(self._on_clicked)
         self._tokenization: Any = None
 

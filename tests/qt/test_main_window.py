@@ -147,3 +147,22 @@ def test_roberta_model_uses_its_own_mask(qtbot, model_dirs):
     finally:
         w.close()
         assert w.controller.thread.wait(2000)
+
+
+def test_offline_start_without_a_cached_model_explains_itself(qtbot, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    w = create_window()  # the default hub model
+    qtbot.addWidget(w)
+    try:
+        assert w.model_bar.model_selector.currentText() == "bert-base-cased"
+        qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=WAIT_MS)
+        assert "Open a model folder" in w.banner.label.text()
+        assert w.banner.open_folder.isVisible()
+        assert w.status_load.text() == "load failed"
+        assert "No model is loaded" in w.fill_mask.message.text()
+    finally:
+        w.close()
+        assert w.controller.thread.wait(2000)

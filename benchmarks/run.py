@@ -1,0 +1,477 @@
+"""All of BERT Explorer's benchmarks in one command: `python benchmarks/run.py`.
+
+Prints a Markdown table and writes the numbers to benchmarks/results/latest.json.
+These are measurements, not tests: nothing here fails on a slow number.
+
+1. Fill-mask latency, ours (`explorer.engine.fill_mask.fill_mask`) against the transformers
+   `pipeline("fill-mask")` running the SAME model object: 16 tokens / 1 mask and
+   64 tokens / 3 masks, top_k=10, runs interleaved (ours, pipeline, ours, ...).
+2. UI-thread stalls in the real window (offscreen), measured with a 5 ms heartbeat QTimer:
+   while the inference thread starts (imports torch), while it loads the model, and while
+   fill-mask requests arrive like typing (one every 30-60 ms). The GUI part runs in a child
+   process so that torch is imported on the model thread, as in the app.
+
+The model is bert-base-shaped with random weights (same compute as bert-base-cased), built
+once by explorer.engine.synthetic.make_model and cached in benchmarks/results/model-bert-base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+CACHED_MODEL = RESULTS / "model-bert-base"
+GUI_MARKER = "GUI_RESULT "
+
+# Word tokens from explorer.engine.synthetic.WORDS only (no ## pieces, no [UNK]).
+# 16 tokens with [CLS] and [SEP], one mask.
+SENTENCE_16 = "The cat sat on the [MASK] in the big old house with a dog"
+# 64 tokens with [CLS] and [SEP], three masks.
+SENTENCE_64 = (
+    "The cat sat on the [MASK] in the big old house with a dog . "
+    "She was born in Paris , France , and her grandmother wrote a [MASK] about the river . "
+    "He went to school in London , England , and they came to see the [MASK] after work one night . "
+    "It was a very good year for me"
+)
+# The GUI benchmark "types" this, one character per request, after the prefix.
+TYPING_PREFIX = "The cat sat on the [MASK]"
+TYPING_REST = (
+    " in the big old house with a dog near the river, and she said that the small child "
+    "went to school in London with her grandmother every week."
+)
+
+TOP_K = 10
+UI_GOAL_MS = 50.0
+HEARTBEAT_MS = 5
+
+
+def percentile(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
+
+
+def summary_ms(seconds: list[float]) -> dict[str, Any]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "median_ms": statistics.median(ms),
+        "p90_ms": percentile(ms, 90),
+        "min_ms": min(ms),
+        "max_ms": max(ms),
+        "samples_ms": [round(x, 3) for x in ms],
+    }
+
+
+# --- the model ---------------------------------------------------------------------------
+def model_folder(args: argparse.Namespace, tmp: Path) -> tuple[Path, str]:
+    from explorer.engine.synthetic import make_model
+
+    if args.model:
+        return Path(args.model), "given"
+    if args.no_cache:
+        return make_model(tmp / "model-bert-base", arch="bert", shape="base"), "built (temp)"
+    if (CACHED_MODEL / "config.json").is_file() and any(CACHED_MODEL.glob("*.safetensors")):
+        return CACHED_MODEL, "cached"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    building = RESULTS / "model-bert-base.building"
+    shutil.rmtree(building, ignore_errors=True)
+    make_model(building, arch="bert", shape="base")
+    shutil.rmtree(CACHED_MODEL, ignore_errors=True)
+    building.rename(CACHED_MODEL)
+    return CACHED_MODEL, "built"
+
+
+# --- 1 and 2: fill-mask latency ----------------------------------------------------------
+def bench_fill_mask(lm: Any, pipe: Any, text: str, runs: int, warmup: int) -> dict[str, Any]:
+    from explorer.engine.fill_mask import fill_mask
+
+    n_tokens = len(lm.tokenizer(text)["input_ids"])
+    n_masks = text.count(lm.mask_token)
+
+    def ours() -> Any:
+        return fill_mask(lm, text, TOP_K)
+
+    def reference() -> Any:
+        return pipe(text)
+
+    for _ in range(warmup):
+        ours()
+        reference()
+    t_ours: list[float] = []
+    t_ref: list[float] = []
+    clock = time.perf_counter
+    for _ in range(runs):
+        t0 = clock()
+        ours()
+        t1 = clock()
+        reference()
+        t2 = clock()
+        t_ours.append(t1 - t0)
+        t_ref.append(t2 - t1)
+
+    # Same answers? (a sanity check on what is being compared, not a test)
+    mine = [[c.token_id for c in m.candidates] for m in ours().masks]
+    theirs = reference()
+    if n_masks == 1:
+        theirs = [theirs]
+    theirs_ids = [[int(c["token"]) for c in mask] for mask in theirs]
+    s_ours, s_ref = summary_ms(t_ours), summary_ms(t_ref)
+    return {
+        "text": text,
+        "tokens": n_tokens,
+        "masks": n_masks,
+        "top_k": TOP_K,
+        "ours": s_ours,
+        "pipeline": s_ref,
+        "ratio_median": s_ref["median_ms"] / s_ours["median_ms"],
+        "ratio_p90": s_ref["p90_ms"] / s_ours["p90_ms"],
+        "same_top_k_as_pipeline": mine == theirs_ids,
+    }
+
+
+def run_engine(model_dir: Path, runs: int, warmup: int) -> dict[str, Any]:
+    import torch
+    from transformers import pipeline
+
+    from explorer.engine import models
+
+    t0 = time.perf_counter()
+    lm = models.load(str(model_dir))
+    load_s = time.perf_counter() - t0
+    pipe = pipeline("fill-mask", model=lm.model, tokenizer=lm.tokenizer, top_k=TOP_K)
+    out: dict[str, Any] = {"load_s": load_s, "torch_threads": torch.get_num_threads()}
+    for key, text, want_tokens, want_masks in (
+        ("fill_mask_16", SENTENCE_16, 16, 1),
+        ("fill_mask_64", SENTENCE_64, 64, 3),
+    ):
+        got = len(lm.tokenizer(text)["input_ids"])
+        if got != want_tokens or text.count(lm.mask_token) != want_masks:
+            raise SystemExit(f"benchmark sentence for {key} has {got} tokens, expected {want_tokens}: fix it")
+        print(f"  {key}: {warmup} warm-up + {runs} interleaved runs each ...", file=sys.stderr, flush=True)
+        out[key] = bench_fill_mask(lm, pipe, text, runs, warmup)
+    return out
+
+
+# --- 3: UI-thread stalls (child process) -------------------------------------------------
+def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int:
+    """Runs in its own process; prints one line GUI_RESULT {json}."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    t_import = time.perf_counter()
+    from PySide6.QtCore import QObject, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.qt.app import create_window
+
+    import_s = time.perf_counter() - t_import
+    torch_on_ui_thread = "torch" in sys.modules  # should be False: the model thread imports it
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    rng = random.Random(seed)
+    rest = TYPING_REST
+    while len(rest) < requests:
+        rest += TYPING_REST
+    texts = [TYPING_PREFIX + rest[: i + 1] for i in range(requests)]
+    delays = [rng.randint(30, 60) for _ in range(requests)]
+
+    class Bench(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.phase = "startup"
+            self.ticks: list[tuple[float, str]] = []
+            self.marks: dict[str, float] = {}
+            self.results_in_typing = 0
+            self.sent = 0
+            self.error: str | None = None
+            self.window: Any = None
+            self.close_ms = float("nan")
+            self.heartbeat = QTimer(self)
+            self.heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+            self.heartbeat.setInterval(HEARTBEAT_MS)
+            self.heartbeat.timeout.connect(self.beat)
+
+        def beat(self) -> None:
+            self.ticks.append((time.perf_counter(), self.phase))
+
+        def set_phase(self, phase: str) -> None:
+            self.marks[phase] = time.perf_counter()
+            self.phase = phase
+
+        def start(self) -> None:
+            t0 = time.perf_counter()
+            self.window = create_window(model=model_dir)
+            self.window.show()
+            self.marks["create_window_ms"] = (time.perf_counter() - t0) * 1000
+            c = self.window.controller
+            c.sessionReady.connect(lambda: self.set_phase("load"))
+            c.modelLoaded.connect(self.on_loaded)
+            c.modelFailed.connect(lambda msg: self.finish(f"model failed: {msg}"))
+            c.fillMaskReady.connect(self.on_result)
+            c.fillMaskFailed.connect(lambda msg: self.finish(f"fill-mask failed: {msg}"))
+            self.marks["t0"] = time.perf_counter()
+            self.set_phase("startup")
+            self.beat()
+            self.heartbeat.start()
+
+        def on_loaded(self, info: Any) -> None:
+            # The window now asks for the start text's predictions itself (first_result).
+            self.set_phase("first_result")
+
+        def on_result(self, result: Any) -> None:
+            if self.phase == "first_result":
+                self.set_phase("idle")
+                QTimer.singleShot(500, self.type_next)
+            elif self.phase == "typing":
+                self.results_in_typing += 1
+                if self.sent == len(texts) and result.text == texts[-1]:
+                    self.marks["last_result"] = time.perf_counter()
+                    self.set_phase("done")
+                    QTimer.singleShot(100, lambda: self.finish(None))
+
+        def type_next(self) -> None:
+            if self.phase == "idle":
+                self.set_phase("typing")
+            if self.phase != "typing" or self.sent >= len(texts):
+                return
+            text = texts[self.sent]
+            self.sent += 1
+            if self.sent == len(texts):
+                self.marks["last_request"] = time.perf_counter()
+            self.window.controller.request_fill_mask(text, TOP_K)
+            if self.sent < len(texts):
+                QTimer.singleShot(delays[self.sent], self.type_next)
+
+        def finish(self, error: str | None) -> None:
+            if self.window is None or self.phase == "closed":
+                return
+            self.error = self.error or error
+            self.heartbeat.stop()
+            self.set_phase("closed")
+            t0 = time.perf_counter()
+            self.window.close()
+            self.close_ms = (time.perf_counter() - t0) * 1000
+            app.quit()
+
+    bench = Bench()
+    QTimer.singleShot(0, bench.start)
+    QTimer.singleShot(int(timeout_s * 1000), lambda: bench.finish(f"timed out after {timeout_s:.0f} s in phase {bench.phase}"))
+    app.exec()
+
+    # Each gap counts for the phase it started in and, if different, the one it ended in.
+    gaps: dict[str, list[float]] = {}
+    for (t_prev, p_prev), (t_cur, p_cur) in zip(bench.ticks, bench.ticks[1:]):
+        g = (t_cur - t_prev) * 1000
+        gaps.setdefault(p_prev, []).append(g)
+        if p_cur != p_prev:
+            gaps.setdefault(p_cur, []).append(g)
+
+    def stats(phase: str) -> dict[str, Any]:
+        g = gaps.get(phase, [])
+        if not g:
+            return {"n": 0}
+        return {
+            "n": len(g),
+            "max_ms": max(g),
+            "p99_ms": percentile(g, 99),
+            "p50_ms": percentile(g, 50),
+            "over_goal": sum(1 for x in g if x > UI_GOAL_MS),
+            "worst_5_ms": sorted((round(x, 1) for x in g), reverse=True)[:5],
+        }
+
+    m = bench.marks
+
+    def span(a: str, b: str) -> float:
+        return (m[b] - m[a]) * 1000 if a in m and b in m else float("nan")
+
+    import torch
+
+    out = {
+        "error": bench.error,
+        "heartbeat_ms": HEARTBEAT_MS,
+        "requests": requests,
+        "request_interval_ms": [30, 60],
+        "qt_import_s": import_s,
+        "torch_imported_on_ui_thread": torch_on_ui_thread,
+        "torch_threads_on_model_thread": torch.get_num_threads(),
+        "create_window_ms": m.get("create_window_ms", float("nan")),
+        "startup_ms": span("t0", "load"),  # session built on the model thread (imports torch)
+        "load_ms": span("load", "first_result"),  # sessionReady -> modelLoaded
+        "first_result_ms": span("first_result", "idle"),
+        "typing_ms": span("typing", "last_result"),
+        "last_request_to_result_ms": span("last_request", "last_result"),
+        "results_shown_while_typing": bench.results_in_typing,
+        "close_window_ms": bench.close_ms,
+        "gaps": {p: stats(p) for p in ("startup", "load", "first_result", "idle", "typing")},
+    }
+    print(GUI_MARKER + json.dumps(out), flush=True)
+    return 0 if bench.error is None else 1
+
+
+def run_gui(model_dir: Path, requests: int, seed: int, timeout_s: float) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--gui-child", str(model_dir),
+           "--requests", str(requests), "--seed", str(seed), "--timeout", str(timeout_s)]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s + 60)
+    for line in proc.stdout.splitlines():
+        if line.startswith(GUI_MARKER):
+            return json.loads(line[len(GUI_MARKER):])
+    sys.stderr.write(proc.stdout + proc.stderr)
+    return {"error": f"GUI benchmark exited with code {proc.returncode} and no result"}
+
+
+# --- report ------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    import PySide6
+    import torch
+    import transformers
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": affinity,
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "pyside6": PySide6.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "gpu": torch.cuda.is_available(),
+    }
+
+
+def fmt(x: Any, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def table(res: dict[str, Any]) -> str:
+    rows = ["| benchmark | ours | reference | ratio (ref/ours) |", "|---|---:|---:|---:|"]
+    eng = res.get("engine", {})
+    for key in ("fill_mask_16", "fill_mask_64"):
+        r = eng.get(key)
+        if not r:
+            continue
+        name = f"fill-mask {r['tokens']} tokens, {r['masks']} mask{'s' if r['masks'] > 1 else ''}, top {r['top_k']}"
+        rows.append(
+            f"| {name}: median ms (ref: transformers pipeline) | {fmt(r['ours']['median_ms'])} | "
+            f"{fmt(r['pipeline']['median_ms'])} | {fmt(r['ratio_median'], 2)}× |"
+        )
+        rows.append(
+            f"| {name}: p90 ms | {fmt(r['ours']['p90_ms'])} | {fmt(r['pipeline']['p90_ms'])} | {fmt(r['ratio_p90'], 2)}× |"
+        )
+    gui = res.get("gui", {})
+    g = gui.get("gaps", {})
+    goal = f"goal < {UI_GOAL_MS:.0f}"
+
+    def goal_row(name: str, value: Any) -> str:
+        ratio = f"{UI_GOAL_MS / value:.2f}×" if isinstance(value, (int, float)) and value > 0 else "n/a"
+        return f"| {name} | {fmt(value)} | {goal} | {ratio} |"
+
+    def info_row(name: str, value: Any, digits: int = 0) -> str:
+        return f"| {name} | {fmt(value, digits)} | | |"
+
+    if g:
+        n = gui.get("requests")
+        rows.append(goal_row(f"UI stall while typing ({n} requests, 30-60 ms apart): max gap ms", g.get("typing", {}).get("max_ms")))
+        rows.append(goal_row("UI stall while typing: p99 gap ms", g.get("typing", {}).get("p99_ms")))
+        rows.append(goal_row("UI stall while the model thread starts (imports torch): max gap ms", g.get("startup", {}).get("max_ms")))
+        rows.append(goal_row("UI stall while the model loads: max gap ms", g.get("load", {}).get("max_ms")))
+        rows.append(goal_row("UI stall idle (heartbeat baseline): max gap ms", g.get("idle", {}).get("max_ms")))
+        rows.append(info_row("window shown → model loaded, ms", _sum(gui.get("startup_ms"), gui.get("load_ms"))))
+        rows.append(info_row("last request → its result shown, ms", gui.get("last_request_to_result_ms")))
+        rows.append(info_row(f"results shown while typing (of {n}; stale ones are dropped)", gui.get("results_shown_while_typing")))
+        rows.append(info_row("window.close() (stops the model thread), ms", gui.get("close_window_ms")))
+    return "\n".join(rows)
+
+
+def _sum(a: Any, b: Any) -> Any:
+    return a + b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run all BERT Explorer benchmarks.")
+    parser.add_argument("--runs", type=int, default=30, help="interleaved runs per fill-mask benchmark (default 30)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up calls of each before timing (default 3)")
+    parser.add_argument("--requests", type=int, default=40, help="fill-mask requests in the UI benchmark (default 40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm")
+    parser.add_argument("--timeout", type=float, default=120.0, help="give up on the UI benchmark after this many s")
+    parser.add_argument("--model", help="use this model folder instead of the cached bert-base-shaped one")
+    parser.add_argument("--no-cache", action="store_true", help="build the model in a temp folder, do not cache it")
+    parser.add_argument("--skip-gui", action="store_true", help="only the fill-mask latency benchmarks")
+    parser.add_argument("--skip-engine", action="store_true", help="only the UI benchmark")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="where the JSON goes")
+    parser.add_argument("--gui-child", metavar="MODEL", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.gui_child:
+        return gui_child(args.gui_child, args.requests, args.seed, args.timeout)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    started = time.perf_counter()
+    res: dict[str, Any] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="bert-explorer-bench-") as tmp:
+        t0 = time.perf_counter()
+        print("model: preparing a bert-base-shaped model ...", file=sys.stderr, flush=True)
+        folder, how = model_folder(args, Path(tmp))
+        res["model"] = {"folder": str(folder), "how": how, "prepare_s": time.perf_counter() - t0}
+        if not args.skip_engine:
+            print("fill-mask latency: ours vs transformers pipeline ...", file=sys.stderr, flush=True)
+            res["engine"] = run_engine(folder, args.runs, args.warmup)
+            import gc
+
+            gc.collect()
+        if not args.skip_gui:
+            print(f"UI stalls: offscreen window, {args.requests} requests ...", file=sys.stderr, flush=True)
+            res["gui"] = run_gui(folder, args.requests, args.seed, args.timeout)
+    res["total_s"] = time.perf_counter() - started
+
+    m = res["machine"]
+    print(
+        f"\nMachine: {m['cpu'] or 'unknown CPU'}, {m['cores']} cores ({m['usable_cores']} usable), "
+        f"torch {m['torch']} ({m['torch_threads']} threads), transformers {m['transformers']}, "
+        f"PySide6 {m['pyside6']}, Python {m['python']}, GPU: {'yes' if m['gpu'] else 'no'}"
+    )
+    print(f"Model: bert-base-shaped, random weights ({res['model']['how']}: {res['model']['folder']})\n")
+    print(table(res))
+    eng = res.get("engine", {})
+    for key in ("fill_mask_16", "fill_mask_64"):
+        if key in eng and not eng[key]["same_top_k_as_pipeline"]:
+            print(f"\nnote: {key}: our top-{TOP_K} differs from the pipeline's")
+    if res.get("gui", {}).get("error"):
+        print(f"\nUI benchmark problem: {res['gui']['error']}")
+    print(f"\nTotal {res['total_s']:.0f} s. Numbers: {args.output}")
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
