@@ -156,6 +156,7 @@ def test_offline_start_without_a_cached_model_explains_itself(qtbot, tmp_path, m
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     w = create_window()  # the default hub model
     qtbot.addWidget(w)
+    w.show()
     try:
         assert w.model_bar.model_selector.currentText() == "bert-base-cased"
         qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=WAIT_MS)
