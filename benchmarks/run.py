@@ -53,6 +53,15 @@ TYPING_REST = (
     "went to school in London with her grandmother every week."
 )
 
+# LoadProgress stages (explorer.engine.models.load_steps): each is yielded BEFORE its work.
+STAGE_NAMES = {
+    "resolve": "resolve",
+    "tokenizer": "tokenizer",
+    "weights": "weights (from_pretrained)",
+    "device": "to(device), MaskedLM",
+    "ready": "finish",
+}
+
 TOP_K = 10
 UI_GOAL_MS = 50.0
 HEARTBEAT_MS = 5
@@ -196,6 +205,8 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             self.ticks: list[tuple[float, str]] = []
             self.marks: dict[str, float] = {}
             self.results_in_typing = 0
+            self.computed_in_typing = 0
+            self.stages: list[tuple[float, str]] = []
             self.sent = 0
             self.error: str | None = None
             self.window: Any = None
@@ -204,6 +215,13 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             self.heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
             self.heartbeat.setInterval(HEARTBEAT_MS)
             self.heartbeat.timeout.connect(self.beat)
+
+        def stage(self, name: str) -> None:  # model thread
+            self.stages.append((time.perf_counter(), name))
+
+        def count_computed(self, kind: str) -> None:  # model thread
+            if kind == "fill_mask" and self.phase == "typing":
+                self.computed_in_typing += 1
 
         def beat(self) -> None:
             self.ticks.append((time.perf_counter(), self.phase))
@@ -218,12 +236,19 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             self.window.show()
             self.marks["create_window_ms"] = (time.perf_counter() - t0) * 1000
             c = self.window.controller
+            # Worker-side timestamps (DirectConnection: these run on the model thread), so a
+            # stall can be blamed on the loading stage that was running when it began.
+            direct = Qt.ConnectionType.DirectConnection
+            c.thread.ready.connect(lambda _s: self.stage("import transformers, resolve"), direct)
+            c.thread.progress.connect(lambda _id, kind, step: self.stage(STAGE_NAMES.get(step.stage, step.stage)) if kind == "load" else None, direct)
+            c.thread.resultReady.connect(lambda _id, kind, _r: self.count_computed(kind), direct)
             c.sessionReady.connect(lambda: self.set_phase("load"))
             c.modelLoaded.connect(self.on_loaded)
             c.modelFailed.connect(lambda msg: self.finish(f"model failed: {msg}"))
             c.fillMaskReady.connect(self.on_result)
             c.fillMaskFailed.connect(lambda msg: self.finish(f"fill-mask failed: {msg}"))
             self.marks["t0"] = time.perf_counter()
+            self.stages.insert(0, (self.marks["t0"], "start session (import torch)"))
             self.set_phase("startup")
             self.beat()
             self.heartbeat.start()
@@ -280,6 +305,23 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
         if p_cur != p_prev:
             gaps.setdefault(p_cur, []).append(g)
 
+    # Startup and load stalls by the loading stage the model thread was in when they began.
+    stages = sorted(bench.stages)
+    by_stage: dict[str, list[float]] = {}
+    for (t_prev, p_prev), (t_cur, _p) in zip(bench.ticks, bench.ticks[1:]):
+        if p_prev not in ("startup", "load"):
+            continue
+        current = stages[0][1] if stages else "?"
+        for t_stage, name in stages:
+            if t_stage <= t_prev:
+                current = name
+        by_stage.setdefault(current, []).append((t_cur - t_prev) * 1000)
+    t_first = stages[0][0] if stages else 0.0
+    stage_report = {
+        name: {"max_gap_ms": max(by_stage.get(name, [float("nan")])), "started_at_ms": (t - t_first) * 1000}
+        for t, name in stages
+    }
+
     def stats(phase: str) -> dict[str, Any]:
         g = gaps.get(phase, [])
         if not g:
@@ -314,7 +356,9 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
         "first_result_ms": span("first_result", "idle"),
         "typing_ms": span("typing", "last_result"),
         "last_request_to_result_ms": span("last_request", "last_result"),
+        "results_computed_while_typing": bench.computed_in_typing,
         "results_shown_while_typing": bench.results_in_typing,
+        "load_stages": stage_report,
         "close_window_ms": bench.close_ms,
         "gaps": {p: stats(p) for p in ("startup", "load", "first_result", "idle", "typing")},
     }

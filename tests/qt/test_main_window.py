@@ -167,3 +167,39 @@ def test_offline_start_without_a_cached_model_explains_itself(qtbot, tmp_path, m
     finally:
         w.close()
         assert w.controller.thread.wait(2000)
+
+
+def test_ctrl_enter_predicts_at_once(qtbot, window):
+    window.editor.textChanged.disconnect()  # no debounce: only Ctrl+Enter can ask now
+    window.editor.setPlainText("The [MASK] sat on the mat.")
+    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert blocker.args[0].text == "The [MASK] sat on the mat."
+    assert window.editor.toPlainText() == "The [MASK] sat on the mat."  # no newline typed
+
+
+def test_the_model_never_runs_on_the_ui_thread(qtbot, window):
+    import threading
+
+    from explorer.engine import fill_mask as engine_fill_mask
+
+    seen: list[str] = []
+    original = engine_fill_mask.fill_mask
+
+    def spy(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    engine_fill_mask.fill_mask = spy
+    try:
+        type_sentence(qtbot, window, "The [MASK] sat.")
+    finally:
+        engine_fill_mask.fill_mask = original
+    assert seen and threading.main_thread().name not in seen
+
+
+def test_closing_while_the_model_loads_stops_promptly(qtbot, bert_dir):
+    w = create_window(str(bert_dir), device="cpu")
+    qtbot.addWidget(w)
+    w.close()  # at once: the thread is still importing torch or loading
+    assert w.controller.thread.wait(2000)
