@@ -217,5 +217,8 @@ class MainWindow(QMainWindow):
             self.fill_mask.set_busy(busy)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Hide first: a step that cannot be interrupted (weights loading) may hold the
+        # bounded wait below for up to 2 s, and the window should not hang there meanwhile.
+        self.hide()
         self.controller.shutdown()
         super().closeEvent(event)
