@@ -69,7 +69,9 @@ def counting_job(log: list, n: int | None = None, gate: threading.Event | None =
     return job
 
 
-def test_ten_quick_requests_only_the_last_reaches_the_view(qtbot):
+@pytest.fixture
+def loaded_controller(qtbot):
+    """A controller on a fake session with a 'model' loaded; yields it, what it showed, the session."""
     session = FakeSession()
     controller = ExplorerController(lambda: session)
     shown: list[FakeResult] = []
@@ -77,6 +79,12 @@ def test_ten_quick_requests_only_the_last_reaches_the_view(qtbot):
     with qtbot.waitSignal(controller.modelLoaded, timeout=WAIT_MS):
         controller.start()
         controller.load_model("fake")
+    yield controller, shown, session
+    assert controller.shutdown()
+
+
+def test_ten_quick_requests_only_the_last_reaches_the_view(qtbot, loaded_controller):
+    controller, shown, session = loaded_controller
     session.gate.clear()  # the first request blocks the worker while nine more arrive
     for i in range(10):
         controller.request_fill_mask(f"text {i}", 5)
@@ -85,7 +93,6 @@ def test_ten_quick_requests_only_the_last_reaches_the_view(qtbot):
     assert [r.text for r in shown] == ["text 9"]
     # The worker itself skipped the replaced requests: at most the first and the last ran.
     assert session.served[-1] == "text 9" and len(session.served) <= 2
-    assert controller.shutdown()
 
 
 def test_interactive_requests_are_served_between_job_steps(qtbot, thread):
@@ -173,17 +180,10 @@ def test_session_that_cannot_start_reports_failed(qtbot):
     assert t.stop(2000)
 
 
-def test_stale_results_are_dropped_by_the_controller(qtbot):
-    session = FakeSession()
-    controller = ExplorerController(lambda: session)
-    shown: list[FakeResult] = []
-    controller.fillMaskReady.connect(shown.append)
-    with qtbot.waitSignal(controller.modelLoaded, timeout=WAIT_MS):
-        controller.start()
-        controller.load_model("fake")
+def test_stale_results_are_dropped_by_the_controller(qtbot, loaded_controller):
+    controller, shown, _session = loaded_controller
     # A result that arrives for an older id is ignored even if the worker did send it.
     controller.request_fill_mask("new", 3)
     qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
     controller._on_result(1, "fill_mask", FakeResult("old"))
     assert [r.text for r in shown] == ["new"]
-    assert controller.shutdown()
