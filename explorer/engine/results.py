@@ -105,3 +105,25 @@ class JobStep:
 
 def as_dict(obj: Any) -> dict[str, Any]:
     return asdict(obj)
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionResult:
+    """Attention weights of every layer and head for one text."""
+
+    model: str
+    text: str
+    tokens: tuple[str, ...]
+    special: tuple[bool, ...]  # [CLS]/[SEP], <s>/</s>: what "hide special tokens" hides (not the mask)
+    weights: Any  # np.ndarray, float32, (layers, heads, T, T); rows (queries) sum to 1
+    average: Any  # np.ndarray, (layers, T, T): mean over heads
+    rollout: Any  # np.ndarray, (layers, T, T): attention rollout through each layer
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def num_heads(self) -> int:
+        return int(self.weights.shape[1])

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 
-from explorer.engine import devices, fill_mask, models, tokens
+from explorer.engine import attention, devices, fill_mask, models, tokens
 from explorer.engine.errors import ModelNotLoadedError
-from explorer.engine.results import FillMaskResult, LoadProgress, ModelInfo, Tokenization
+from explorer.engine.results import AttentionResult, FillMaskResult, LoadProgress, ModelInfo, Tokenization
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +44,6 @@ class Session:
 
     def tokenize(self, text: str) -> Tokenization:
         return tokens.tokenize(self.lm, text)
+
+    def attention(self, text: str) -> AttentionResult:
+        return attention.attention(self.lm, text)

@@ -25,6 +25,8 @@ class ExplorerController(QObject):
     modelFailed = Signal(str)
     fillMaskReady = Signal(object)  # FillMaskResult
     fillMaskFailed = Signal(str)
+    attentionReady = Signal(object)  # AttentionResult
+    attentionFailed = Signal(str)
     busyChanged = Signal(str, bool)  # kind, busy
 
     def __init__(self, session_factory: Callable[[], Any] = default_session_factory, parent: QObject | None = None) -> None:
@@ -68,6 +70,10 @@ class ExplorerController(QObject):
             return
         self._submit("fill_mask", lambda s: s.fill_mask(text, top_k), interactive=True)
 
+    def request_attention(self, text: str) -> None:
+        if self._model_info is not None:  # once a model loads, the view asks again
+            self._submit("attention", lambda s: s.attention(text), interactive=True)
+
     def run_job(self, kind: str, call: Callable[[Any], Any]) -> int:
         """A long job (a generator) on the inference thread; answers come as signals."""
         return self._submit(kind, call, interactive=False)
@@ -99,6 +105,8 @@ class ExplorerController(QObject):
                 self.request_fill_mask(text, k)
         elif kind == "fill_mask":
             self.fillMaskReady.emit(result)
+        elif kind == "attention":
+            self.attentionReady.emit(result)
 
     def _on_progress(self, request_id: int, kind: str, step: Any) -> None:
         if kind == "load" and self._is_latest(kind, request_id):
@@ -112,6 +120,8 @@ class ExplorerController(QObject):
             self.modelFailed.emit(message)
         elif kind == "fill_mask":
             self.fillMaskFailed.emit(message)
+        elif kind == "attention":
+            self.attentionFailed.emit(message)
         else:
             log.warning("%s failed: %s", kind, message)
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.qt.attention_view import AttentionView
 from explorer.qt.controller import ExplorerController
 from explorer.qt.fill_mask_panel import FillMaskPanel
 from explorer.qt.model_bar import ModelBar
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(self.fill_mask, "Predictions")
+        self.attention = AttentionView(self)
+        self.tabs.addTab(self.attention, "Attention")
 
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -132,6 +135,10 @@ class MainWindow(QMainWindow):
         self.model_bar.loadRequested.connect(self.load_model)
         self.banner.open_folder.clicked.connect(self.model_bar.open_folder)
         self.editor.textSettled.connect(self._request_predictions)
+        self.editor.textSettled.connect(self.attention.set_text)
+        self.attention.requestAttention.connect(c.request_attention)
+        c.attentionReady.connect(self.attention.set_result)
+        c.attentionFailed.connect(self.attention.show_error)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
         self.insert_mask_button.clicked.connect(self.editor.insert_mask)
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.editor.insert_mask)
@@ -198,6 +205,7 @@ class MainWindow(QMainWindow):
         self.status_device.setText(info.device)
         self.status_dtype.setText(info.dtype)
         self.editor.set_mask_token(info.mask_token)
+        self.attention.invalidate()
         self.editor.settle()
 
     def _on_load_failed(self, message: str) -> None:
@@ -215,6 +223,8 @@ class MainWindow(QMainWindow):
     def _on_busy(self, kind: str, busy: bool) -> None:
         if kind == "fill_mask":
             self.fill_mask.set_busy(busy)
+        elif kind == "attention":
+            self.attention.set_busy(busy)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Hide first: a step that cannot be interrupted (weights loading) may hold the

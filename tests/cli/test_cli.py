@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from explorer.cli import main
@@ -85,3 +86,42 @@ def test_entry_point_runs_as_a_module_without_traceback(bert_dir):
         capture_output=True, text=True, timeout=120,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_attention_json_and_npz(capsys, bert_dir, bert, tmp_path):
+    from explorer.engine.attention import attention
+
+    npz = tmp_path / "att.npz"
+    code, out, _ = run(capsys, "attention", "Nice to [MASK] you.", "--model", str(bert_dir), "--layer", "1", "--npz", str(npz), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"model", "tokens", "layers", "heads", "layer", "weights"}
+    assert (data["layers"], data["heads"], data["layer"]) == (2, 12, 1)
+    t = len(data["tokens"])
+    weights = np.array(data["weights"])
+    assert weights.shape == (12, t, t)
+    expected = attention(bert, "Nice to [MASK] you.")
+    np.testing.assert_allclose(weights, expected.weights[1], atol=1e-6)
+    saved = np.load(npz)
+    assert saved["attentions"].shape == (2, 12, t, t)
+    np.testing.assert_allclose(saved["attentions"], expected.weights, atol=1e-6)
+    assert list(saved["tokens"]) == data["tokens"]
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg"])
+def test_attention_out_draws_the_grid(capsys, bert_dir, tmp_path, suffix):
+    out_file = tmp_path / f"grid.{suffix}"
+    code, out, _ = run(capsys, "attention", "The cat sat.", "--model", str(bert_dir), "--out", str(out_file))
+    assert code == 0 and f"wrote {out_file}" in out
+    head = out_file.read_bytes()[:200]
+    assert head.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in out_file.read_bytes()[:2000]
+    assert len([line for line in out.splitlines() if line.startswith("  head ")]) == 12
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--layer", "2"], "Layer 2 does not exist"),
+    (["--out", "grid.pdf"], "must end in .png or .svg"),
+])
+def test_attention_bad_arguments_exit_2(capsys, bert_dir, argv, message):
+    code, out, err = run(capsys, "attention", "The cat.", "--model", str(bert_dir), *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,169 @@
+"""Attention heatmaps: a grid of heads, or one large map with every token labelled.
+
+Text is what costs (hundreds of tick labels take seconds), so a figure is built once per
+sentence and layout; switching layers or views only swaps image data (`update`), which a
+Qt canvas can blit in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backend_bases import MouseEvent
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+
+CMAP = "viridis"
+MIN_LABEL_PX = 9.0  # closer than this, tick labels overlap and cannot be read
+GRID_FONT = 7
+DETAIL_FONT = 8
+
+
+def label_step(count: int, length_px: float) -> int:
+    """Label every n-th token so that labels stay at least MIN_LABEL_PX apart."""
+    if count <= 0:
+        return 1
+    return max(1, math.ceil(count * MIN_LABEL_PX / max(length_px, 1.0)))
+
+
+@dataclass(frozen=True)
+class Cell:
+    panel: int  # which heatmap (head) in the figure
+    row: int  # the token attending (query)
+    col: int  # the token attended to (key)
+    weight: float
+
+
+class Heatmaps:
+    """n heatmaps of one token sequence in a rows x cols grid on a matplotlib Figure."""
+
+    def __init__(self, figure: Figure) -> None:
+        self.figure = figure
+        self.axes: list[Axes] = []
+        self.images: list[AxesImage] = []
+        self.matrices: np.ndarray = np.zeros((0, 0, 0), dtype=np.float32)
+        self.tokens: tuple[str, ...] = ()
+        self._key: tuple | None = None
+        self._colorbar = None
+
+    def show(
+        self,
+        matrices: np.ndarray,
+        tokens: Sequence[str],
+        titles: Sequence[str],
+        layout: tuple[int, int],
+        *,
+        shared_scale: bool = True,
+        detail: bool = False,
+    ) -> bool:
+        """Show (n, T, T) matrices. Returns True when the figure was rebuilt (a full draw is
+        needed) and False when only image data changed (a blit is enough)."""
+        n = matrices.shape[0]
+        key = (n, tuple(tokens), tuple(layout), tuple(titles), detail, self._size_key())
+        rebuilt = key != self._key
+        if rebuilt:
+            self._build(n, list(tokens), list(titles), layout, detail)
+            self._key = key
+        self.matrices = matrices
+        top = float(matrices.max()) if matrices.size else 1.0
+        for image, matrix in zip(self.images, matrices):
+            image.set_data(matrix)
+            vmax = top if shared_scale else float(matrix.max()) if matrix.size else 1.0
+            image.set_clim(0.0, vmax if vmax > 0 else 1.0)
+        return rebuilt
+
+    def _size_key(self) -> tuple[int, int]:
+        w, h = self.figure.get_size_inches() * self.figure.dpi
+        return int(w) // 40, int(h) // 40  # rebuild labels only when the size really changes
+
+    def _build(self, n: int, tokens: list[str], titles: list[str], layout: tuple[int, int], detail: bool) -> None:
+        fig = self.figure
+        fig.clear()
+        self._colorbar = None
+        self.tokens = tuple(tokens)
+        rows, cols = layout
+        t = len(tokens)
+        fig_w, fig_h = fig.get_size_inches() * fig.dpi
+        font = DETAIL_FONT if detail else GRID_FONT
+        # Room for the longest label that will be shown, in pixels -> figure fraction.
+        longest = max((len(s) for s in tokens), default=1)
+        margin_px = min(12 + 0.62 * font * longest, 140) if t else 12
+        left = margin_px / fig_w
+        bottom = margin_px / fig_h
+        right = 0.9 if detail else 0.99
+        fig.subplots_adjust(left=left, bottom=bottom, right=right, top=0.95, wspace=0.08, hspace=0.18)
+        grid = fig.subplots(rows, cols, squeeze=False)
+        self.axes = [ax for row in grid for ax in row][:n]
+        for ax in [ax for row in grid for ax in row][n:]:
+            ax.set_visible(False)
+        cell_px = min(fig_w * (right - left) / cols, fig_h * (0.95 - bottom) / rows)
+        step = label_step(t, cell_px)
+        positions = list(range(0, t, step))
+        self.images = []
+        for i, ax in enumerate(self.axes):
+            image = ax.imshow(
+                np.zeros((max(t, 1), max(t, 1)), dtype=np.float32),
+                cmap=CMAP,
+                vmin=0.0,
+                vmax=1.0,
+                interpolation="nearest",
+                aspect="equal",
+            )
+            self.images.append(image)
+            ax.set_title(titles[i] if i < len(titles) else "", fontsize=font + 1, pad=2)
+            first_col = i % cols == 0
+            last_row = i // cols == rows - 1 or i + cols >= n
+            show_labels = detail or step <= 3  # sparser labels in a small grid cell say nothing
+            ax.set_yticks(positions if first_col and show_labels else [])
+            ax.set_yticklabels([tokens[p] for p in positions] if first_col and show_labels else [], fontsize=font)
+            ax.set_xticks(positions if last_row and show_labels else [])
+            ax.set_xticklabels(
+                [tokens[p] for p in positions] if last_row and show_labels else [], fontsize=font, rotation=90
+            )
+            ax.tick_params(length=0, pad=1)
+        if detail and self.images:
+            self._colorbar = fig.colorbar(self.images[0], ax=self.axes, fraction=0.04, pad=0.02)
+            self._colorbar.ax.tick_params(labelsize=font)
+
+    def cell_at(self, event: MouseEvent) -> Cell | None:
+        """The head and the (from, to) cell under the mouse, if any."""
+        if event.inaxes is None or event.xdata is None or event.ydata is None:
+            return None
+        try:
+            panel = self.axes.index(event.inaxes)
+        except ValueError:
+            return None
+        t = len(self.tokens)
+        col, row = int(round(event.xdata)), int(round(event.ydata))
+        if not (0 <= row < t and 0 <= col < t) or panel >= len(self.matrices):
+            return None
+        return Cell(panel, row, col, float(self.matrices[panel, row, col]))
+
+    def describe(self, cell: Cell) -> str:
+        return f"{self.tokens[cell.row]} → {self.tokens[cell.col]}: {cell.weight:.3f}"
+
+
+def render_layer(
+    weights: np.ndarray,
+    tokens: Sequence[str],
+    layer: int,
+    path: str,
+    *,
+    title: str = "",
+) -> None:
+    """Write one layer's grid of heads to PNG or SVG (by the file's suffix), without Qt."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from explorer.engine.attention_math import grid_shape
+
+    heads = weights.shape[1]
+    rows, cols = grid_shape(heads)
+    fig = Figure(figsize=(3.2 * cols, 3.2 * rows + 0.4), dpi=100)
+    FigureCanvasAgg(fig)
+    Heatmaps(fig).show(weights[layer], tokens, [f"head {h}" for h in range(heads)], (rows, cols))
+    fig.suptitle(title or f"layer {layer}", fontsize=10)
+    fig.savefig(path)
