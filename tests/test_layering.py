@@ -42,6 +42,11 @@ def test_qt_imports_no_torch_or_transformers():
     assert violations(PACKAGE / "qt", TORCH_MODULES) == []
 
 
+def test_plots_import_neither_qt_nor_torch():
+    # The CLI renders figures without Qt; the GUI draws them without torch.
+    assert violations(PACKAGE / "plots", QT_MODULES + TORCH_MODULES) == []
+
+
 def test_the_rules_would_catch_a_violation(tmp_path):
     (tmp_path / "bad.py").write_text("def f():\n    import torch\n    from PySide6 import QtCore\n")
     assert len(violations(tmp_path, TORCH_MODULES)) == 1
@@ -55,6 +60,8 @@ def test_the_rules_would_catch_a_violation(tmp_path):
         ("explorer.engine.fill_mask", "PySide6"),
         # The window module must not pull torch in at import: it loads on the model thread.
         ("explorer.qt.app", "torch"),
+        ("explorer.plots.heatmaps", "torch"),
+        ("explorer.plots.heatmaps", "PySide6"),
         ("explorer.cli", "torch"),
     ],
 )
