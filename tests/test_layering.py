@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "explorer"
-QT_MODULES = ("PySide6", "shiboken6", "matplotlib.backends", "explorer.qt")
+QT_MODULES = (
+    "PySide6",
+    "shiboken6",
+    "matplotlib.backends.backend_qt",
+    "matplotlib.backends.backend_qtagg",
+    "matplotlib.backends.qt_compat",
+    "explorer.qt",
+)
 TORCH_MODULES = ("torch", "transformers", "tokenizers", "safetensors")
 
 
@@ -45,6 +52,11 @@ def test_qt_imports_no_torch_or_transformers():
 def test_plots_import_neither_qt_nor_torch():
     # The CLI renders figures without Qt; the GUI draws them without torch.
     assert violations(PACKAGE / "plots", QT_MODULES + TORCH_MODULES) == []
+
+
+def test_no_pyplot_anywhere():
+    # pyplot keeps global figure state and picks a backend of its own; we own our Figures.
+    assert violations(PACKAGE, ("matplotlib.pyplot",)) == []
 
 
 def test_the_rules_would_catch_a_violation(tmp_path):
