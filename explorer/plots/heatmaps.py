@@ -92,6 +92,8 @@ class Heatmaps:
         # Room for the longest label that will be shown, in pixels -> figure fraction.
         longest = max((len(s) for s in tokens), default=1)
         margin_px = min(12 + 0.62 * font * longest, 140) if t else 12
+        if detail:
+            margin_px += 18  # the axis titles
         left = margin_px / fig_w
         bottom = margin_px / fig_h
         right = 0.9 if detail else 0.99
@@ -125,6 +127,9 @@ class Heatmaps:
                 [tokens[p] for p in positions] if last_row and show_labels else [], fontsize=font, rotation=90
             )
             ax.tick_params(length=0, pad=1)
+        if detail and len(self.axes) == 1:
+            self.axes[0].set_ylabel("token attending (query)", fontsize=font)
+            self.axes[0].set_xlabel("token attended to (key)", fontsize=font)
         if detail and self.images:
             self._colorbar = fig.colorbar(self.images[0], ax=self.axes, fraction=0.04, pad=0.02)
             self._colorbar.ax.tick_params(labelsize=font)

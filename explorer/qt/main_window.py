@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -64,7 +65,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("BERT Explorer")
         self.setWindowIcon(app_icon())
-        self.resize(1100, 720)
+        self._fit_to_screen()
         self.controller = controller
 
         self.model_bar = ModelBar(self)
@@ -93,9 +94,9 @@ class MainWindow(QMainWindow):
         self.attention = AttentionView(self)
         self.tabs.addTab(self.attention, "Attention")
 
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.banner)
+        sentence = QWidget(self)
+        sentence_layout = QVBoxLayout(sentence)
+        sentence_layout.setContentsMargins(0, 0, 0, 0)
         editor_row = QHBoxLayout()
         editor_row.addWidget(self.editor, 1)
         side = QVBoxLayout()
@@ -103,13 +104,32 @@ class MainWindow(QMainWindow):
         side.addWidget(self.top_k)
         side.addStretch(1)
         editor_row.addLayout(side)
-        layout.addLayout(editor_row)
-        layout.addWidget(self.tokens)
-        layout.addWidget(self.tabs, 1)
+        sentence_layout.addLayout(editor_row)
+        sentence_layout.addWidget(self.tokens)
+        # The heatmaps want height; a splitter lets a person trade it against the editor.
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setObjectName("mainSplitter")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(sentence)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_status_bar()
         self._wire()
         self.editor.setPlainText(START_TEXT)
+
+    def _fit_to_screen(self) -> None:
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1280, 900
+        if screen is not None and screen.width() > 0:
+            width = min(width, int(screen.width() * 0.92))
+            height = min(height, int(screen.height() * 0.92))
+        self.resize(width, height)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

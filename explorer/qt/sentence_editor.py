@@ -28,7 +28,7 @@ class SentenceEditor(QPlainTextEdit):
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.setFont(font)
-        self.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 16)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * 2 + 18)
 
     def set_mask_token(self, token: str) -> None:
         self.mask_token = token
