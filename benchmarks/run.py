@@ -10,6 +10,11 @@ These are measurements, not tests: nothing here fails on a slow number.
    while the inference thread starts (imports torch), while it loads the model, and while
    fill-mask requests arrive like typing (one every 30-60 ms). The GUI part runs in a child
    process so that torch is imported on the model thread, as in the app.
+3. The attention tab (`explorer.qt.attention_view.AttentionView`, offscreen, sized like the tab
+   in the window, in a child process): the first draw of a new sentence's result and switching
+   layers, at 32, 128 and 512 tokens (real results of the model, several sentences each); and
+   the compute behind it, `explorer.engine.attention.attention` at 32 tokens (what the model
+   thread does for the tab).
 
 The model is bert-base-shaped with random weights (same compute as bert-base-cased), built
 once by explorer.engine.synthetic.make_model and cached in benchmarks/results/model-bert-base.
@@ -35,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CACHED_MODEL = RESULTS / "model-bert-base"
 GUI_MARKER = "GUI_RESULT "
+ATTENTION_MARKER = "ATTENTION_RESULT "
 
 # Word tokens from explorer.engine.synthetic.WORDS only (no ## pieces, no [UNK]).
 # 16 tokens with [CLS] and [SEP], one mask.
@@ -62,9 +68,19 @@ STAGE_NAMES = {
     "ready": "finish",
 }
 
+# Attention: 30 words of explorer.engine.synthetic.WORDS, 32 tokens with [CLS] and [SEP].
+SENTENCE_32 = (
+    "The cat sat on the mat in the big old house with a dog . "
+    "She was born in Paris , and her grandmother wrote a book about music ."
+)
+ATTENTION_TOKENS = (32, 128, 512)  # bert-base reads at most 512
+ATTENTION_VIEW_SIZE = (1250, 650)  # about the attention tab in the window (1100-1300 wide)
+
 TOP_K = 10
 UI_GOAL_MS = 50.0
 HEARTBEAT_MS = 5
+FIRST_DRAW_GOAL_MS = 500.0
+LAYER_SWITCH_GOAL_MS = 100.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -371,19 +387,169 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
     return 0 if bench.error is None else 1
 
 
-def run_gui(model_dir: Path, requests: int, seed: int, timeout_s: float) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--gui-child", str(model_dir),
-           "--requests", str(requests), "--seed", str(seed), "--timeout", str(timeout_s)]
+def run_child(what: str, marker: str, args: list[str], timeout_s: float) -> dict[str, Any]:
+    """Run this script with `args` in a new process; its result is the line starting with marker."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1")
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s + 60)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {"error": f"GUI benchmark process did not end within {timeout_s + 60:.0f} s"}
+        return {"error": f"{what} benchmark process did not end within {timeout_s:.0f} s"}
     for line in proc.stdout.splitlines():
-        if line.startswith(GUI_MARKER):
-            return json.loads(line[len(GUI_MARKER):])
+        if line.startswith(marker):
+            return json.loads(line[len(marker):])
     sys.stderr.write(proc.stdout + proc.stderr)
-    return {"error": f"GUI benchmark exited with code {proc.returncode} and no result"}
+    return {"error": f"{what} benchmark exited with code {proc.returncode} and no result"}
+
+
+def run_gui(model_dir: Path, requests: int, seed: int, timeout_s: float) -> dict[str, Any]:
+    args = ["--gui-child", str(model_dir), "--requests", str(requests), "--seed", str(seed), "--timeout", str(timeout_s)]
+    return run_child("GUI", GUI_MARKER, args, timeout_s + 60)
+
+
+# --- 4: the attention tab (child process) ------------------------------------------------
+def attention_sentences(count: int, tokens: int, seed: int) -> list[str]:
+    """`count` different word sequences from synthetic.WORDS, `tokens` tokens with [CLS]/[SEP]."""
+    from explorer.engine.synthetic import WORDS
+
+    words = list(dict.fromkeys(WORDS))
+    rng = random.Random(f"{seed}-{tokens}")
+    texts: list[str] = []
+    while len(texts) < count:
+        text = " ".join(rng.choice(words) for _ in range(tokens - 2))
+        if text not in texts and text != SENTENCE_32:
+            texts.append(text)
+    return texts
+
+
+def attention_child(model_dir: str, sentences: int, cycles: int, runs: int, warmup: int, seed: int) -> int:
+    """Runs in its own process; prints one line ATTENTION_RESULT {json}.
+
+    Everything runs on the main thread here: the engine calls are timed on their own (in the
+    app they run on the model thread), the view's calls are what the UI thread does.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from PySide6.QtWidgets import QApplication
+
+    import torch
+
+    from explorer.engine import models
+    from explorer.engine.attention import attention
+    from explorer.qt.attention_view import AttentionView
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    clock = time.perf_counter
+
+    def settle(ms: float) -> None:
+        """Let Qt run (paints, the canvas's resize timer) for `ms` before the next timing."""
+        end = clock() + ms / 1000
+        while True:
+            app.processEvents()
+            if clock() >= end:
+                return
+            time.sleep(0.005)
+
+    out: dict[str, Any] = {"error": None, "view_size": list(ATTENTION_VIEW_SIZE), "sentences": sentences,
+                           "layer_cycles": cycles, "torch_threads": torch.get_num_threads()}
+    lm = models.load(model_dir)
+
+    def n_tokens(text: str) -> int:
+        return len(lm.tokenizer(text)["input_ids"])
+
+    if n_tokens(SENTENCE_32) != 32:
+        out["error"] = f"SENTENCE_32 has {n_tokens(SENTENCE_32)} tokens, expected 32: fix it"
+        print(ATTENTION_MARKER + json.dumps(out), flush=True)
+        return 1
+
+    # (d) The compute: attention(lm, text) at 32 tokens, warmed up.
+    print(f"  attention() 32 tokens: {warmup} warm-up + {runs} runs ...", file=sys.stderr, flush=True)
+    for _ in range(warmup):
+        attention(lm, SENTENCE_32)
+    times = []
+    for _ in range(runs):
+        t0 = clock()
+        attention(lm, SENTENCE_32)
+        times.append(clock() - t0)
+    out["engine_32"] = {"text": SENTENCE_32, "tokens": 32, **summary_ms(times)}
+
+    view = AttentionView()
+    view.resize(*ATTENTION_VIEW_SIZE)
+    view.show()
+    settle(300)  # the canvas reaches its size and its resize timer fires (nothing to redo yet)
+    canvas = view.canvas
+    out["canvas_px"] = [canvas.width(), canvas.height()]
+
+    # The first result ever shown in this process: matplotlib and font caches are cold.
+    result = attention(lm, SENTENCE_32)
+    t0 = clock()
+    view.set_result(result)
+    out["cold_first_draw_ms"] = (clock() - t0) * 1000
+    settle(50)
+
+    for size in ATTENTION_TOKENS:
+        texts = attention_sentences(sentences, size, seed)
+        bad = [n for n in map(n_tokens, texts) if n != size]
+        if bad:
+            out["error"] = f"a {size}-token benchmark sentence has {bad[0]} tokens: fix attention_sentences"
+            break
+        print(f"  attention tab {size} tokens: {sentences} sentences, {cycles} x {lm.model.config.num_hidden_layers} "
+              "layer switches ...", file=sys.stderr, flush=True)
+        computes: list[float] = []
+        draws: list[float] = []
+        paints: list[float] = []
+        rebuilds = 0
+        for text in texts:
+            result = None  # the view still holds the previous one; at 512 tokens each is ~150 MB
+            t0 = clock()
+            result = attention(lm, text)
+            computes.append(clock() - t0)
+            before = canvas.full_draws
+            t0 = clock()
+            view.set_result(result)  # (a) a new sentence: the figure is rebuilt and drawn in full
+            draws.append(clock() - t0)
+            rebuilds += canvas.full_draws - before
+            t0 = clock()
+            app.processEvents()  # the paint the full draw scheduled (update(), not repaint())
+            paints.append(clock() - t0)
+            settle(20)
+
+        # (b) Switching layers: every layer, `cycles` times, in order (the image data only).
+        settle(150)
+        layers = result.num_layers
+        order = [*range(1, layers), 0] * cycles
+        if view.layer.value() != 0:
+            view.layer.setValue(0)
+            settle(20)
+        switches: list[float] = []
+        full_before = canvas.full_draws
+        for layer in order:
+            t0 = clock()
+            view.layer.setValue(layer)  # blits: its repaint() is synchronous, so it is timed here
+            switches.append(clock() - t0)
+            app.processEvents()
+        out[f"tokens_{size}"] = {
+            "tokens": size,
+            "layers": layers,
+            "heads": result.num_heads,
+            "attention_compute": summary_ms(computes),
+            "first_draw": summary_ms(draws),
+            "paint_after_first_draw": summary_ms(paints),
+            "full_draws_on_new_sentence": rebuilds,
+            "layer_switch": summary_ms(switches),
+            "full_draws_during_switches": canvas.full_draws - full_before,
+        }
+        settle(20)
+    view.close()
+    print(ATTENTION_MARKER + json.dumps(out), flush=True)
+    return 0 if out["error"] is None else 1
+
+
+def run_attention(model_dir: Path, sentences: int, cycles: int, runs: int, warmup: int, seed: int,
+                  timeout_s: float) -> dict[str, Any]:
+    args = ["--attention-child", str(model_dir), "--sentences", str(sentences), "--layer-cycles", str(cycles),
+            "--runs", str(runs), "--warmup", str(warmup), "--seed", str(seed)]
+    return run_child("Attention", ATTENTION_MARKER, args, timeout_s + 60)
 
 
 class CpuWatch:
@@ -471,11 +637,10 @@ def table(res: dict[str, Any]) -> str:
         )
     gui = res.get("gui", {})
     g = gui.get("gaps", {})
-    goal = f"goal < {UI_GOAL_MS:.0f}"
 
-    def goal_row(name: str, value: Any) -> str:
-        ratio = f"{UI_GOAL_MS / value:.2f}×" if isinstance(value, (int, float)) and value > 0 else "n/a"
-        return f"| {name} | {fmt(value)} | {goal} | {ratio} |"
+    def goal_row(name: str, value: Any, goal_ms: float = UI_GOAL_MS) -> str:
+        ratio = f"{goal_ms / value:.2f}×" if isinstance(value, (int, float)) and value > 0 else "n/a"
+        return f"| {name} | {fmt(value)} | goal < {goal_ms:.0f} | {ratio} |"
 
     def info_row(name: str, value: Any, digits: int = 0) -> str:
         return f"| {name} | {fmt(value, digits)} | | |"
@@ -497,6 +662,34 @@ def table(res: dict[str, Any]) -> str:
         rows.append(info_row(f"results computed while typing (of {n} requests; latest wins)", gui.get("results_computed_while_typing")))
         rows.append(info_row("results shown while typing (stale ones are dropped)", gui.get("results_shown_while_typing")))
         rows.append(info_row("window.close() (stops the model thread), ms", gui.get("close_window_ms")))
+    att = res.get("attention", {})
+    e32 = att.get("engine_32")
+    if e32:
+        rows.append(info_row(f"attention() {e32['tokens']} tokens (the model thread's compute): median ms", e32["median_ms"], 1))
+        rows.append(info_row(f"attention() {e32['tokens']} tokens: p90 ms", e32["p90_ms"], 1))
+    if att.get("cold_first_draw_ms") is not None:
+        rows.append(goal_row("attention tab: very first draw in the process (cold caches), ms",
+                             att["cold_first_draw_ms"], FIRST_DRAW_GOAL_MS))
+    switches = full_draws = 0
+    for size in ATTENTION_TOKENS:
+        a = att.get(f"tokens_{size}")
+        if not a:
+            continue
+        d, s = a["first_draw"], a["layer_switch"]
+        tab = f"attention tab {size} tokens"
+        rows.append(goal_row(f"{tab}: first draw of a new sentence (set_result), median ms of {d['n']}",
+                             d["median_ms"], FIRST_DRAW_GOAL_MS))
+        rows.append(goal_row(f"{tab}: first draw, max ms", d["max_ms"], FIRST_DRAW_GOAL_MS))
+        rows.append(goal_row(f"{tab}: layer switch (layer.setValue), median ms of {s['n']}",
+                             s["median_ms"], LAYER_SWITCH_GOAL_MS))
+        rows.append(info_row(f"{tab}: layer switch, p90 ms", s["p90_ms"], 1))
+        if size != 32:
+            rows.append(info_row(f"attention() {size} tokens: median ms of {a['attention_compute']['n']}",
+                                 a["attention_compute"]["median_ms"]))
+        switches += s["n"]
+        full_draws += a["full_draws_during_switches"]
+    if switches:
+        rows.append(info_row(f"attention tab: full draws during the {switches} layer switches (blits only: 0)", full_draws))
     return "\n".join(rows)
 
 
@@ -517,21 +710,32 @@ def _sum(a: Any, b: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run all BERT Explorer benchmarks.")
-    parser.add_argument("--runs", type=int, default=30, help="interleaved runs per fill-mask benchmark (default 30)")
+    parser.add_argument("--runs", type=int, default=30,
+                        help="timed runs per latency benchmark: fill-mask (interleaved) and attention() (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up calls of each before timing (default 3)")
     parser.add_argument("--requests", type=int, default=40, help="fill-mask requests in the UI benchmark (default 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm")
-    parser.add_argument("--timeout", type=float, default=120.0, help="give up on the UI benchmark after this many s")
+    parser.add_argument("--sentences", type=int, default=5,
+                        help="different sentences drawn at each size in the attention benchmark (default 5)")
+    parser.add_argument("--layer-cycles", type=int, default=3,
+                        help="times through all layers in the attention benchmark's layer switches (default 3)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="give up on each UI benchmark (stalls, attention) after this many s plus 60")
     parser.add_argument("--model", help="use this model folder instead of the cached bert-base-shaped one")
     parser.add_argument("--no-cache", action="store_true", help="build the model in a temp folder, do not cache it")
-    parser.add_argument("--skip-gui", action="store_true", help="only the fill-mask latency benchmarks")
-    parser.add_argument("--skip-engine", action="store_true", help="only the UI benchmark")
+    parser.add_argument("--skip-engine", action="store_true", help="skip the fill-mask latency benchmarks")
+    parser.add_argument("--skip-gui", action="store_true", help="skip the UI-stall benchmark (the whole window)")
+    parser.add_argument("--skip-attention", action="store_true", help="skip the attention benchmarks (engine and tab)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="where the JSON goes")
     parser.add_argument("--gui-child", metavar="MODEL", help=argparse.SUPPRESS)
+    parser.add_argument("--attention-child", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.gui_child:
         return gui_child(args.gui_child, args.requests, args.seed, args.timeout)
+    if args.attention_child:
+        return attention_child(args.attention_child, max(1, args.sentences), max(1, args.layer_cycles),
+                               max(1, args.runs), args.warmup, args.seed)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -557,6 +761,13 @@ def main(argv: list[str] | None = None) -> int:
             watch = CpuWatch()
             res["gui"] = run_gui(folder, args.requests, args.seed, args.timeout)
             res["other_cpu_load"]["gui"] = watch.other_share()
+        if not args.skip_attention:
+            print(f"attention: attention() and the attention tab at {', '.join(map(str, ATTENTION_TOKENS))} tokens ...",
+                  file=sys.stderr, flush=True)
+            watch = CpuWatch()
+            res["attention"] = run_attention(folder, args.sentences, args.layer_cycles, args.runs, args.warmup,
+                                             args.seed, args.timeout)
+            res["other_cpu_load"]["attention"] = watch.other_share()
     res["total_s"] = time.perf_counter() - started
 
     m = res["machine"]
@@ -581,11 +792,20 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if res.get("gui", {}).get("error"):
         print(f"\nUI benchmark problem: {res['gui']['error']}")
+    att = res.get("attention", {})
+    for size in ATTENTION_TOKENS:
+        a = att.get(f"tokens_{size}")
+        if a and a["full_draws_on_new_sentence"] != a["first_draw"]["n"]:
+            print(f"\nnote: attention tab {size} tokens: {a['full_draws_on_new_sentence']} full draws for "
+                  f"{a['first_draw']['n']} new sentences (each should be one)")
+    if att.get("error"):
+        print(f"\nAttention benchmark problem: {att['error']}")
     print(f"\nTotal {res['total_s']:.0f} s. Numbers: {args.output}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(no_nan(res), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return 1 if res.get("gui", {}).get("error") else 0  # could not measure; slow numbers never fail
+    failed = res.get("gui", {}).get("error") or res.get("attention", {}).get("error")
+    return 1 if failed else 0  # could not measure; slow numbers never fail
 
 
 if __name__ == "__main__":

@@ -28,6 +28,11 @@ class ExplorerController(QObject):
     attentionReady = Signal(object)  # AttentionResult
     attentionFailed = Signal(str)
     busyChanged = Signal(str, bool)  # kind, busy
+    # Long jobs of any other kind (generation, LAMA, ...): tabs listen for their own kind.
+    jobProgress = Signal(str, object)  # kind, the step the job yielded
+    jobFinished = Signal(str, object)  # kind, the job's return value
+    jobFailed = Signal(str, str)  # kind, message
+    jobCancelled = Signal(str)  # kind
 
     def __init__(self, session_factory: Callable[[], Any] = default_session_factory, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -75,8 +80,17 @@ class ExplorerController(QObject):
             self._submit("attention", lambda s: s.attention(text), interactive=True)
 
     def run_job(self, kind: str, call: Callable[[Any], Any]) -> int:
-        """A long job (a generator) on the inference thread; answers come as signals."""
+        """A long job on the inference thread: `call(session)` returns a generator of steps.
+
+        Answers come as jobProgress / jobFinished / jobFailed / jobCancelled with this kind.
+        A job of the same kind that is still queued or running is cancelled first.
+        """
+        self.thread.cancel_kind(kind)
         return self._submit(kind, call, interactive=False)
+
+    @property
+    def has_model(self) -> bool:
+        return self._model_info is not None
 
     def cancel(self, kind: str) -> None:
         self.thread.cancel_kind(kind)
@@ -107,10 +121,16 @@ class ExplorerController(QObject):
             self.fillMaskReady.emit(result)
         elif kind == "attention":
             self.attentionReady.emit(result)
+        else:
+            self.jobFinished.emit(kind, result)
 
     def _on_progress(self, request_id: int, kind: str, step: Any) -> None:
-        if kind == "load" and self._is_latest(kind, request_id):
+        if not self._is_latest(kind, request_id):
+            return
+        if kind == "load":
             self.modelProgress.emit(step)
+        else:
+            self.jobProgress.emit(kind, step)
 
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
         if request_id and not self._is_latest(kind, request_id):
@@ -122,9 +142,12 @@ class ExplorerController(QObject):
             self.fillMaskFailed.emit(message)
         elif kind == "attention":
             self.attentionFailed.emit(message)
+        elif kind == "devices":
+            log.warning("could not list devices: %s", message)
         else:
-            log.warning("%s failed: %s", kind, message)
+            self.jobFailed.emit(kind, message)
 
     def _on_cancelled(self, request_id: int, kind: str) -> None:
         if self._is_latest(kind, request_id):
             self.busyChanged.emit(kind, False)
+            self.jobCancelled.emit(kind)

@@ -187,3 +187,32 @@ def test_stale_results_are_dropped_by_the_controller(qtbot, loaded_controller):
     qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
     controller._on_result(1, "fill_mask", FakeResult("old"))
     assert [r.text for r in shown] == ["new"]
+
+
+def test_controller_reports_any_job_kind_with_its_kind(qtbot, loaded_controller):
+    controller, _shown, _session = loaded_controller
+    steps: list[tuple[str, object]] = []
+    controller.jobProgress.connect(lambda kind, step: steps.append((kind, step)))
+    with qtbot.waitSignal(controller.jobFinished, timeout=WAIT_MS) as blocker:
+        controller.run_job("generate", counting_job([], 3))
+    assert blocker.args == ["generate", "done"]
+    assert steps == [("generate", 1), ("generate", 2), ("generate", 3)]
+    with qtbot.waitSignal(controller.jobFailed, timeout=WAIT_MS) as blocker:
+        controller.run_job("lama", lambda s: (_ for _ in ()).throw(ValueError("broken line")))
+    assert blocker.args == ["lama", "ValueError: broken line"]
+
+
+def test_a_new_job_of_the_same_kind_replaces_the_running_one(qtbot, loaded_controller):
+    controller, _shown, _session = loaded_controller
+    progress: list[object] = []
+    controller.jobProgress.connect(lambda kind, step: progress.append(step))
+    controller.run_job("generate", counting_job([]))  # endless
+    qtbot.waitUntil(lambda: len(progress) >= 2, timeout=WAIT_MS)
+    with qtbot.waitSignal(controller.jobFinished, timeout=WAIT_MS) as blocker:
+        controller.run_job("generate", lambda s: iter_then_return("second"))
+    assert blocker.args == ["generate", "second"]
+
+
+def iter_then_return(value):
+    yield 0
+    return value

@@ -1,0 +1,106 @@
+"""The CLI's subcommands, one module each, found by `explorer.cli` on its own.
+
+Each module has `register(subparsers)`. Engine modules are imported inside the commands,
+so that `bert-explorer --help` does not wait for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+from explorer import DEFAULT_MODEL
+
+EXIT_USAGE = 2  # bad arguments, or a model that cannot be found or loaded
+EXIT_FAILED = 1
+
+R = TypeVar("R")
+
+
+class CliError(Exception):
+    """Ends the command with one line on stderr and the given exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def quiet_libraries() -> None:
+    # Their progress bars and advice would mix with our output on stderr.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def load_model(args: argparse.Namespace) -> Any:
+    """The MaskedLM named by --model/--device/--dtype, or a CliError that says why not."""
+    from explorer.engine import models
+    from explorer.engine.errors import ExplorerError
+
+    quiet_libraries()
+    try:
+        return models.load(args.model, args.device, args.dtype)
+    except ExplorerError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda or mps")
+    p.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
+
+
+def drive(steps: Generator[Any, None, R], *, label: str = "", stream: Any = None) -> R:
+    """Run a long job (a generator of steps with done/total/message) to its end, with a
+    progress line on stderr. Ctrl+C closes the generator, so the job cleans up after itself.
+    """
+    stream = stream or sys.stderr
+    live = stream.isatty()
+    start = time.monotonic()
+    last_print = 0.0
+    try:
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as done:
+                if live:
+                    stream.write("\n")
+                return done.value
+            now = time.monotonic()
+            if not live and now - last_print < 2.0:
+                continue  # a log file gets a line every 2 s, not one per step
+            last_print = now
+            stream.write(("\r" if live else "") + progress_line(step, now - start, label) + ("" if live else "\n"))
+            stream.flush()
+    finally:
+        steps.close()
+
+
+def progress_line(step: Any, elapsed: float, label: str = "") -> str:
+    done, total = getattr(step, "done", 0), getattr(step, "total", 0)
+    message = getattr(step, "message", "")
+    parts = [label] if label else []
+    if total:
+        width = 24
+        filled = int(width * min(done / total, 1.0))
+        parts.append(f"[{'#' * filled}{'.' * (width - filled)}] {done:g}/{total:g}")
+        if done:
+            left = elapsed * (total - done) / done
+            parts.append(f"{left:.0f}s left")
+    if message:
+        parts.append(message)
+    return "  ".join(parts)[:160].ljust(80)

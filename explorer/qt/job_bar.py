@@ -1,0 +1,74 @@
+"""Progress of a long job: a bar, what it is doing, the time left, and Stop."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+SCALE = 1000
+
+
+class JobBar(QWidget):
+    """Passive: start() / update(step) / finish(message). Emits stopRequested."""
+
+    stopRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, stop_name: str = "stopButton") -> None:
+        super().__init__(parent)
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, SCALE)
+        self.bar.setTextVisible(True)
+        self.label = QLabel("", self)
+        self.label.setMinimumWidth(220)
+        self.stop = QPushButton("Stop", self)
+        self.stop.setObjectName(stop_name)
+        self.stop.setEnabled(False)
+        self.stop.clicked.connect(self.stopRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar, 1)
+        layout.addWidget(self.label)
+        layout.addWidget(self.stop)
+        self._started = 0.0
+        self.running = False
+
+    def start(self, message: str = "starting…") -> None:
+        self._started = time.monotonic()
+        self.running = True
+        self.bar.setRange(0, 0)  # busy until the first step says how much there is
+        self.label.setText(message)
+        self.stop.setEnabled(True)
+
+    def update(self, step: Any) -> None:
+        done, total = float(getattr(step, "done", 0)), float(getattr(step, "total", 0))
+        text = getattr(step, "message", "")
+        if total > 0:
+            self.bar.setRange(0, SCALE)
+            self.bar.setValue(int(SCALE * min(done / total, 1.0)))
+            self.bar.setFormat(f"{done:g} / {total:g}")
+            elapsed = time.monotonic() - self._started
+            if done > 0:
+                left = elapsed * (total - done) / done
+                text = f"{text}  ·  {format_seconds(left)} left" if text else f"{format_seconds(left)} left"
+        self.label.setText(text)
+
+    def finish(self, message: str = "") -> None:
+        self.running = False
+        self.stop.setEnabled(False)
+        if self.bar.maximum() == 0:
+            self.bar.setRange(0, SCALE)
+        self.label.setText(message)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
