@@ -79,6 +79,16 @@ class ExplorerController(QObject):
         if self._model_info is not None:  # once a model loads, the view asks again
             self._submit("attention", lambda s: s.attention(text), interactive=True)
 
+    def request(self, kind: str, call: Callable[[Any], Any]) -> int:
+        """An interactive request of any other kind: latest wins, served between job steps.
+
+        The answer comes as jobFinished(kind, result) or jobFailed(kind, message). Returns 0
+        (and does nothing) while no model is loaded.
+        """
+        if self._model_info is None:
+            return 0
+        return self._submit(kind, call, interactive=True)
+
     def run_job(self, kind: str, call: Callable[[Any], Any]) -> int:
         """A long job on the inference thread: `call(session)` returns a generator of steps.
 

@@ -216,3 +216,10 @@ def test_a_new_job_of_the_same_kind_replaces_the_running_one(qtbot, loaded_contr
 def iter_then_return(value):
     yield 0
     return value
+
+
+def test_interactive_requests_of_any_kind_answer_with_their_kind(qtbot, loaded_controller):
+    controller, _shown, _session = loaded_controller
+    with qtbot.waitSignal(controller.jobFinished, timeout=WAIT_MS) as blocker:
+        controller.request("lens", lambda s: "lens result")
+    assert blocker.args == ["lens", "lens result"]
