@@ -714,13 +714,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="timed runs per latency benchmark: fill-mask (interleaved) and attention() (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up calls of each before timing (default 3)")
     parser.add_argument("--requests", type=int, default=40, help="fill-mask requests in the UI benchmark (default 40)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm and of the attention sentences")
     parser.add_argument("--sentences", type=int, default=5,
                         help="different sentences drawn at each size in the attention benchmark (default 5)")
     parser.add_argument("--layer-cycles", type=int, default=3,
                         help="times through all layers in the attention benchmark's layer switches (default 3)")
     parser.add_argument("--timeout", type=float, default=120.0,
-                        help="give up on each UI benchmark (stalls, attention) after this many s plus 60")
+                        help="give up on each UI benchmark (stalls, attention) after about this many s")
     parser.add_argument("--model", help="use this model folder instead of the cached bert-base-shaped one")
     parser.add_argument("--no-cache", action="store_true", help="build the model in a temp folder, do not cache it")
     parser.add_argument("--skip-engine", action="store_true", help="skip the fill-mask latency benchmarks")
