@@ -11,6 +11,7 @@ from collections.abc import Generator
 
 from explorer.engine import attention, devices, fill_mask, models, tokens
 from explorer.engine.errors import ModelNotLoadedError
+from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.results import AttentionResult, FillMaskResult, LoadProgress, ModelInfo, Tokenization
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 class Session:
     def __init__(self) -> None:
         self._lm: models.MaskedLM | None = None
+        self._others: dict[str, models.MaskedLM] = {}  # adapted models, for comparisons
 
     @property
     def lm(self) -> models.MaskedLM:
@@ -47,3 +49,23 @@ class Session:
 
     def attention(self, text: str) -> AttentionResult:
         return attention.attention(self.lm, text)
+
+    def finetune(self, params: FinetuneParams) -> Generator[TrainStep, None, FinetuneResult]:
+        """Long job: train a copy of the base model (the loaded one unless params name another)."""
+        from explorer.engine.finetune import finetune
+
+        if params.base_model:
+            source = yield from models.resolve_source(params.base_model)
+            name = params.base_model
+        else:
+            source, name = self.lm.source, self.lm.name
+        device = self._lm.device if self._lm is not None else "auto"
+        result = yield from finetune(params, source, name, device)
+        self._others.pop(result.out, None)  # a folder written again holds a new model
+        return result
+
+    def compare(self, text: str, other: str, top_k: int = fill_mask.DEFAULT_TOP_K) -> tuple[FillMaskResult, FillMaskResult]:
+        """Fill-mask for the same text from the loaded model and from another (e.g. adapted) one."""
+        if other not in self._others:
+            self._others = {other: models.load(other, self.lm.device)}  # keep one: they are big
+        return fill_mask.fill_mask(self.lm, text, top_k), fill_mask.fill_mask(self._others[other], text, top_k)

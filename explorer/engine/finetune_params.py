@@ -1,0 +1,62 @@
+"""What a fine-tuning run is asked to do, and what it reports: no torch, so the GUI builds it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FinetuneParams:
+    corpus: str
+    out: str
+    base_model: str = ""  # "" = the model the explorer has loaded
+    text_column: str = "text"
+    doc_mode: str = "auto"  # auto, lines, paragraphs (for .txt)
+    validation: float = 0.1
+    chunk_size: int = 128
+    mlm_probability: float = 0.15
+    whole_word: bool = False
+    max_steps: int | None = None  # wins over epochs when given
+    epochs: float = 1.0
+    lr: float = 5e-5
+    batch_size: int = 8
+    grad_accum: int = 1
+    warmup: float = 0.06  # share of the steps spent warming the learning rate up
+    weight_decay: float = 0.01
+    eval_every: int = 0  # 0: only before and after
+    seed: int = 42
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    done: int  # optimizer steps so far
+    total: int
+    message: str
+    loss: float | None = None
+    lr: float = 0.0
+    tokens_per_s: float = 0.0
+    seconds_left: float = 0.0
+    perplexity: float | None = None  # set on evaluation steps
+    phase: str = "train"  # prepare, evaluate, train, save
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    base_model: str
+    out: str
+    steps: int
+    perplexity_before: float
+    perplexity_after: float
+    losses: tuple[float, ...] = field(default_factory=tuple)  # per optimizer step
+    train_chunks: int = 0
+    validation_chunks: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.base_model,
+            "out": self.out,
+            "steps": self.steps,
+            "perplexity_before": self.perplexity_before,
+            "perplexity_after": self.perplexity_after,
+        }
