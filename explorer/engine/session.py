@@ -11,6 +11,7 @@ from collections.abc import Generator
 
 from explorer.engine import attention, devices, fill_mask, models, tokens
 from explorer.engine.errors import ModelNotLoadedError
+from explorer.engine.fill_mask import DEFAULT_TOP_K
 from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.results import AttentionResult, FillMaskResult, LoadProgress, ModelInfo, Tokenization
 
@@ -41,7 +42,7 @@ class Session:
         self._lm = lm
         return lm.info()
 
-    def fill_mask(self, text: str, top_k: int = fill_mask.DEFAULT_TOP_K) -> FillMaskResult:
+    def fill_mask(self, text: str, top_k: int = DEFAULT_TOP_K) -> FillMaskResult:
         return fill_mask.fill_mask(self.lm, text, top_k)
 
     def tokenize(self, text: str) -> Tokenization:
@@ -64,7 +65,7 @@ class Session:
         self._others.pop(result.out, None)  # a folder written again holds a new model
         return result
 
-    def compare(self, text: str, other: str, top_k: int = fill_mask.DEFAULT_TOP_K) -> tuple[FillMaskResult, FillMaskResult]:
+    def compare(self, text: str, other: str, top_k: int = DEFAULT_TOP_K) -> tuple[FillMaskResult, FillMaskResult]:
         """Fill-mask for the same text from the loaded model and from another (e.g. adapted) one."""
         if other not in self._others:
             self._others = {other: models.load(other, self.lm.device)}  # keep one: they are big
