@@ -1,0 +1,276 @@
+"""The fine-tune tab: adapt the model to a text file, watch the loss, compare before and after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.engine.finetune_params import FinetuneParams
+from explorer.plots.curves import LossCurve
+from explorer.qt.controller import ExplorerController
+from explorer.qt.fill_mask_panel import FillMaskPanel
+from explorer.qt.job_bar import JobBar
+
+KIND = "finetune"
+COMPARE = "compare"
+
+
+def _spin(name: str, low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
+
+
+def _double(name: str, low: float, high: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setObjectName(name)
+    box.setDecimals(decimals)
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+class FinetuneTab(QWidget):
+    """Emits useModel(folder) when the person wants to explore the adapted model."""
+
+    useModel = Signal(str)
+
+    def __init__(self, controller: ExplorerController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("finetuneTab")
+        self.controller = controller
+        self.sentence = ""
+        self.result: Any = None
+
+        self.base_model = QLineEdit()
+        self.base_model.setObjectName("baseModelEdit")
+        self.base_model.setPlaceholderText("the model loaded now (or a hub id / folder)")
+        self.corpus = QLineEdit()
+        self.corpus.setObjectName("corpusEdit")
+        self.corpus.setPlaceholderText(".txt (a document per line, or paragraphs), .jsonl or .csv")
+        self.text_column = QLineEdit("text")
+        self.text_column.setObjectName("textColumnEdit")
+        self.chunk_size = _spin("chunkSizeSpin", 8, 512, 128)
+        self.mlm_probability = _double("mlmProbabilitySpin", 0.01, 0.9, 0.15, 2, 0.01)
+        self.whole_word = QCheckBox("mask whole words")
+        self.whole_word.setObjectName("wholeWordCheck")
+        self.max_steps = _spin("maxStepsSpin", 0, 1_000_000, 200)
+        self.max_steps.setSpecialValueText("use epochs")
+        self.epochs = _double("epochsSpin", 0.1, 100.0, 1.0, 1, 0.5)
+        self.lr = _double("learningRateSpin", 1e-6, 1e-2, 5e-5, 6, 1e-5)
+        self.batch_size = _spin("ftBatchSizeSpin", 1, 256, 8)
+        self.seed = _spin("ftSeedSpin", 0, 2**31 - 1, 42)
+        self.out = QLineEdit()
+        self.out.setObjectName("outputDirEdit")
+        self.out.setPlaceholderText("a new or empty folder")
+        self.overwrite = QCheckBox("replace what is there")
+        self.overwrite.setObjectName("overwriteCheck")
+
+        form = QFormLayout()
+        form.addRow("Base model", self.base_model)
+        form.addRow("Corpus", self._with_browse(self.corpus, self._browse_corpus))
+        form.addRow("Text column", self.text_column)
+        form.addRow("Chunk size (tokens)", self.chunk_size)
+        masking = QHBoxLayout()
+        masking.addWidget(self.mlm_probability)
+        masking.addWidget(self.whole_word)
+        form.addRow("Masking probability", masking)
+        length = QHBoxLayout()
+        length.addWidget(self.max_steps)
+        length.addWidget(QLabel("or epochs"))
+        length.addWidget(self.epochs)
+        form.addRow("Steps", length)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Seed", self.seed)
+        out_row = self._with_browse(self.out, self._browse_out)
+        form.addRow("Save to", out_row)
+        form.addRow("", self.overwrite)
+
+        self.start = QPushButton("Start")
+        self.start.setObjectName("finetuneStartButton")
+        self.job = JobBar(self, stop_name="finetuneStopButton")
+        self.message = QLabel("")
+        self.message.setObjectName("finetuneMessage")
+        self.message.setWordWrap(True)
+        self.perplexity = QLabel("Perplexity: measured before and after training")
+        self.perplexity.setObjectName("perplexityLabel")
+        self.use = QPushButton("Use this model")
+        self.use.setObjectName("useModelButton")
+        self.compare = QPushButton("Compare with the base model")
+        self.compare.setObjectName("compareButton")
+        for b in (self.use, self.compare):
+            b.setEnabled(False)
+
+        self.canvas = FigureCanvasQTAgg(Figure(figsize=(5, 2.4), dpi=100))
+        self.canvas.setObjectName("lossCurve")
+        self.curve = LossCurve(self.canvas.figure)
+        self.compare_base = FillMaskPanel(self)
+        self.compare_base.setObjectName("compareBase")
+        self.compare_adapted = FillMaskPanel(self)
+        self.compare_adapted.setObjectName("compareAdapted")
+        for panel, title in ((self.compare_base, "base model"), (self.compare_adapted, "adapted model")):
+            panel.show_message(f"The {title}'s guesses for the editor's sentence appear here after Compare.")
+
+        settings = QGroupBox("Settings")
+        settings.setLayout(form)
+        left = QVBoxLayout()
+        left.addWidget(settings)
+        left.addWidget(self.start)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.job)
+        right.addWidget(self.message)
+        right.addWidget(self.canvas, 2)
+        right.addWidget(self.perplexity)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.use)
+        buttons.addWidget(self.compare)
+        buttons.addStretch(1)
+        right.addLayout(buttons)
+        side_by_side = QHBoxLayout()
+        side_by_side.addWidget(self.compare_base)
+        side_by_side.addWidget(self.compare_adapted)
+        right.addLayout(side_by_side, 3)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 0)
+        layout.addLayout(right, 1)
+
+        self.start.clicked.connect(self.start_training)
+        self.job.stopRequested.connect(lambda: controller.cancel(KIND))
+        self.use.clicked.connect(lambda: self.useModel.emit(self.result.out) if self.result else None)
+        self.compare.clicked.connect(self.run_compare)
+        controller.jobProgress.connect(self._on_progress)
+        controller.jobFinished.connect(self._on_finished)
+        controller.jobFailed.connect(self._on_failed)
+        controller.jobCancelled.connect(self._on_cancelled)
+
+    def _with_browse(self, edit: QLineEdit, browse: Any) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        button = QPushButton("Browse…")
+        button.clicked.connect(browse)
+        row.addWidget(button)
+        return row
+
+    def _browse_corpus(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Corpus", "", "Text (*.txt *.jsonl *.csv);;All files (*)")
+        if path:
+            self.corpus.setText(path)
+
+    def _browse_out(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Save the adapted model to")
+        if path:
+            self.out.setText(path)
+
+    def set_sentence(self, text: str) -> None:
+        self.sentence = text
+
+    def params(self) -> FinetuneParams:
+        steps = self.max_steps.value()
+        return FinetuneParams(
+            corpus=self.corpus.text().strip(),
+            out=self.out.text().strip(),
+            base_model=self.base_model.text().strip(),
+            text_column=self.text_column.text().strip() or "text",
+            chunk_size=self.chunk_size.value(),
+            mlm_probability=self.mlm_probability.value(),
+            whole_word=self.whole_word.isChecked(),
+            max_steps=steps or None,
+            epochs=self.epochs.value(),
+            lr=self.lr.value(),
+            batch_size=self.batch_size.value(),
+            seed=self.seed.value(),
+            overwrite=self.overwrite.isChecked(),
+        )
+
+    def start_training(self) -> None:
+        params = self.params()
+        if not params.corpus or not params.out:
+            self._show("Choose a corpus file and a folder to save to.", error=True)
+            return
+        self.result = None
+        self.use.setEnabled(False)
+        self.compare.setEnabled(False)
+        self.curve.clear()
+        self.canvas.draw_idle()
+        self.perplexity.setText("Perplexity: measuring before training…")
+        self._show("")
+        self.start.setEnabled(False)
+        self.job.start("preparing…")
+        self.controller.run_job(KIND, lambda session: session.finetune(params))
+
+    def run_compare(self) -> None:
+        if self.result is None:
+            return
+        text, out = self.sentence, self.result.out
+        for panel in (self.compare_base, self.compare_adapted):
+            panel.set_busy(True)
+        self.controller.request(COMPARE, lambda session: session.compare(text, out, 10))
+
+    def _show(self, text: str, *, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "")
+
+    def _on_progress(self, kind: str, step: Any) -> None:
+        if kind != KIND:
+            return
+        self.job.update(step)
+        if step.loss is not None:
+            self.curve.add(step.done, step.loss)
+            self.canvas.draw_idle()
+        if step.phase == "evaluate" and step.perplexity is not None and step.done == 0:
+            self.perplexity.setText(f"Perplexity before: {step.perplexity:.2f}  ·  after: training…")
+
+    def _on_finished(self, kind: str, result: Any) -> None:
+        if kind == COMPARE:
+            base, adapted = result
+            self.compare_base.set_result(base)
+            self.compare_adapted.set_result(adapted)
+            return
+        if kind != KIND:
+            return
+        self.result = result
+        self.start.setEnabled(True)
+        self.job.finish(f"done: {result.steps} steps, saved to {result.out}")
+        self.perplexity.setText(
+            f"Perplexity before: {result.perplexity_before:.2f}  ·  after: {result.perplexity_after:.2f}"
+        )
+        self.use.setEnabled(True)
+        self.compare.setEnabled(True)
+        self._show(f"Saved to {Path(result.out)}.")
+
+    def _on_failed(self, kind: str, message: str) -> None:
+        if kind == COMPARE:
+            self.compare_adapted.show_error(message)
+        elif kind == KIND:
+            self.start.setEnabled(True)
+            self.job.finish("")
+            self._show(message, error=True)
+
+    def _on_cancelled(self, kind: str) -> None:
+        if kind == KIND:
+            self.start.setEnabled(True)
+            self.job.finish("stopped")
+            self._show("Stopped: nothing was saved.")
