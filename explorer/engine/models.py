@@ -149,6 +149,25 @@ def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
     return (yield from _download(name))
 
 
+def find_mlm_head(m: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The head that maps hidden states to vocabulary logits, to run on chosen rows only.
+
+    The head (hidden x vocabulary per position) is the largest matrix multiply of a small
+    model; inference needs it at the masks only, training at the masked tokens only.
+    """
+    if isinstance(getattr(m, "cls", None), torch.nn.Module):  # BERT
+        return m.cls
+    if isinstance(getattr(m, "lm_head", None), torch.nn.Module):  # RoBERTa, XLM-R, ...
+        return m.lm_head
+    if all(hasattr(m, a) for a in ("vocab_transform", "activation", "vocab_layer_norm", "vocab_projector")):
+
+        def distilbert_head(h: torch.Tensor) -> torch.Tensor:
+            return m.vocab_projector(m.vocab_layer_norm(m.activation(m.vocab_transform(h))))
+
+        return distilbert_head
+    return None
+
+
 class MaskedLM:
     """A loaded masked LM with its tokenizer, on one device, in inference mode."""
 
@@ -183,19 +202,7 @@ class MaskedLM:
         return min(limits)
 
     def _find_mlm_head(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
-        """The head that maps hidden states to vocabulary logits, to run on chosen rows only."""
-        m = self.model
-        if isinstance(getattr(m, "cls", None), torch.nn.Module):  # BERT
-            return m.cls
-        if isinstance(getattr(m, "lm_head", None), torch.nn.Module):  # RoBERTa, XLM-R, ...
-            return m.lm_head
-        if all(hasattr(m, a) for a in ("vocab_transform", "activation", "vocab_layer_norm", "vocab_projector")):
-
-            def distilbert_head(h: torch.Tensor) -> torch.Tensor:
-                return m.vocab_projector(m.vocab_layer_norm(m.activation(m.vocab_transform(h))))
-
-            return distilbert_head
-        return None
+        return find_mlm_head(self.model)
 
     @property
     def num_layers(self) -> int:
@@ -236,6 +243,13 @@ class MaskedLM:
             return logits[rows, cols]
         hidden = self.model.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
         return self._head(hidden[rows, cols])
+
+    def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The MLM head as the model applies it (transform, LayerNorm, decoder) on hidden
+        states of any layer: [..., hidden] -> [..., vocab]. LookupError for an unknown head."""
+        if self._head is None:
+            raise LookupError(f"{self.name} has an MLM head of a kind this app does not know.")
+        return self._head(hidden)
 
     def info(self) -> ModelInfo:
         cfg = self.model.config

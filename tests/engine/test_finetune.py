@@ -173,3 +173,18 @@ def test_a_corpus_shorter_than_two_chunks_is_refused(bert_dir, tmp_path):
     p = FinetuneParams(corpus=str(tmp_path / "short.txt"), out=str(tmp_path / "o"), chunk_size=128)
     with pytest.raises(InvalidParameterError, match="too few for two chunks of 128"):
         drain(finetune(p, str(bert_dir), "tiny"))
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
+def test_loss_at_masked_tokens_only_equals_the_models_own_loss(lms, arch):
+    from explorer.engine.finetune import masked_loss
+    from explorer.engine.models import find_mlm_head
+
+    lm = lms[arch]
+    docs = ["the cat sat on the mat . the dog sat on the mat ."] * 20
+    chunks = chunk(lm.tokenizer, docs, 16, offsets=False)
+    p = FinetuneParams(corpus="x", out="y", batch_size=4)
+    batch = masked_batches(lm.tokenizer, chunks, p, seed=0)[0]
+    own = lm.model(input_ids=batch["input_ids"], labels=batch["labels"]).loss
+    ours = masked_loss(lm.model, find_mlm_head(lm.model), batch["input_ids"], batch["labels"])
+    assert float(ours) == pytest.approx(float(own), rel=1e-5)
