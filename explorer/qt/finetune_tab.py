@@ -150,8 +150,14 @@ class FinetuneTab(QWidget):
         buttons.addStretch(1)
         right.addLayout(buttons)
         side_by_side = QHBoxLayout()
-        side_by_side.addWidget(self.compare_base)
-        side_by_side.addWidget(self.compare_adapted)
+        self.compare_titles = []
+        for panel, title in ((self.compare_base, "Base model"), (self.compare_adapted, "Adapted model")):
+            box = QGroupBox(title)
+            box_layout = QVBoxLayout(box)
+            box_layout.setContentsMargins(2, 2, 2, 2)
+            box_layout.addWidget(panel)
+            side_by_side.addWidget(box)
+            self.compare_titles.append(box)
         right.addLayout(side_by_side, 3)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 0)
@@ -248,6 +254,8 @@ class FinetuneTab(QWidget):
             base, adapted = result
             self.compare_base.set_result(base)
             self.compare_adapted.set_result(adapted)
+            self.compare_titles[0].setTitle(f"Base model: {base.model}")
+            self.compare_titles[1].setTitle(f"Adapted model: {Path(adapted.model).name}")
             return
         if kind != KIND:
             return
