@@ -94,15 +94,16 @@ class FillMaskPanel(QScrollArea):
 
     candidateChosen = Signal(int, object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, name: str = "fillMaskPanel") -> None:
         super().__init__(parent)
-        self.setObjectName("fillMaskPanel")
+        # Names stay unique per panel, so automation finds the editor's panel, not a copy.
+        self.setObjectName(name)
         self.setAccessibleName("Predictions")
         self.setWidgetResizable(True)
         body = QWidget(self)
         outer = QVBoxLayout(body)
         self.message = QLabel(body)
-        self.message.setObjectName("fillMaskMessage")
+        self.message.setObjectName("fillMaskMessage" if name == "fillMaskPanel" else f"{name}Message")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.message)

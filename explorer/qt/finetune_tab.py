@@ -126,10 +126,8 @@ class FinetuneTab(QWidget):
         self.canvas = FigureCanvasQTAgg(Figure(figsize=(5, 2.4), dpi=100))
         self.canvas.setObjectName("lossCurve")
         self.curve = LossCurve(self.canvas.figure)
-        self.compare_base = FillMaskPanel(self)
-        self.compare_base.setObjectName("compareBase")
-        self.compare_adapted = FillMaskPanel(self)
-        self.compare_adapted.setObjectName("compareAdapted")
+        self.compare_base = FillMaskPanel(self, name="compareBase")
+        self.compare_adapted = FillMaskPanel(self, name="compareAdapted")
         for panel, title in ((self.compare_base, "base model"), (self.compare_adapted, "adapted model")):
             panel.show_message(f"The {title}'s guesses for the editor's sentence appear here after Compare.")
 

@@ -49,12 +49,14 @@ class ModelBar(QWidget):
             layout.addWidget(widget)
         layout.addStretch(1)
         self._current = ""
+        self._last: tuple[str, str, str] | None = None  # what was last asked for
         self.model_selector.activated.connect(self._on_model_activated)
         self.device_selector.activated.connect(lambda _i: self._request(self._current))
         self.dtype_selector.activated.connect(lambda _i: self._request(self._current))
 
-    def set_model_name(self, name: str) -> None:
+    def set_model_name(self, name: str, device: str = "auto", dtype: str = "auto") -> None:
         self._current = name
+        self._last = (name, device, dtype)
         if self.model_selector.findText(name) < 0:
             self.model_selector.insertItem(0, name)
         self.model_selector.setCurrentText(name)
@@ -80,7 +82,15 @@ class ModelBar(QWidget):
         else:
             self._request(text.strip())
 
+    def forget_last(self) -> None:
+        """After a failed load, choosing the same model again must try again."""
+        self._last = None
+
     def _request(self, name: str) -> None:
-        if name:
+        request = (name, self.device_selector.currentText(), self.dtype_selector.currentText())
+        # An editable combo box emits `activated` again when it loses focus: without this
+        # check, the first click anywhere after start reloaded the model.
+        if name and request != self._last:
             self._current = name
-            self.loadRequested.emit(name, self.device_selector.currentText(), self.dtype_selector.currentText())
+            self._last = request
+            self.loadRequested.emit(*request)

@@ -203,3 +203,22 @@ def test_closing_while_the_model_loads_stops_promptly(qtbot, bert_dir):
     qtbot.addWidget(w)
     w.close()  # at once: the thread is still importing torch or loading
     assert w.controller.thread.wait(2000)
+
+
+def test_leaving_the_model_box_does_not_reload_the_model(qtbot, window):
+    loads: list[str] = []
+    window.controller.modelLoading.connect(loads.append)
+    box = window.model_bar.model_selector
+    box.setFocus()
+    qtbot.mouseClick(window.editor.viewport(), Qt.MouseButton.LeftButton)  # focus leaves the box
+    box.activated.emit(box.currentIndex())  # what an editable box emits when focus leaves it
+    assert loads == []
+    window.model_bar.device_selector.setCurrentText("cpu")
+    window.model_bar.device_selector.activated.emit(1)  # a real change still reloads
+    assert len(loads) == 1
+    qtbot.waitUntil(lambda: window.status_load.text() == "ready", timeout=WAIT_MS)
+
+
+def test_object_names_of_the_predictions_are_unique(window):
+    assert len(window.findChildren(QScrollArea, "fillMaskPanel")) == 1
+    assert len(window.findChildren(QLabel, "fillMaskMessage")) == 1
