@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jsonlines
 
+from explorer.engine.jobs import run_to_end
 from explorer.engine.results import JobStep
 
 LAMA_MASK = "[MASK]"
@@ -203,12 +204,7 @@ def read_steps(path: str | Path, probe: str = "template") -> Generator[JobStep, 
 
 
 def read(path: str | Path, probe: str = "template") -> LamaSet:
-    steps = read_steps(path, probe)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(read_steps(path, probe))
 
 
 def read_common_vocab(path: str | Path) -> frozenset[str]:

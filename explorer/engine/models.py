@@ -21,6 +21,7 @@ import torch
 
 from explorer.engine.devices import dtype_name, resolve_device, resolve_dtype
 from explorer.engine.errors import ModelLoadError
+from explorer.engine.jobs import run_to_end
 from explorer.engine.results import LoadProgress, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -301,12 +302,7 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
 
 
 def load(name: str, device: str = "auto", dtype: str = "auto") -> MaskedLM:
-    steps = load_steps(name, device, dtype)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(load_steps(name, device, dtype))
 
 
 def from_objects(model: Any, tokenizer: Any, name: str = "in-memory", device: str | None = None) -> MaskedLM:

@@ -12,19 +12,11 @@ from explorer.engine import models
 from explorer.engine.corpus import read_corpus, split
 from explorer.engine.errors import InvalidParameterError
 from explorer.engine.fill_mask import fill_mask
+from explorer.engine.jobs import collect as drain
 from explorer.engine.finetune import CARD, chunk, finetune, masked_batches, perplexity, prepare
 from explorer.engine.finetune_params import FinetuneParams
 
 REPETITIVE = "the cat sat on the mat . the dog sat on the mat ."
-
-
-def drain(gen):
-    steps = []
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as done:
-            return done.value, steps
 
 
 @pytest.fixture

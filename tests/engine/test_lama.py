@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from explorer.engine import lama_data
+from explorer.engine.jobs import collect as run
 from explorer.engine.lama import evaluate
 from explorer.engine.lama_data import DROP_NOT_COMMON, DROP_NOT_ONE_TOKEN, DROP_RATERS
 from explorer.paths import LAMA_SAMPLE
@@ -56,15 +57,6 @@ def lama_dir(tmp_path: Path) -> Path:
         {"masked_sentences": ["A [MASK] is a [MASK] ."], "obj_label": "dog", "id": "s3", "sub_label": "Squad"},
     ])
     return root
-
-
-def run(gen):
-    steps = []
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as done:
-            return done.value, steps
 
 
 def test_reads_every_form_with_templates_and_reports_broken_lines(lama_dir):

@@ -10,6 +10,7 @@ import torch
 
 from explorer.engine import devices, models
 from explorer.engine.errors import InvalidParameterError, ModelLoadError
+from explorer.engine.jobs import collect
 
 
 def test_local_folder_loads_with_its_own_special_tokens(lms):
@@ -22,15 +23,8 @@ def test_local_folder_loads_with_its_own_special_tokens(lms):
 
 
 def test_load_reports_stages_and_returns_the_model(bert_dir):
-    steps = models.load_steps(str(bert_dir))
-    stages = []
-    while True:
-        try:
-            stages.append(next(steps).stage)
-        except StopIteration as done:
-            lm = done.value
-            break
-    assert stages == ["tokenizer", "weights", "device", "ready"]
+    lm, steps = collect(models.load_steps(str(bert_dir)))
+    assert [s.stage for s in steps] == ["tokenizer", "weights", "device", "ready"]
     assert isinstance(lm, models.MaskedLM)
 
 
@@ -102,14 +96,7 @@ def test_download_reports_progress(empty_hub_cache, monkeypatch, bert_dir):
         return str(bert_dir)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
-    steps = models.load_steps("acme/new-model")
-    seen = []
-    while True:
-        try:
-            seen.append(next(steps))
-        except StopIteration as done:
-            lm = done.value
-            break
+    lm, seen = collect(models.load_steps("acme/new-model"))
     downloads = [s for s in seen if s.stage == "download"]
     assert [s.done for s in downloads] == [1e6, 2e6, 3e6, 4e6]
     assert all(s.total == 4e6 for s in downloads)
