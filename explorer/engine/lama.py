@@ -111,7 +111,8 @@ def evaluate(
     todo.sort(key=lambda item: len(item[1].ids))  # similar lengths pad little
     total = len(facts)
     done = total - len(todo)
-    yield JobStep(done, total, f"probing {len(todo)} facts")
+    # Dropped facts are final now: hand them over, so a view shows them even after a Stop.
+    yield JobStep(done, total, f"probing {len(todo)} facts", payload=tuple(r for r in results if r is not None))
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         logits = forward(lm, [enc for _, enc, _ in batch])  # [batch, vocab] float32

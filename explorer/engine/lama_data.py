@@ -35,7 +35,9 @@ class Fact:
     id: str
     relation: str  # LAMA's id: P19, place_of_birth, Squad, ConceptNet
     subset: str  # TREx, Google_RE, Squad, ConceptNet (or the folder's name)
-    sentence: str  # with [MASK]; where there are several (3 SQuAD lines), the first is probed, as the lab does
+    # With [MASK]. A record's several masked sentences are joined (LAMA does so for SQuAD and
+    # ConceptNet); where that gives several masks (3 SQuAD lines), the first is probed, as the lab does.
+    sentence: str
     obj_label: str
     sub_label: str = ""
     has_template: bool = False

@@ -130,6 +130,9 @@ class AttentionView(QWidget):
         self.canvas.setObjectName("attentionCanvas")
         self.hover = QLabel("Hover over a cell to read its weight; click a head to enlarge it.", self)
         self.hover.setObjectName("attentionHover")
+        self.caption = QLabel("", self)
+        self.caption.setObjectName("attentionSentence")
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel("", self)
         self.message.setObjectName("attentionMessage")
         self.message.setWordWrap(True)
@@ -143,6 +146,7 @@ class AttentionView(QWidget):
         controls.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
+        layout.addWidget(self.caption)
         layout.addWidget(self.message)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.hover)
@@ -196,6 +200,9 @@ class AttentionView(QWidget):
     def set_result(self, result: Any) -> None:
         self.result = result
         self.set_busy(False)
+        # The sentence may come from the LAMA tab rather than the editor: say which it is.
+        shown = result.text if len(result.text) <= 160 else result.text[:157] + "…"
+        self.caption.setText(f"Sentence: {shown}")
         if result.warnings:
             self.message.setText("\n".join(result.warnings))
             self.message.setStyleSheet("")

@@ -154,3 +154,13 @@ def test_lama_protocol_restricts_and_drops(bert, lama_dir):
             assert result.rank == rank <= 6
             assert set(result.top_tokens) == {"Paris", "London", "Berlin", "France", "cat", "dog"}
     assert report.overall.n == 5  # t1, c1, c2, g1, s3
+
+
+def test_dropped_facts_are_handed_over_before_the_first_batch(bert, lama_dir):
+    data = lama_data.read(lama_dir)
+    gen = evaluate(bert, data.facts, "lama", common_vocab=lama_dir / "common_vocab_cased.txt", batch_size=1)
+    first = next(gen)
+    gen.close()  # a Stop right after: the view still knows which facts were dropped and why
+    assert {data.facts[r.index].id: r.dropped for r in first.payload} == {
+        "t3": DROP_NOT_COMMON, "c3": DROP_NOT_ONE_TOKEN, "g2": DROP_RATERS, "s1": DROP_NOT_COMMON
+    }
