@@ -1,0 +1,123 @@
+"""`bert-explorer generate`: sample text from a masked LM (Wang & Cho 2019).
+
+Progress goes to stderr; the samples (one per line, or the JSON contract) to stdout. Ctrl+C
+stops the chain and still prints the samples as they stand, with exit code 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Generator
+from typing import Any
+
+from explorer.commands import CliError, add_model_options, drive, load_model
+
+ORDER = 30
+EXIT_INTERRUPTED = 130
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from explorer.engine.generation_params import STRATEGIES, GenerationParams
+
+    d = GenerationParams()
+    g = sub.add_parser(
+        "generate",
+        help="sample text from the model, one token at a time (Wang & Cho 2019)",
+        description="Sample text from a masked LM: start from the seed text and masks, then re-mask "
+        "and re-sample positions, cooling the temperature after every sweep.",
+    )
+    opt = g.add_argument
+    opt("--seed-text", default=d.seed_text, metavar="T",
+        help="text to start from (default: none); [MASK]s in it are filled too")
+    opt("--length", type=int, default=d.length, metavar="N",
+        help=f"tokens to generate after the seed text (default {d.length})")
+    opt("--batch-size", type=int, default=d.batch_size, metavar="B",
+        help=f"samples drawn together (default {d.batch_size})")
+    opt("--temperature", type=float, default=d.temperature, metavar="T",
+        help=f"above 0; lower is more certain (default {d.temperature:g})")
+    opt("--temperature-decay", type=float, default=d.temperature_decay, metavar="D",
+        help=f"multiplies the temperature after each sweep (default {d.temperature_decay:g})")
+    opt("--top-k", type=int, default=d.top_k, metavar="K",
+        help="sample among the K likeliest tokens; 0 = all (default)")
+    opt("--burn-in", type=int, default=d.burn_in, metavar="N",
+        help="iterations on the full distribution before top-k applies (default 0)")
+    opt("--max-iter", type=int, default=d.max_iter, metavar="N", help=f"iterations to run (default {d.max_iter})")
+    opt("--strategy", default=d.strategy, choices=STRATEGIES, help=f"order of sampling (default {d.strategy})")
+    opt("--seed", type=int, default=d.seed, metavar="S",
+        help="random seed: the same seed on the same device gives the same samples")
+    add_model_options(g)
+    g.add_argument("--json", action="store_true", help='print {"model", "params", "samples", "iterations", "seconds"}')
+    g.set_defaults(func=run)
+
+
+def _params(args: argparse.Namespace) -> Any:
+    from explorer.engine.generation_params import GenerationParams
+
+    params = GenerationParams(
+        seed_text=args.seed_text,
+        length=args.length,
+        batch_size=args.batch_size,
+        temperature=args.temperature,
+        temperature_decay=args.temperature_decay,
+        top_k=args.top_k,
+        burn_in=args.burn_in,
+        max_iter=args.max_iter,
+        strategy=args.strategy,
+        seed=args.seed,
+    )
+    problems = params.problems()
+    if problems:  # before the model loads: no reason to wait for it to say this
+        raise CliError(" ".join(problems))
+    return params
+
+
+def _remember_last(steps: Generator[Any, None, Any], last: list[Any]) -> Generator[Any, None, Any]:
+    """Pass the steps through, keeping the latest in last[0] for an interrupted run."""
+    try:
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as done:
+                return done.value
+            last[:] = [step]
+            yield step
+    finally:
+        steps.close()
+
+
+def _print(result: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for sample in result.samples:
+            print(sample)
+    sys.stdout.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from explorer.engine.errors import InvalidParameterError
+    from explorer.engine.generation import generate
+    from explorer.engine.generation_params import GenerationResult
+
+    params = _params(args)
+    lm = load_model(args)
+    try:
+        steps = generate(lm, params)
+    except InvalidParameterError as exc:
+        raise CliError(str(exc)) from exc
+    last: list[Any] = []
+    try:
+        result = drive(_remember_last(steps, last), label="generate")
+    except KeyboardInterrupt:
+        if not last:
+            raise
+        result = GenerationResult.from_step(lm.name, params, last[0], stopped=True)
+        _print(result, args.json)
+        print(f"bert-explorer: stopped after {result.iterations} of {params.max_iter} iterations", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _print(result, args.json)
+    if not args.json:
+        print(f"{result.iterations} iterations in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
