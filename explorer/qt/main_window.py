@@ -24,6 +24,10 @@ from PySide6.QtWidgets import (
 from explorer.qt.attention_view import AttentionView
 from explorer.qt.controller import ExplorerController
 from explorer.qt.fill_mask_panel import FillMaskPanel
+from explorer.qt.finetune_tab import FinetuneTab
+from explorer.qt.generation_tab import GenerationTab
+from explorer.qt.lama_tab import LamaTab
+from explorer.qt.mlm_tab import MlmTab
 from explorer.qt.model_bar import ModelBar
 from explorer.qt.resources import app_icon
 from explorer.qt.sentence_editor import SentenceEditor
@@ -93,6 +97,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.fill_mask, "Predictions")
         self.attention = AttentionView(self)
         self.tabs.addTab(self.attention, "Attention")
+        self.mlm = MlmTab(self.controller, self)
+        self.tabs.addTab(self.mlm, "MLM lab")
+        self.generation = GenerationTab(self.controller, self)
+        self.tabs.addTab(self.generation, "Generate")
+        self.finetune = FinetuneTab(self.controller, self)
+        self.tabs.addTab(self.finetune, "Fine-tune")
+        self.lama = LamaTab(self.controller, self)
+        self.tabs.addTab(self.lama, "LAMA")
 
         sentence = QWidget(self)
         sentence_layout = QVBoxLayout(sentence)
@@ -156,7 +168,11 @@ class MainWindow(QMainWindow):
         self.banner.open_folder.clicked.connect(self.model_bar.open_folder)
         self.editor.textSettled.connect(self._request_predictions)
         self.editor.textSettled.connect(self.attention.set_text)
+        self.editor.textSettled.connect(self.finetune.set_sentence)
+        self.finetune.useModel.connect(self.load_model)
         self.attention.requestAttention.connect(c.request_attention)
+        self.lama.showInAttention.connect(self.attention.set_text)
+        self.lama.openInEditor.connect(self.editor.setPlainText)
         c.attentionReady.connect(self.attention.set_result)
         c.attentionFailed.connect(self.attention.show_error)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
@@ -175,7 +191,7 @@ class MainWindow(QMainWindow):
 
     # --- actions ----------------------------------------------------------------------
     def load_model(self, name: str, device: str = "auto", dtype: str = "auto") -> None:
-        self.model_bar.set_model_name(name)
+        self.model_bar.set_model_name(name, device, dtype)
         self.controller.load_model(name, device, dtype)
 
     def _request_predictions(self, text: str) -> None:
@@ -235,6 +251,7 @@ class MainWindow(QMainWindow):
         if info is None:
             self.fill_mask.show_message("No model is loaded: pick one above, or open a model folder.")
         self.banner.show_error(message, offer_folder=True)
+        self.model_bar.forget_last()
 
     def _on_fill_mask(self, result: Any) -> None:
         self.fill_mask.set_result(result)
