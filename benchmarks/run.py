@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CACHED_MODEL = RESULTS / "model-bert-base"
 GUI_MARKER = "GUI_RESULT "
+FEATURE_BENCHMARKS = ("generation.py", "lama.py", "finetune.py")
 ATTENTION_MARKER = "ATTENTION_RESULT "
 
 # Word tokens from explorer.engine.synthetic.WORDS only (no ## pieces, no [UNK]).
@@ -453,6 +454,9 @@ def attention_child(model_dir: str, sentences: int, cycles: int, runs: int, warm
     out: dict[str, Any] = {"error": None, "view_size": list(ATTENTION_VIEW_SIZE), "sentences": sentences,
                            "layer_cycles": cycles, "torch_threads": torch.get_num_threads()}
     lm = models.load(model_dir)
+    import gc
+
+    gc.freeze()  # as the app does once a model has loaded (explorer/qt/app.py)
 
     def n_tokens(text: str) -> int:
         return len(lm.tokenizer(text)["input_ids"])
@@ -727,6 +731,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-gui", action="store_true", help="skip the UI-stall benchmark (the whole window)")
     parser.add_argument("--skip-attention", action="store_true", help="skip the attention benchmarks (engine and tab)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="where the JSON goes")
+    parser.add_argument("--core-only", action="store_true",
+                        help="skip the feature benchmarks run after the table (generation.py, lama.py, finetune.py)")
     parser.add_argument("--gui-child", metavar="MODEL", help=argparse.SUPPRESS)
     parser.add_argument("--attention-child", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -805,6 +811,11 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(no_nan(res), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     failed = res.get("gui", {}).get("error") or res.get("attention", {}).get("error")
+    if not args.core_only:
+        # One command for every benchmark: the feature scripts print tables of their own.
+        for script in FEATURE_BENCHMARKS:
+            print(f"\n## {script}\n", flush=True)
+            failed = subprocess.run([sys.executable, str(HERE / script)], check=False).returncode != 0 or failed
     return 1 if failed else 0  # could not measure; slow numbers never fail
 
 

@@ -12,23 +12,10 @@ from PySide6.QtGui import QImage
 
 from explorer.engine.attention_math import head_average, rollout
 from explorer.engine.results import AttentionResult
-from explorer.qt.app import create_window
 from explorer.qt.attention_view import AVERAGE, ROLLOUT, AttentionView
 
 WAIT_MS = 15000
 TEXT = "Nice to [MASK] you."
-
-
-@pytest.fixture
-def window(qtbot, bert_dir):
-    w = create_window(str(bert_dir))
-    qtbot.addWidget(w)
-    w.resize(1200, 900)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
-    yield w
-    w.close()
-    assert w.controller.thread.wait(2000)
 
 
 @pytest.fixture

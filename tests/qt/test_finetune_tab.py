@@ -5,17 +5,14 @@ from __future__ import annotations
 import pytest
 
 from explorer.engine.finetune import CARD
-from explorer.qt.app import create_window
 
 WAIT_MS = 60000
 
 
 @pytest.fixture
-def window(qtbot, bert_dir, tmp_path):
-    w = create_window(str(bert_dir))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=15000)
+def window(window, tmp_path):
+    """The shared window, on the Fine-tune tab with a corpus and an output folder filled in."""
+    w = window
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(["the cat sat on the mat . the dog sat on the mat ."] * 100))
     tab = w.finetune
@@ -24,9 +21,7 @@ def window(qtbot, bert_dir, tmp_path):
     tab.out.setText(str(tmp_path / "adapted"))
     tab.chunk_size.setValue(32)
     tab.lr.setValue(0.001)
-    yield w
-    w.close()
-    assert w.controller.thread.wait(2000)
+    return w
 
 
 def test_training_draws_the_curve_and_reports_perplexity(qtbot, window, tmp_path):

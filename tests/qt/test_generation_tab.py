@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 from explorer.engine.generation import generate
 from explorer.engine.generation_params import GenerationParams
 from explorer.engine.jobs import run_to_end
-from explorer.qt.app import create_window
 from explorer.qt.controller import ExplorerController
 from explorer.qt.generation_tab import GenerationTab, step_html
 
@@ -30,15 +29,10 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def window(qtbot, bert_dir):
-    w = create_window(str(bert_dir))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
-    w.tabs.setCurrentWidget(w.generation)
-    yield w
-    w.close()
-    assert w.controller.thread.wait(2000), "closing the window stops the model thread"
+def window(window):
+    """The shared window, on the Generate tab."""
+    window.tabs.setCurrentWidget(window.generation)
+    return window
 
 
 def set_params(tab, **kw) -> None:

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QPushButton, QTableView, QWidget
 
 from explorer.engine import lama_data
 from explorer.paths import LAMA_SAMPLE
-from explorer.qt.app import create_window
 from explorer.qt.lama_panels import MEAN_OF_FACTS, MEAN_OF_RELATIONS
 from explorer.qt.lama_table_model import CORRECT, RANK, TOP1
 
@@ -94,16 +93,11 @@ def lama_dir(tmp_path_factory, bert) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, bert_dir):
-    w = create_window(str(bert_dir))
-    qtbot.addWidget(w)
-    w.resize(1280, 900)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None and w.lama.data is not None, timeout=WAIT_MS)
-    w.tabs.setCurrentWidget(w.lama)
-    yield w
-    w.close()
-    assert w.controller.thread.wait(2000), "closing the window stops the model thread"
+def window(qtbot, window):
+    """The shared window, on the LAMA tab with the shipped sample read."""
+    qtbot.waitUntil(lambda: window.lama.data is not None, timeout=WAIT_MS)
+    window.tabs.setCurrentWidget(window.lama)
+    return window
 
 
 def open_folder(qtbot, w, path) -> None:

@@ -13,17 +13,6 @@ from explorer.qt.fill_mask_panel import CandidateRow
 WAIT_MS = 15000
 
 
-@pytest.fixture
-def window(qtbot, bert_dir):
-    w = create_window(str(bert_dir))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
-    yield w
-    w.close()
-    assert w.controller.thread.wait(2000), "closing the window stops the model thread"
-
-
 def type_sentence(qtbot, w, text: str) -> None:
     editor = w.findChild(QPlainTextEdit, "sentenceEditor")
     editor.clear()

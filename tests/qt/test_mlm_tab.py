@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QPlainTextEdit,
 from explorer.engine.layer_lens import layer_lens
 from explorer.engine.masking import mask_demo
 from explorer.engine.mlm_params import LAB_PASSAGE
-from explorer.qt.app import create_window
 from explorer.qt.mlm_tab import RIGHT_COLOR, TREATMENT_COLORS, WRONG_COLOR, MlmTab
 
 WAIT_MS = 15000
@@ -25,18 +24,6 @@ def wait_for_result(qtbot, tab: MlmTab, check) -> None:
     qtbot.waitUntil(
         lambda: tab.result is not None and check(tab.result) and lens_matches(tab, tab.selected), timeout=WAIT_MS
     )
-
-
-@pytest.fixture
-def window(qtbot, bert_dir):
-    w = create_window(str(bert_dir))
-    qtbot.addWidget(w)
-    w.resize(1280, 900)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
-    yield w
-    w.close()
-    assert w.controller.thread.wait(2000), "closing the window stops the model thread"
 
 
 @pytest.fixture
