@@ -10,7 +10,6 @@ from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -27,28 +25,11 @@ from explorer.engine.finetune_params import FinetuneParams
 from explorer.plots.curves import LossCurve
 from explorer.qt.controller import ExplorerController
 from explorer.qt.fill_mask_panel import FillMaskPanel
+from explorer.qt.inputs import double_box, spin_box
 from explorer.qt.job_bar import JobBar
 
 KIND = "finetune"
 COMPARE = "compare"
-
-
-def _spin(name: str, low: int, high: int, value: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setObjectName(name)
-    box.setRange(low, high)
-    box.setValue(value)
-    return box
-
-
-def _double(name: str, low: float, high: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setObjectName(name)
-    box.setDecimals(decimals)
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setValue(value)
-    return box
 
 
 class FinetuneTab(QWidget):
@@ -71,16 +52,18 @@ class FinetuneTab(QWidget):
         self.corpus.setPlaceholderText(".txt (a document per line, or paragraphs), .jsonl or .csv")
         self.text_column = QLineEdit("text")
         self.text_column.setObjectName("textColumnEdit")
-        self.chunk_size = _spin("chunkSizeSpin", 8, 512, 128)
-        self.mlm_probability = _double("mlmProbabilitySpin", 0.01, 0.9, 0.15, 2, 0.01)
+        self.chunk_size = spin_box("chunkSizeSpin", 8, 512, 128, label="Chunk size")
+        self.mlm_probability = double_box(
+            "mlmProbabilitySpin", 0.01, 0.9, 0.15, step=0.01, decimals=2, label="Masking probability"
+        )
         self.whole_word = QCheckBox("mask whole words")
         self.whole_word.setObjectName("wholeWordCheck")
-        self.max_steps = _spin("maxStepsSpin", 0, 1_000_000, 200)
+        self.max_steps = spin_box("maxStepsSpin", 0, 1_000_000, 200, label="Steps")
         self.max_steps.setSpecialValueText("use epochs")
-        self.epochs = _double("epochsSpin", 0.1, 100.0, 1.0, 1, 0.5)
-        self.lr = _double("learningRateSpin", 1e-6, 1e-2, 5e-5, 6, 1e-5)
-        self.batch_size = _spin("ftBatchSizeSpin", 1, 256, 8)
-        self.seed = _spin("ftSeedSpin", 0, 2**31 - 1, 42)
+        self.epochs = double_box("epochsSpin", 0.1, 100.0, 1.0, step=0.5, decimals=1, label="Epochs")
+        self.lr = double_box("learningRateSpin", 1e-6, 1e-2, 5e-5, step=1e-5, decimals=6, label="Learning rate")
+        self.batch_size = spin_box("ftBatchSizeSpin", 1, 256, 8, label="Batch size")
+        self.seed = spin_box("ftSeedSpin", 0, 2**31 - 1, 42, label="Seed")
         self.out = QLineEdit()
         self.out.setObjectName("outputDirEdit")
         self.out.setPlaceholderText("a new or empty folder")

@@ -39,6 +39,7 @@ from explorer.engine.generation_params import (
     GenerationResult,
     format_temperature,
 )
+from explorer.qt.inputs import double_box, spin_box
 from explorer.qt.job_bar import JobBar
 
 log = logging.getLogger(__name__)
@@ -97,24 +98,10 @@ class GenerationTab(QWidget):
 
     # --- building -------------------------------------------------------------------
     def _spin(self, name: str, label: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
-        spin = QSpinBox(self)
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setValue(value)
-        spin.setAccessibleName(label)
-        spin.setToolTip(tip)
-        return spin
+        return spin_box(name, low, high, value, label=label, tip=tip, parent=self)
 
     def _double(self, name: str, label: str, low: float, high: float, step: float, value: float, tip: str) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(self)
-        spin.setObjectName(name)
-        spin.setDecimals(3)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        spin.setAccessibleName(label)
-        spin.setToolTip(tip)
-        return spin
+        return double_box(name, low, high, value, step=step, label=label, tip=tip, parent=self)
 
     def _build(self) -> None:
         d = GenerationParams()
