@@ -47,6 +47,12 @@ def check_params(p: FinetuneParams) -> None:
         raise InvalidParameterError(f"epochs must be more than 0, not {p.epochs}.")
     if p.lr <= 0 or p.batch_size < 1 or p.grad_accum < 1:
         raise InvalidParameterError("learning rate, batch size and gradient accumulation must be positive.")
+    if p.head_bias not in ("keep", "corpus"):
+        raise InvalidParameterError(f"head bias must be 'keep' or 'corpus', not '{p.head_bias}'.")
+    if p.head_lr is not None and p.head_lr <= 0:
+        raise InvalidParameterError(f"the head's learning rate must be positive, not {p.head_lr}.")
+    if p.checkpoint_every < 0:
+        raise InvalidParameterError(f"checkpoint interval must be 0 or more, not {p.checkpoint_every}.")
     if not Path(p.corpus).expanduser().is_file():
         raise InvalidParameterError(f"Corpus file '{p.corpus}' does not exist.")
     out = Path(p.out).expanduser()
@@ -150,8 +156,52 @@ def prepare(tokenizer: Any, p: FinetuneParams) -> tuple[Corpus, list[dict], list
     return corpus, train, val
 
 
-def _save(model: Any, tokenizer: Any, p: FinetuneParams, card: dict) -> None:
-    out = Path(p.out).expanduser().resolve()
+def freeze(model: Any, patterns: tuple[str, ...]) -> int:
+    """Stop training every parameter whose name contains one of the patterns; how many."""
+    frozen = 0
+    for name, weight in model.named_parameters():
+        if any(pattern in name for pattern in patterns):
+            weight.requires_grad_(False)
+            frozen += weight.numel()
+    return frozen
+
+
+@torch.no_grad()
+def bias_from_frequencies(model: Any, chunks: list[dict], vocab_size: int) -> None:
+    """Set the output bias to log p(word) over the training tokens (add-one smoothed).
+
+    With a fresh head this is the best guess before any context is used; without it the
+    first few hundred steps only learn the unigram distribution.
+    """
+    counts = torch.ones(vocab_size, dtype=torch.float64)
+    for c in chunks:
+        ids = torch.tensor(c["input_ids"])
+        ordinary = torch.tensor(c["special_tokens_mask"]) == 0
+        counts += torch.bincount(ids[ordinary], minlength=vocab_size)[:vocab_size].double()
+    bias = model.get_output_embeddings().bias
+    bias.copy_((counts / counts.sum()).log().to(bias.dtype))
+
+
+def _param_groups(model: Any, p: FinetuneParams) -> list[dict]:
+    """Decay for weights, none for biases and norms; the MLM head at its own rate if asked."""
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    head = find_mlm_head(model)
+    head_ids = {id(w) for w in head.parameters()} if isinstance(head, torch.nn.Module) and p.head_lr else set()
+    groups = []
+    for in_head in (False, True):
+        for decay in (True, False):
+            params = [
+                w for n, w in model.named_parameters()
+                if w.requires_grad and (id(w) in head_ids) == in_head and n.endswith(no_decay) != decay
+            ]
+            if params:
+                lr = p.head_lr if in_head else p.lr
+                groups.append({"params": params, "weight_decay": p.weight_decay if decay else 0.0, "lr": lr})
+    return groups
+
+
+def _save(model: Any, tokenizer: Any, out_folder: str, card: dict) -> None:
+    out = Path(out_folder).expanduser().resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     partial.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary model folder
@@ -189,17 +239,16 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     yield TrainStep(0, total, f"loading {base_name}", phase="prepare")
     torch.manual_seed(p.seed)
     model = AutoModelForMaskedLM.from_pretrained(base_source, dtype=torch.float32).to(device)
+    if p.freeze:
+        log.info("froze %d parameters matching %s", freeze(model, p.freeze), ", ".join(p.freeze))
+    if p.head_bias == "corpus":
+        bias_from_frequencies(model, train, model.config.vocab_size)
     val_batches = masked_batches(tokenizer, val, p, seed=p.seed + 1)
     yield TrainStep(0, total, "measuring perplexity before training", phase="evaluate")
     before = perplexity(model, val_batches, device)
     yield TrainStep(0, total, f"perplexity before: {before:.2f}", perplexity=before, phase="evaluate")
 
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-    groups = [
-        {"params": [w for n, w in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": p.weight_decay},
-        {"params": [w for n, w in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=p.lr)
+    optimizer = torch.optim.AdamW(_param_groups(model, p), lr=p.lr)
     head = find_mlm_head(model)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(p.warmup * total), total)
     on_gpu = device.startswith("cuda")
@@ -229,6 +278,10 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         if p.eval_every and step % p.eval_every == 0 and step < total:
             ppl = perplexity(model, val_batches, device)
             model.train()
+        if p.checkpoint_every and step % p.checkpoint_every == 0 and step < total:
+            model.eval()
+            _save(model, tokenizer, p.out.rstrip("/") + ".checkpoint", {"base_model": base_name, "steps": step})
+            model.train()
         yield TrainStep(
             done=step,
             total=total,
@@ -254,6 +307,10 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "batch_size": p.batch_size,
         "grad_accum": p.grad_accum,
         "lr": p.lr,
+        "head_lr": p.head_lr,
+        "frozen": list(p.freeze),
+        "head_bias": p.head_bias,
+        "warmup": p.warmup,
         "seed": p.seed,
         "perplexity_before": before,
         "perplexity_after": after,
@@ -261,6 +318,6 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "made_with": f"bert-explorer {__version__}",
     }
     model.eval()
-    _save(model, tokenizer, p, card)
+    _save(model, tokenizer, p.out, card)
     log.info("fine-tuned %s for %d steps: perplexity %.2f -> %.2f", base_name, total, before, after)
     return FinetuneResult(base_name, str(Path(p.out).expanduser().resolve()), total, before, after, tuple(losses), len(train), len(val))

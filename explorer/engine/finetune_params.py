@@ -26,6 +26,14 @@ class FinetuneParams:
     eval_every: int = 0  # 0: only before and after
     seed: int = 42
     overwrite: bool = False
+    # Parameters whose name contains one of these are not trained ("embeddings" also
+    # freezes a decoder tied to the word embeddings: they are one tensor).
+    freeze: tuple[str, ...] = ()
+    head_lr: float | None = None  # the MLM head's own learning rate; None = lr
+    # "corpus": start the output bias at the log word frequencies of the training text, so a
+    # new head predicts frequent words from the first step instead of uniform noise.
+    head_bias: str = "keep"
+    checkpoint_every: int = 0  # also save every N steps to OUT.checkpoint (0: never)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,210 @@
+"""The demo model's training text: only sources whose licence allows it, all offline.
+
+Each source is read from a Debian package (see SOURCES for package, licence and what is
+taken). Nothing from LAMA is used: the demo model is evaluated on it.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import logging
+import random
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+WORDNET = Path("/usr/share/wordnet")
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    debian_package: str
+    licence: str
+    what: str
+
+
+SOURCES = {
+    "wordnet": Source(
+        "WordNet 3.0", "wordnet-base", "WordNet 3.0 licence (permissive, BSD-style)",
+        "example sentences and definitions of every synset",
+    ),
+    "austen": Source(
+        "Jane Austen's six novels", "r-cran-janeaustenr", "texts in the public domain; package MIT",
+        "every paragraph",
+    ),
+    "mobydick": Source(
+        "Herman Melville, Moby-Dick", "r-cran-tokenizers", "text in the public domain; package MIT",
+        "every paragraph",
+    ),
+    "harvard": Source(
+        "The Harvard sentences (IEEE 1969)", "r-cran-stringr", "package MIT",
+        "720 everyday sentences",
+    ),
+    "python_docs": Source(
+        "The Python 3.11 documentation", "python3.11-doc", "PSF licence / Zero-Clause BSD",
+        "prose paragraphs of the tutorial, HOWTOs, FAQ and library reference (no code blocks)",
+    ),
+}
+
+
+def wordnet_documents(root: Path = WORDNET) -> Iterator[str]:
+    """One document per synset: its example sentences, then 'word: definition.'"""
+    for part in ("noun", "verb", "adj", "adv"):
+        with open(root / f"data.{part}", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("  ") or "|" not in line:
+                    continue  # the licence header
+                fields, gloss = line.split("|", 1)
+                words = fields.split()
+                lemma = words[4].replace("_", " ")
+                lemma = re.sub(r"\(.*\)$", "", lemma)  # adjective markers like (a)
+                examples = [e.strip() for e in re.findall(r'"([^"]+)"', gloss)]
+                definition = re.sub(r'"[^"]*"', "", gloss).strip(" ;\n")
+                sentences = [_sentence(e) for e in examples if len(e.split()) >= 3]
+                if definition:
+                    sentences.append(f"{lemma}: {definition.rstrip('.;')}.")
+                if sentences:
+                    yield " ".join(sentences)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _rscript(expression: str) -> str:
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        raise RuntimeError("Rscript is needed to read the R data packages (apt-get install r-base-core).")
+    return subprocess.run([rscript, "-e", expression], check=True, capture_output=True, text=True).stdout
+
+
+def _paragraphs(lines: list[str]) -> Iterator[str]:
+    block: list[str] = []
+    for line in lines + [""]:
+        if line.strip():
+            block.append(line.strip())
+        elif block:
+            text = " ".join(block)
+            block = []
+            # chapter headings and title pages are not prose
+            if len(text.split()) >= 6 and not text.isupper():
+                yield text
+
+
+def austen_documents() -> Iterator[str]:
+    out = _rscript("library(janeaustenr); b <- austen_books(); writeLines(as.character(b$text))")
+    yield from _paragraphs(out.split("\n"))
+
+
+def mobydick_documents() -> Iterator[str]:
+    out = _rscript('data(mobydick, package="tokenizers"); writeLines(mobydick)')
+    yield from _paragraphs(out.split("\n"))
+
+
+def harvard_documents() -> Iterator[str]:
+    out = _rscript("writeLines(stringr::sentences)")
+    yield from (line.strip() for line in out.split("\n") if line.strip())
+
+
+class _ProseParser(html.parser.HTMLParser):
+    """The text of <p>, <li> and <dd> inside the page body; code blocks and navigation dropped."""
+
+    BLOCKS = {"p", "li", "dd"}
+    SKIP = {"pre", "script", "style", "nav", "table"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paragraphs: list[str] = []
+        self._depth_skip = 0
+        self._current: list[str] | None = None
+        self._in_body = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        classes = dict(attrs).get("class") or ""
+        if tag == "div" and "body" in classes.split():
+            self._in_body = 1
+        elif tag == "div" and self._in_body:
+            self._in_body += 1
+        if tag in self.SKIP:
+            self._depth_skip += 1
+        elif tag in self.BLOCKS and self._in_body and not self._depth_skip:
+            self._flush()
+            self._current = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self._depth_skip:
+            self._depth_skip -= 1
+        elif tag in self.BLOCKS:
+            self._flush()
+        elif tag == "div" and self._in_body:
+            self._in_body -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None and not self._depth_skip:
+            self._current.append(data)
+
+    def _flush(self) -> None:
+        if self._current:
+            text = " ".join("".join(self._current).split())
+            if len(text.split()) >= 8 and text[-1] in ".!?:":
+                self.paragraphs.append(text)
+        self._current = None
+
+
+def python_docs_documents(root: Path = PYTHON_DOCS, folders: tuple[str, ...] = ("tutorial", "howto", "faq", "library", "reference", "using")) -> Iterator[str]:
+    for folder in folders:
+        for page in sorted((root / folder).glob("*.html")):
+            parser = _ProseParser()
+            parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+            yield from parser.paragraphs
+
+
+READERS = {
+    "wordnet": wordnet_documents,
+    "austen": austen_documents,
+    "mobydick": mobydick_documents,
+    "harvard": harvard_documents,
+    "python_docs": python_docs_documents,
+}
+
+
+def build_corpus(out: Path, *, python_docs_words: int = 1_200_000, seed: int = 0) -> dict[str, dict]:
+    """Write every source's documents, shuffled, one JSON line each; return words per source.
+
+    The Python docs are capped (by words, pages sampled at random) so that technical prose
+    does not outweigh the everyday kind.
+    """
+    import json
+
+    documents: list[str] = []
+    counts: dict[str, dict] = {}
+    rng = random.Random(seed)
+    for key, reader in READERS.items():
+        docs = list(reader())
+        if key == "python_docs":
+            rng.shuffle(docs)
+            kept, words = [], 0
+            for d in docs:
+                if words >= python_docs_words:
+                    break
+                kept.append(d)
+                words += len(d.split())
+            docs = kept
+        counts[key] = {"documents": len(docs), "words": sum(len(d.split()) for d in docs)}
+        log.info("%s: %d documents, %d words", key, counts[key]["documents"], counts[key]["words"])
+        documents.extend(docs)
+    rng.shuffle(documents)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as handle:
+        for d in documents:
+            handle.write(json.dumps({"text": d}) + "\n")
+    return counts
