@@ -6,11 +6,14 @@ No test touches the network: models are written to temporary folders and loaded 
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Before any Qt import: without a display Qt would abort the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The demo model is assembled once per run, here, not in the person's own cache.
+os.environ.setdefault("BERT_EXPLORER_CACHE", tempfile.mkdtemp(prefix="bert-explorer-test-cache-"))
 
 from pathlib import Path
 
@@ -45,3 +48,11 @@ def bert(lms: dict):
 @pytest.fixture(scope="session")
 def roberta(lms: dict):
     return lms["roberta"]
+
+
+@pytest.fixture(scope="session")
+def demo_lm():
+    """The bundled demo model, assembled from the package and the committed delta."""
+    from explorer.engine import models
+
+    return models.load("demo")

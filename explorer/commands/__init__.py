@@ -39,16 +39,55 @@ def quiet_libraries() -> None:
     hf_logging.disable_progress_bar()
 
 
+DEMO_HINT = "(--model demo opens the small model bundled with the app.)"
+
+
+def _warn_fallback(args: argparse.Namespace, notice: str) -> None:
+    args.load_warnings = [*getattr(args, "load_warnings", []), notice]
+    print(f"warning: {notice}", file=sys.stderr)
+
+
 def load_model(args: argparse.Namespace) -> Any:
-    """The MaskedLM named by --model/--device/--dtype, or a CliError that says why not."""
+    """The MaskedLM named by --model/--device/--dtype, or a CliError that says why not.
+
+    Without --model: the default model, or the bundled demo model when the default is
+    neither cached nor reachable (with a warning, also in the JSON's `warnings`). A model
+    named explicitly is never swapped for another: its failure is the command's.
+    """
     from explorer.engine import models
     from explorer.engine.errors import ExplorerError
+    from explorer.engine.jobs import run_to_end
 
     quiet_libraries()
     try:
+        if args.model is None:
+            lm = run_to_end(models.load_or_demo(DEFAULT_MODEL, args.device, args.dtype))
+            if lm.notice:
+                _warn_fallback(args, lm.notice)
+            return lm
         return models.load(args.model, args.device, args.dtype)
     except ExplorerError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(f"{exc} {DEMO_HINT if args.model != 'demo' else ''}".strip()) from exc
+
+
+def resolve_model_source(args: argparse.Namespace) -> tuple[str, str]:
+    """(folder, name) of --model without loading it, falling back as load_model does."""
+    from explorer.engine import models
+    from explorer.engine.errors import ModelLoadError
+
+    if args.model is not None:
+        return drive(models.resolve_source(args.model), label="model"), args.model
+    try:
+        return drive(models.resolve_source(DEFAULT_MODEL), label="model"), DEFAULT_MODEL
+    except ModelLoadError as exc:
+        reason = str(exc).replace(models.OFFLINE_HELP, "").strip()
+        _warn_fallback(args, f"{reason} Using the bundled demo model instead.")
+        return drive(models.resolve_source("demo"), label="model"), "demo"
+
+
+def with_load_warnings(args: argparse.Namespace, payload: dict) -> dict:
+    """The JSON payload with a `warnings` list that starts with any model fallback."""
+    return {**payload, "warnings": list(getattr(args, "load_warnings", [])) + list(payload.get("warnings", []))}
 
 
 def positive(text: str) -> int:
@@ -59,7 +98,9 @@ def positive(text: str) -> int:
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
+    p.add_argument("--model", default=None, help=(
+        f"hub id, local folder, or 'demo' (default: {DEFAULT_MODEL}, or the bundled demo model when "
+        "that is neither cached nor reachable)"))
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda or mps")
     p.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.commands import CliError, add_model_options, load_model
+from explorer.commands import CliError, add_model_options, load_model, with_load_warnings
 
 ORDER = 20
 
@@ -44,14 +44,15 @@ def run(args: argparse.Namespace) -> int:
 
         render_layer(result.weights, result.tokens, layer, args.out, title=f"{lm.name} · layer {layer}")
     if args.json:
-        print(json.dumps({
+        print(json.dumps(with_load_warnings(args, {
             "model": result.model,
             "tokens": list(result.tokens),
             "layers": result.num_layers,
             "heads": result.num_heads,
             "layer": layer,
             "weights": result.weights[layer].tolist(),
-        }, ensure_ascii=False))
+            "warnings": list(result.warnings),
+        }), ensure_ascii=False))
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

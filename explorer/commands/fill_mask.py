@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.commands import add_model_options, load_model, positive
+from explorer.commands import add_model_options, load_model, positive, with_load_warnings
 
 ORDER = 10
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     lm = load_model(args)
     result = fill_mask(lm, args.text, args.top_k)
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(with_load_warnings(args, result.to_json()), ensure_ascii=False, indent=2))
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

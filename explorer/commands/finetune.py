@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from explorer import DEFAULT_MODEL
-from explorer.commands import CliError, drive, positive, quiet_libraries
+from explorer.commands import CliError, drive, positive, quiet_libraries, resolve_model_source, with_load_warnings
 
 ORDER = 60
 
@@ -22,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("corpus", metavar="CORPUS")
     ft.add_argument("--out", required=True, metavar="DIR", help="where to save the adapted model (a new or empty folder)")
     ft.add_argument("--overwrite", action="store_true", help="replace what is in --out")
-    ft.add_argument("--model", default=DEFAULT_MODEL, help=f"base model: hub id or local folder (default: {DEFAULT_MODEL})")
+    ft.add_argument("--model", default=None, help=(
+        f"base model: hub id, local folder or 'demo' (default: {DEFAULT_MODEL}, or the demo model when "
+        "that is neither cached nor reachable)"))
     ft.add_argument("--device", default="auto")
     ft.add_argument("--text-column", default="text", help="the column holding the text (.jsonl / .csv)")
     ft.add_argument("--documents", choices=["auto", "lines", "paragraphs"], default="auto", help=".txt: how documents are separated")
@@ -43,13 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.engine import models
     from explorer.engine.errors import ExplorerError
     from explorer.engine.finetune import check_params, finetune
     from explorer.engine.finetune_params import FinetuneParams
 
     params = FinetuneParams(
-        corpus=args.corpus, out=args.out, base_model=args.model, text_column=args.text_column,
+        corpus=args.corpus, out=args.out, base_model=args.model or "", text_column=args.text_column,
         doc_mode=args.documents, validation=args.validation, chunk_size=args.chunk_size,
         mlm_probability=args.mlm_probability, whole_word=args.whole_word, max_steps=args.max_steps,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, grad_accum=args.grad_accum,
@@ -58,12 +58,12 @@ def run(args: argparse.Namespace) -> int:
     quiet_libraries()
     try:
         check_params(params)  # before anything slow, so a typo costs nothing
-        source = drive(models.resolve_source(args.model), label="model")
-        result = drive(finetune(params, source, args.model, args.device), label="training")
+        source, name = resolve_model_source(args)
+        result = drive(finetune(params, source, name, args.device), label="training")
     except ExplorerError as exc:
         raise CliError(str(exc)) from exc
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps(with_load_warnings(args, result.to_json()), indent=2))
     else:
         print(f"fine-tuned {result.base_model} for {result.steps} steps "
               f"({result.train_chunks} training chunks, {result.validation_chunks} held out)")

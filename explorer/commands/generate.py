@@ -12,7 +12,7 @@ import sys
 from collections.abc import Generator
 from typing import Any
 
-from explorer.commands import CliError, add_model_options, drive, load_model
+from explorer.commands import CliError, add_model_options, drive, load_model, with_load_warnings
 
 ORDER = 30
 EXIT_INTERRUPTED = 130
@@ -87,9 +87,9 @@ def _remember_last(steps: Generator[Any, None, Any], last: list[Any]) -> Generat
         steps.close()
 
 
-def _print(result: Any, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+def _print(result: Any, args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(with_load_warnings(args, result.to_json()), ensure_ascii=False, indent=2))
     else:
         for sample in result.samples:
             print(sample)
@@ -114,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
         if not last:
             raise
         result = GenerationResult.from_step(lm.name, params, last[0], stopped=True)
-        _print(result, args.json)
+        _print(result, args)
         print(f"bert-explorer: stopped after {result.iterations} of {params.max_iter} iterations", file=sys.stderr)
         return EXIT_INTERRUPTED
-    _print(result, args.json)
+    _print(result, args)
     if not args.json:
         print(f"{result.iterations} iterations in {result.seconds:.1f} s", file=sys.stderr)
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.commands import CliError, add_model_options, drive, load_model, positive
+from explorer.commands import CliError, add_model_options, drive, load_model, positive, with_load_warnings
 
 ORDER = 50
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         lama_data.write_records(report, args.out)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(with_load_warnings(args, report.to_json()), ensure_ascii=False, indent=2))
         return 0
     print(f"{report.model} · protocol {report.protocol} · {report.overall.n} facts evaluated")
     print(f"{'relation':<16} {'n':>6} {'P@1':>7} {'P@10':>7} {'MRR':>7}")

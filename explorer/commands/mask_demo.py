@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from explorer.commands import CliError, add_model_options, load_model
+from explorer.commands import CliError, add_model_options, load_model, with_load_warnings
 
 ORDER = 40
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         data: dict[str, Any] = result.to_json()
         if lens is not None:
             data["lens"] = lens.to_json()
-        print(json.dumps(data, ensure_ascii=False))
+        print(json.dumps(with_load_warnings(args, data), ensure_ascii=False))
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

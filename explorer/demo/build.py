@@ -19,7 +19,7 @@ import logging
 import time
 from pathlib import Path
 
-from explorer.demo import delta
+from explorer.engine import demo_model as delta
 from explorer.demo.sources import SOURCES, build_corpus
 from explorer.engine.finetune_params import FinetuneParams
 

@@ -123,8 +123,26 @@ def _download(repo_id: str) -> Generator[LoadProgress, None, str]:
             return str(value)
 
 
+def _demo_source() -> Generator[LoadProgress, None, str]:
+    from explorer.engine import demo_model
+
+    if not demo_model.assembled_folder_ready():
+        yield LoadProgress("resolve", "Putting the bundled demo model together (first start only)")
+    try:
+        return str(demo_model.ensure_assembled())
+    except (demo_model.DemoUnavailable, OSError) as exc:
+        raise ModelLoadError(f"The bundled demo model cannot be opened: {exc}") from exc
+
+
 def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
-    """A local folder with the model's files: the folder itself, the HF cache, or a download."""
+    """A local folder with the model's files: the folder itself, the HF cache, or a download.
+
+    "demo" is the small model that ships with the app (see explorer.engine.demo_model).
+    """
+    from explorer.engine.demo_model import DEMO_NAME
+
+    if name == DEMO_NAME:
+        return (yield from _demo_source())
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -175,6 +193,7 @@ class MaskedLM:
     def __init__(self, name: str, source: str, model: Any, tokenizer: Any, device: str) -> None:
         self.name = name
         self.source = source
+        self.notice = ""  # why this model is here instead of the one asked for, if it is
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -265,6 +284,8 @@ class MaskedLM:
             num_layers=self.num_layers,
             num_heads=self.num_heads,
             vocab_size=int(cfg.vocab_size),
+            is_demo=self.name == "demo",
+            notice=self.notice,
         )
 
 
@@ -303,6 +324,27 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
 
 def load(name: str, device: str = "auto", dtype: str = "auto") -> MaskedLM:
     return run_to_end(load_steps(name, device, dtype))
+
+
+def load_or_demo(name: str, device: str = "auto", dtype: str = "auto") -> Generator[LoadProgress, None, MaskedLM]:
+    """Load `name`; if it cannot be had (offline and not cached, say), the demo model instead,
+    with `notice` saying why. Used at start-up, so the app always opens on a working model."""
+    from explorer.engine.demo_model import DEMO_NAME
+
+    try:
+        return (yield from load_steps(name, device, dtype))
+    except ModelLoadError as exc:
+        if name == DEMO_NAME:
+            raise
+        reason = str(exc).replace(OFFLINE_HELP, "").strip()
+        log.info("%s Opening the demo model instead.", reason)
+        yield LoadProgress("fallback", f"{name} is not available; opening the bundled demo model")
+        try:
+            lm = yield from load_steps(DEMO_NAME, device, dtype)
+        except ModelLoadError as demo_exc:
+            raise ModelLoadError(f"{exc} ({demo_exc})") from exc
+        lm.notice = f"{reason} Opened the bundled demo model instead."
+        return lm
 
 
 def from_objects(model: Any, tokenizer: Any, name: str = "in-memory", device: str | None = None) -> MaskedLM:

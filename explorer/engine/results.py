@@ -22,6 +22,8 @@ class ModelInfo:
     num_layers: int
     num_heads: int
     vocab_size: int
+    is_demo: bool = False  # the small model bundled with the app, not a real BERT
+    notice: str = ""  # why this model was opened instead of the one asked for
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,11 @@ class Session:
     def devices(self) -> list[str]:
         return devices.available_devices()
 
-    def load(self, name: str, device: str = "auto", dtype: str = "auto") -> Generator[LoadProgress, None, ModelInfo]:
-        """Long job. The old model stays in use until the new one is ready."""
-        lm = yield from models.load_steps(name, device, dtype)
+    def load(self, name: str, device: str = "auto", dtype: str = "auto", *, fallback: bool = False) -> Generator[LoadProgress, None, ModelInfo]:
+        """Long job. The old model stays in use until the new one is ready. With fallback,
+        the bundled demo model when `name` cannot be had (start-up)."""
+        steps = models.load_or_demo(name, device, dtype) if fallback else models.load_steps(name, device, dtype)
+        lm = yield from steps
         self._lm = lm
         return lm.info()
 

@@ -35,7 +35,8 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
     controller.modelLoaded.connect(lambda _info: gc.freeze())
     window = MainWindow(controller)
     controller.start()
-    window.load_model(model or DEFAULT_MODEL, device, dtype)
+    # At start-up the app must open on a working model: the demo one if need be.
+    window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=True)
     return window
 
 

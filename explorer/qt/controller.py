@@ -64,10 +64,11 @@ class ExplorerController(QObject):
         return self._latest.get(kind) == request_id
 
     # --- requests ---------------------------------------------------------------------
-    def load_model(self, name: str, device: str = "auto", dtype: str = "auto") -> None:
+    def load_model(self, name: str, device: str = "auto", dtype: str = "auto", *, fallback: bool = False) -> None:
+        """Load in the background; with fallback, the demo model if `name` cannot be had."""
         self.thread.cancel_kind("load")
         self.modelLoading.emit(name)
-        self._submit("load", lambda s: s.load(name, device, dtype), interactive=False)
+        self._submit("load", lambda s: s.load(name, device, dtype, fallback=fallback), interactive=False)
 
     def request_fill_mask(self, text: str, top_k: int) -> None:
         if self._model_info is None:

@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer import DEFAULT_MODEL
 from explorer.qt.attention_view import AttentionView
+from explorer.qt.banners import DemoBanner, ErrorBanner
 from explorer.qt.controller import ExplorerController
 from explorer.qt.fill_mask_panel import FillMaskPanel
 from explorer.qt.finetune_tab import FinetuneTab
@@ -36,33 +38,6 @@ from explorer.qt.token_strip import TokenStrip
 START_TEXT = "Nice to [MASK] you."
 
 
-class ErrorBanner(QFrame):
-    """Errors a person must see, in the window, with a way out."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBanner")
-        self.setStyleSheet("#errorBanner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }")
-        layout = QHBoxLayout(self)
-        self.label = QLabel(self)
-        self.label.setObjectName("errorText")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_folder = QPushButton("Open folder…", self)
-        self.open_folder.setObjectName("bannerOpenFolder")
-        close = QPushButton("Dismiss", self)
-        close.clicked.connect(self.hide)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.open_folder)
-        layout.addWidget(close)
-        self.hide()
-
-    def show_error(self, message: str, *, offer_folder: bool = False) -> None:
-        self.label.setText(message)
-        self.open_folder.setVisible(offer_folder)
-        self.show()
-
-
 class MainWindow(QMainWindow):
     def __init__(self, controller: ExplorerController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +46,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self._fit_to_screen()
         self.controller = controller
+        self._wanted_model = ""  # the last model asked for other than the demo: Download offers it
 
         self.model_bar = ModelBar(self)
         toolbar = QToolBar("Model", self)
@@ -80,6 +56,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
         self.banner = ErrorBanner(self)
+        self.demo_banner = DemoBanner(self)
         self.editor = SentenceEditor(self)
         self.insert_mask_button = QPushButton("Insert mask", self)
         self.insert_mask_button.setObjectName("insertMaskButton")
@@ -129,6 +106,7 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.addWidget(self.banner)
+        layout.addWidget(self.demo_banner)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_status_bar()
@@ -166,6 +144,8 @@ class MainWindow(QMainWindow):
         c = self.controller
         self.model_bar.loadRequested.connect(self.load_model)
         self.banner.open_folder.clicked.connect(self.model_bar.open_folder)
+        self.demo_banner.openFolderRequested.connect(self.model_bar.open_folder)
+        self.demo_banner.downloadRequested.connect(self._ask_download)
         self.editor.textSettled.connect(self._request_predictions)
         self.editor.textSettled.connect(self.attention.set_text)
         self.editor.textSettled.connect(self.finetune.set_sentence)
@@ -190,9 +170,19 @@ class MainWindow(QMainWindow):
         c.busyChanged.connect(self._on_busy)
 
     # --- actions ----------------------------------------------------------------------
-    def load_model(self, name: str, device: str = "auto", dtype: str = "auto") -> None:
+    def load_model(self, name: str, device: str = "auto", dtype: str = "auto", *, fallback: bool = False) -> None:
+        """Load `name`; with fallback (at start-up), the demo model if `name` cannot be had."""
         self.model_bar.set_model_name(name, device, dtype)
-        self.controller.load_model(name, device, dtype)
+        self.controller.load_model(name, device, dtype, fallback=fallback)
+
+    def _ask_download(self) -> None:
+        """Loading a hub model downloads it into the cache, with progress in the status bar."""
+        name, ok = QInputDialog.getText(
+            self, "Download a model", "Hugging Face hub id (needs a network; it is kept in the local cache):",
+            text=self._wanted_model or DEFAULT_MODEL,
+        )
+        if ok and name.strip():
+            self.load_model(name.strip(), self.model_bar.device_selector.currentText(), self.model_bar.dtype_selector.currentText())
 
     def _request_predictions(self, text: str) -> None:
         self.controller.request_fill_mask(text, self.top_k.value())
@@ -219,6 +209,8 @@ class MainWindow(QMainWindow):
 
     # --- answers ----------------------------------------------------------------------
     def _on_loading(self, name: str) -> None:
+        if name != "demo":
+            self._wanted_model = name
         self.status_load.setText(f"loading {name}…")
         if self.controller.model_info is None:
             self.fill_mask.show_message(f"Loading {name}… the guesses appear once it is ready.")
@@ -236,6 +228,9 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, info: Any) -> None:
         self.load_progress.hide()
         self.banner.hide()
+        self.demo_banner.show_for(info)
+        if info.is_demo:
+            self.model_bar.set_model_name(info.name)
         self.status_load.setText("ready")
         self.status_model.setText(f"{info.name}  ({info.num_layers} layers × {info.num_heads} heads)")
         self.status_device.setText(info.device)

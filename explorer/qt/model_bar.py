@@ -11,6 +11,7 @@ PRESET_MODELS = (
     "bert-large-cased",
     "distilbert-base-uncased",
     "roberta-base",
+    "demo",  # bundled with the app: works offline
 )
 OPEN_FOLDER = "Open folder…"
 

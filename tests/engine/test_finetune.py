@@ -140,6 +140,9 @@ def test_stop_mid_run_leaves_no_finished_looking_checkpoint(bert_dir, corpus, tm
         ({"chunk_size": 2}, "chunk size"),
         ({"mlm_probability": 1.5}, "masking probability"),
         ({"max_steps": 0}, "max steps"),
+        ({"head_bias": "zeros"}, "head bias"),
+        ({"head_lr": -1.0}, "head.s learning rate"),
+        ({"checkpoint_every": -5}, "checkpoint"),
     ],
 )
 def test_bad_parameters_are_refused_before_training(bert_dir, corpus, tmp_path, change, message):
@@ -180,3 +183,64 @@ def test_loss_at_masked_tokens_only_equals_the_models_own_loss(lms, arch):
     own = lm.model(input_ids=batch["input_ids"], labels=batch["labels"]).loss
     ours = masked_loss(lm.model, find_mlm_head(lm.model), batch["input_ids"], batch["labels"])
     assert float(ours) == pytest.approx(float(own), rel=1e-5)
+
+
+def test_frozen_parameters_stay_put_and_the_head_trains_at_its_own_rate(bert_dir, corpus, tmp_path):
+    """What the demo model's build relies on: frozen embeddings (so the tied decoder), a head
+    with its own learning rate, a bias started at word frequencies, checkpoints on the way."""
+    from safetensors.torch import load_file
+
+    out = tmp_path / "frozen"
+    p = FinetuneParams(
+        corpus=str(corpus), out=str(out), chunk_size=32, max_steps=20, lr=1e-3, head_lr=5e-3, batch_size=8,
+        seed=3, freeze=("embeddings",), head_bias="corpus", checkpoint_every=10,
+    )
+    drain(finetune(p, str(bert_dir), "tiny"))
+    before = AutoModelForMaskedLM.from_pretrained(bert_dir).state_dict()
+    after = AutoModelForMaskedLM.from_pretrained(out).state_dict()
+    for key in before:
+        same = bool((before[key] == after[key]).all())
+        assert same == ("embeddings" in key or key == "cls.predictions.decoder.weight"), key
+    assert (out.parent / "frozen.checkpoint" / "model.safetensors").is_file()
+    assert json.loads((out.parent / "frozen.checkpoint" / CARD).read_text())["steps"] == 10
+    card = json.loads((out / CARD).read_text())
+    assert card["frozen"] == ["embeddings"] and card["head_lr"] == 5e-3 and card["head_bias"] == "corpus"
+    assert load_file(str(out / "model.safetensors"))  # an ordinary folder
+
+
+def test_head_bias_from_corpus_is_log_word_frequency(bert):
+    import copy
+
+    import torch
+
+    from explorer.engine.finetune import bias_from_frequencies
+
+    model = copy.deepcopy(bert.model)
+    chunks = chunk(bert.tokenizer, [REPETITIVE] * 10, 16, offsets=False)
+    bias_from_frequencies(model, chunks, model.config.vocab_size)
+    counts = torch.ones(model.config.vocab_size, dtype=torch.float64)
+    for c in chunks:  # brute force: count every ordinary token by hand
+        for token, special in zip(c["input_ids"], c["special_tokens_mask"]):
+            counts[token] += 0 if special else 1
+    expected = (counts / counts.sum()).log().float()
+    assert torch.allclose(model.get_output_embeddings().bias, expected)
+    the = bert.tokenizer.convert_tokens_to_ids("the")
+    assert int(model.get_output_embeddings().bias.argmax()) == the  # the commonest word
+
+
+def test_param_groups_give_the_head_its_own_rate_and_leave_frozen_weights_out(bert):
+    import copy
+
+    from explorer.engine.finetune import _param_groups, freeze
+
+    model = copy.deepcopy(bert.model)
+    frozen = freeze(model, ("embeddings",))
+    assert frozen == sum(w.numel() for n, w in model.named_parameters() if "embeddings" in n)
+    groups = _param_groups(model, FinetuneParams(corpus="c", out="o", lr=1e-4, head_lr=2e-3))
+    in_groups = {id(w): g["lr"] for g in groups for w in g["params"]}
+    head_ids = {id(w) for w in model.cls.parameters()}
+    for name, w in model.named_parameters():
+        if not w.requires_grad:
+            assert id(w) not in in_groups, name
+        else:
+            assert in_groups[id(w)] == (2e-3 if id(w) in head_ids else 1e-4), name

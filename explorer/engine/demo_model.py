@@ -9,6 +9,7 @@ loads, fine-tunes and saves like any other.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -48,6 +49,12 @@ def delta_path() -> Path:
 
 
 def _digest(path: Path) -> str:
+    stat = path.stat()
+    return _digest_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_of(path: str, _size: int, _mtime: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -92,13 +99,21 @@ def assembled_folder() -> Path:
     return cache_root() / f"demo-{_digest(delta_path())[:12]}"
 
 
+def assembled_folder_ready() -> bool:
+    try:
+        target = assembled_folder()
+    except OSError:
+        return False
+    return (target / "config.json").is_file() and (target / "model.safetensors").is_file()
+
+
 def ensure_assembled() -> Path:
     """The demo model as an ordinary folder (BertForMaskedLM + tokenizer), made once."""
     delta = delta_path()
     if not delta.is_file():
         raise DemoUnavailable(f"The demo model's weights are missing ({delta}); reinstall BERT Explorer.")
     target = assembled_folder()
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+    if assembled_folder_ready():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))

@@ -1,0 +1,65 @@
+"""`bert-explorer download MODEL...`: fetch hub models ahead of time; `--list` shows the cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from explorer import DEFAULT_MODEL
+from explorer.commands import CliError, drive, quiet_libraries
+
+ORDER = 5
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser(
+        "download",
+        help="fetch hub models into the local cache (prepare a class before going offline)",
+        description="Fetch models from the Hugging Face hub into its local cache, so that they open "
+        "without a network later. With no MODEL, the default model.",
+    )
+    d.add_argument("models", nargs="*", metavar="MODEL", help=f"hub ids (default: {DEFAULT_MODEL})")
+    d.add_argument("--list", action="store_true", help="list the models already in the cache")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=run)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+def run(args: argparse.Namespace) -> int:
+    from explorer.engine.downloads import cached_models, download_steps
+    from explorer.engine.errors import ExplorerError
+
+    quiet_libraries()
+    if args.list:
+        if args.models:
+            raise CliError("--list takes no model names.")
+        found = cached_models()
+        if args.json:
+            print(json.dumps([m.to_json() for m in found], indent=2))
+        elif not found:
+            print("No models in the Hugging Face cache yet.")
+        else:
+            for m in found:
+                print(f"{m.name:<40} {_mb(m.size_bytes):>10}  {m.folder}" + ("" if m.is_model else "  (no config.json)"))
+        return 0
+    results, failures = [], []
+    for name in args.models or [DEFAULT_MODEL]:
+        try:
+            got = drive(download_steps(name), label=name)
+        except ExplorerError as exc:
+            failures.append({"model": name, "error": str(exc)})
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        results.append(got)
+        if not args.json:
+            state = "already in the cache" if got.already_cached else "downloaded"
+            print(f"{name}: {state}, {_mb(got.size_bytes)} in {got.folder}")
+    if args.json:
+        print(json.dumps({"downloaded": [r.to_json() for r in results], "failed": failures}, indent=2))
+    if failures:
+        raise CliError(f"{len(failures)} of {len(failures) + len(results)} models could not be downloaded.")
+    return 0

