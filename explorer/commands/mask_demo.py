@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         data: dict[str, Any] = result.to_json()
         if lens is not None:
             data["lens"] = lens.to_json()
+        data["warnings"] = list(result.warnings)
         print(json.dumps(with_load_warnings(args, data), ensure_ascii=False))
         return 0
     for warning in result.warnings:

@@ -246,6 +246,8 @@ class MainWindow(QMainWindow):
         if info is None:
             self.fill_mask.show_message("No model is loaded: pick one above, or open a model folder.")
         self.banner.show_error(message, offer_folder=True)
+        if info is not None:
+            self.model_bar.set_model_name(info.name, info.device, info.dtype)  # what is in use
         self.model_bar.forget_last()
 
     def _on_fill_mask(self, result: Any) -> None:

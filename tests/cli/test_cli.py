@@ -95,7 +95,7 @@ def test_attention_json_and_npz(capsys, bert_dir, bert, tmp_path):
     code, out, _ = run(capsys, "attention", "Nice to [MASK] you.", "--model", str(bert_dir), "--layer", "1", "--npz", str(npz), "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"model", "tokens", "layers", "heads", "layer", "weights"}
+    assert set(data) == {"model", "tokens", "layers", "heads", "layer", "weights", "warnings"}
     assert (data["layers"], data["heads"], data["layer"]) == (2, 12, 1)
     t = len(data["tokens"])
     weights = np.array(data["weights"])

@@ -30,7 +30,8 @@ def test_json_contract(capsys, bert_dir, bert):
     code, out, err = run(capsys, "generate", *ARGS, "--temperature", "0.8", "--top-k", "20", "--model", str(bert_dir), "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"model", "params", "samples", "iterations", "seconds"}
+    assert set(data) == {"model", "params", "samples", "iterations", "seconds", "warnings"}
+    assert data["warnings"] == []
     assert data["model"] == str(bert_dir) and data["iterations"] == 8
     assert isinstance(data["seconds"], float) and data["seconds"] >= 0
     assert data["params"] == {

@@ -22,7 +22,8 @@ def test_json_contract(capsys, bert_dir, bert):
     code, out, err = run(capsys, "mask-demo", TEXT, "--model", str(bert_dir), "--rate", "0.3", "--seed", "5", "--json")
     assert code == 0 and err == ""
     data = json.loads(out)
-    assert set(data) == {"tokens", "masked_positions", "input_tokens", "predictions", "loss", "accuracy"}
+    assert set(data) == {"tokens", "masked_positions", "input_tokens", "predictions", "loss", "accuracy", "warnings"}
+    assert data["warnings"] == []
     assert all(isinstance(t, str) for t in data["tokens"] + data["input_tokens"] + data["predictions"])
     assert data["tokens"][0] == "[CLS]" and data["tokens"][-1] == "[SEP]"
     assert len(data["input_tokens"]) == len(data["tokens"])

@@ -33,7 +33,7 @@ class FakeSession:
     def devices(self) -> list[str]:
         return ["cpu"]
 
-    def load(self, name, device="auto", dtype="auto"):
+    def load(self, name, device="auto", dtype="auto", *, fallback=False):
         yield "step"
         return FakeInfo(name)
 

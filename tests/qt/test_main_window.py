@@ -138,10 +138,14 @@ def test_roberta_model_uses_its_own_mask(qtbot, model_dirs):
         assert w.controller.thread.wait(2000)
 
 
-def test_offline_start_without_a_cached_model_explains_itself(qtbot, tmp_path, monkeypatch):
+def test_offline_start_without_any_model_explains_itself(qtbot, tmp_path, monkeypatch):
+    """Neither the default model nor the demo model (its weights gone) can be opened."""
     import huggingface_hub
 
+    from explorer.engine import demo_model
+
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(demo_model, "delta_path", lambda: tmp_path / "gone.safetensors")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     w = create_window()  # the default hub model
     qtbot.addWidget(w)
@@ -150,7 +154,9 @@ def test_offline_start_without_a_cached_model_explains_itself(qtbot, tmp_path, m
         assert w.model_bar.model_selector.currentText() == "bert-base-cased"
         qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=WAIT_MS)
         assert "Open a model folder" in w.banner.label.text()
+        assert "demo model" in w.banner.label.text()
         assert w.banner.open_folder.isVisible()
+        assert not w.demo_banner.isVisible()
         assert w.status_load.text() == "load failed"
         assert "No model is loaded" in w.fill_mask.message.text()
     finally:

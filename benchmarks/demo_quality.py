@@ -1,0 +1,93 @@
+"""How good is the bundled demo model? `python benchmarks/demo_quality.py [--model demo]`.
+
+1. The everyday cloze set (benchmarks/demo_cloze.jsonl, written before the model was
+   trained): P@1 and P@5, a hit being any of the sentence's accepted answers.
+2. LAMA's SQuAD subset (resources/lama/Squad), lab protocol: P@1 and P@10.
+3. Fill-mask latency at 16 tokens / 1 mask, top 10, against a bert-base-shaped model (random
+   weights, the cost of bert-base-cased), interleaved runs in this one process.
+
+A measurement, not a test. --model takes a folder too (e.g. a training checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from explorer.engine import models  # noqa: E402
+from explorer.engine.fill_mask import fill_mask  # noqa: E402
+from explorer.engine.jobs import run_to_end  # noqa: E402
+
+CLOZE = HERE / "demo_cloze.jsonl"
+LATENCY_TEXT = "My grandmother always said that a good cup of [MASK] makes every morning better."
+
+
+def cloze(lm: models.MaskedLM, show: bool) -> dict:
+    rows = [json.loads(line) for line in CLOZE.read_text().splitlines() if line.strip()]
+    at1 = at5 = 0
+    for row in rows:
+        guesses = [c.token for c in fill_mask(lm, row["text"], 5).masks[0].candidates]
+        hit1, hit5 = guesses[0] in row["answers"], bool(set(guesses) & set(row["answers"]))
+        at1 += hit1
+        at5 += hit5
+        if show:
+            print(f"{'1' if hit1 else '5' if hit5 else '-'}  {row['text']:<60} {' '.join(guesses)}")
+    return {"sentences": len(rows), "p@1": at1 / len(rows), "p@5": at5 / len(rows)}
+
+
+def lama_squad(lm: models.MaskedLM) -> dict:
+    from explorer.engine import lama_data
+    from explorer.engine.lama import evaluate
+    from explorer.paths import LAMA_SAMPLE
+
+    data = run_to_end(lama_data.read_steps(LAMA_SAMPLE.parent))
+    report = run_to_end(evaluate(lm, data.facts, "lab"))
+    return {"facts": report.overall_facts.n, "p@1": report.overall_facts.p_at_1, "p@10": report.overall_facts.p_at_10}
+
+
+def latency(lms: dict[str, models.MaskedLM], runs: int) -> dict:
+    times: dict[str, list[float]] = {name: [] for name in lms}
+    for lm in lms.values():
+        for _ in range(3):
+            fill_mask(lm, LATENCY_TEXT, 10)
+    for _ in range(runs):
+        for name, lm in lms.items():
+            start = time.perf_counter()
+            fill_mask(lm, LATENCY_TEXT, 10)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="demo")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--show", action="store_true", help="print every cloze sentence with its top 5")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-lama", action="store_true")
+    args = parser.parse_args()
+    lm = models.load(args.model)
+    out: dict = {"model": args.model, "cloze": cloze(lm, args.show)}
+    if not args.skip_lama:
+        out["lama_squad"] = lama_squad(lm)
+    if not args.skip_latency:
+        from explorer.engine.synthetic import make_model
+
+        base_dir = HERE / "results" / "model-bert-base"
+        if not (base_dir / "config.json").is_file():
+            make_model(base_dir, arch="bert", shape="base")
+        ms = latency({"demo": lm, "bert-base": models.load(str(base_dir))}, args.runs)
+        out["latency_ms"] = {**ms, "ratio": ms["bert-base"] / ms["demo"]}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
