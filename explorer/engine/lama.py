@@ -51,8 +51,12 @@ class Vocabulary:
         if marked > len(self.vocab) // 10:  # byte-level BPE (Ġ) or SentencePiece (▁)
             self.marker = "Ġ" if sum(1 for t in self.vocab if t[:1] == "Ġ") * 2 > marked else "▁"
         self.special = lm.special_ids
+        # Uncased models (bert-base-uncased, the demo model) know "paris", not "Paris": LAMA's
+        # objects and common vocabulary are cased, so they are lowercased as the tokenizer would.
+        self.lowercase = lm.tokenizer.tokenize("Paris") == ["paris"]
 
     def token_id(self, word: str) -> int | None:
+        word = word.lower() if self.lowercase else word
         for form in ((self.marker + word, word) if self.marker else (word,)):
             i = self.vocab.get(form)
             if i is not None and i not in self.special:

@@ -164,3 +164,17 @@ def test_dropped_facts_are_handed_over_before_the_first_batch(bert, lama_dir):
     assert {data.facts[r.index].id: r.dropped for r in first.payload} == {
         "t3": DROP_NOT_COMMON, "c3": DROP_NOT_ONE_TOKEN, "g2": DROP_RATERS, "s1": DROP_NOT_COMMON
     }
+
+
+def test_uncased_models_find_cased_objects(demo_lm):
+    """LAMA's objects are cased ("Paris"); an uncased model's vocabulary has "paris"."""
+    from explorer.engine.lama import Vocabulary
+    from explorer.engine.lama_data import Fact
+
+    vocab = Vocabulary(demo_lm)
+    assert vocab.token_id("Paris") == demo_lm.tokenizer.convert_tokens_to_ids("paris")
+    fact = Fact("1", "Squad", "Squad", "The capital of France is [MASK] .", "Paris")
+    for protocol in ("lab", "lama"):
+        report, _ = run(evaluate(demo_lm, [fact], protocol))
+        (result,) = report.results
+        assert result.rank is not None and result.dropped is None, protocol
