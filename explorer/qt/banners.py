@@ -8,31 +8,39 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 
-def _label(parent: QWidget, name: str) -> QLabel:
-    label = QLabel(parent)
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+class _Banner(QFrame):
+    """A coloured strip: text, then the subclass's buttons, then Dismiss."""
+
+    def __init__(self, name: str, colours: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setStyleSheet(f"#{name} {{ {colours} border-radius: 4px; }}")
+        self._layout = QHBoxLayout(self)
+        self.label = QLabel(self)
+        self.label.setObjectName(f"{name}Text")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._layout.addWidget(self.label, 1)
+        self._dismiss = QPushButton("Dismiss", self)
+        self._dismiss.clicked.connect(self.hide)
+        self._layout.addWidget(self._dismiss)
+        self.hide()
+
+    def _button(self, text: str, name: str, tip: str = "") -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        self._layout.insertWidget(self._layout.indexOf(self._dismiss), button)
+        return button
 
 
-class ErrorBanner(QFrame):
+class ErrorBanner(_Banner):
     """A model that failed to load, or another error that stops the person."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBanner")
-        self.setStyleSheet("#errorBanner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }")
-        layout = QHBoxLayout(self)
-        self.label = _label(self, "errorText")
-        self.open_folder = QPushButton("Open folder…", self)
-        self.open_folder.setObjectName("bannerOpenFolder")
-        close = QPushButton("Dismiss", self)
-        close.clicked.connect(self.hide)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.open_folder)
-        layout.addWidget(close)
-        self.hide()
+        super().__init__("errorBanner", "background: #fdecea; border: 1px solid #f5c2c0;", parent)
+        self.label.setObjectName("errorText")  # the name tests and people already know
+        self.open_folder = self._button("Open folder…", "bannerOpenFolder")
 
     def show_error(self, message: str, *, offer_folder: bool = False) -> None:
         self.label.setText(message)
@@ -40,32 +48,18 @@ class ErrorBanner(QFrame):
         self.show()
 
 
-class DemoBanner(QFrame):
+class DemoBanner(_Banner):
     """Says that the bundled demo model is in use (and why), and offers the real thing."""
 
     openFolderRequested = Signal()
     downloadRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("demoBanner")
-        self.setStyleSheet("#demoBanner { background: #fff8e1; border: 1px solid #f0d48a; border-radius: 4px; }")
-        layout = QHBoxLayout(self)
-        self.label = _label(self, "demoBannerText")
-        self.open_folder = QPushButton("Open folder…", self)
-        self.open_folder.setObjectName("demoOpenFolder")
-        self.open_folder.setToolTip("Open a model folder that is on this computer")
-        self.download = QPushButton("Download…", self)
-        self.download.setObjectName("demoDownload")
-        self.download.setToolTip("Fetch a model from the Hugging Face hub (needs a network)")
-        close = QPushButton("Dismiss", self)
-        close.clicked.connect(self.hide)
+        super().__init__("demoBanner", "background: #fff8e1; border: 1px solid #f0d48a;", parent)
+        self.open_folder = self._button("Open folder…", "demoOpenFolder", "Open a model folder that is on this computer")
+        self.download = self._button("Download…", "demoDownload", "Fetch a model from the Hugging Face hub (needs a network)")
         self.open_folder.clicked.connect(self.openFolderRequested)
         self.download.clicked.connect(self.downloadRequested)
-        for w in (self.open_folder, self.download, close):
-            layout.addWidget(w)
-        layout.insertWidget(0, self.label, 1)
-        self.hide()
 
     def show_for(self, info: Any) -> None:
         """Shown while the demo model is loaded; hidden once any other model is."""
@@ -74,7 +68,7 @@ class DemoBanner(QFrame):
             return
         why = f" {info.notice}" if info.notice else ""
         self.label.setText(
-            "<b>Demo model.</b> This is the small model that ships with BERT Explorer "
-            f"(6 layers × 12 heads, trained on a few million words): not BERT, and rougher in its guesses.{why}"
+            "<b>Demo model.</b> This is the small model that ships with BERT Explorer (6 layers × 12 heads, "
+            f"trained on 3.3 million words): not BERT, and rougher in its guesses.{why}"
         )
         self.show()
