@@ -129,6 +129,9 @@ def ensure_assembled() -> Path:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     log.info("assembled the demo model in %s", target)
+    for old in target.parent.glob("demo-*"):
+        if old != target and old.is_dir():  # an earlier demo model: 90 MB nobody will load again
+            shutil.rmtree(old, ignore_errors=True)
     return target
 
 

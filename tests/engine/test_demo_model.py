@@ -101,3 +101,12 @@ def test_when_the_demo_fails_too_both_reasons_are_given(monkeypatch, tmp_path):
     monkeypatch.setattr(demo_model, "delta_path", lambda: tmp_path / "gone.safetensors")
     with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE.*demo model"):
         models.run_to_end(models.load_or_demo("bert-base-cased"))
+
+
+def test_assembly_replaces_an_older_demo_and_leaves_no_partial_folder(demo_lm, monkeypatch, tmp_path):
+    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path))
+    (tmp_path / "demo-0123456789ab").mkdir()  # what an earlier version left
+    (tmp_path / "demo-0123456789ab" / "model.safetensors").write_bytes(b"old")
+    folder = demo_model.ensure_assembled()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+    assert demo_model.ensure_assembled() == folder  # the second start reuses it
