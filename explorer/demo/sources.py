@@ -44,7 +44,7 @@ SOURCES = {
         "every paragraph",
     ),
     "harvard": Source(
-        "The Harvard sentences (IEEE 1969)", "r-cran-stringr", "package MIT",
+        "The Harvard sentences (IEEE 1969)", "r-cran-stringr", "package MIT (its DESCRIPTION; Debian's copyright file still says GPL-2)",
         "720 everyday sentences",
     ),
     "python_docs": Source(
