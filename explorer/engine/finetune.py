@@ -157,12 +157,24 @@ def prepare(tokenizer: Any, p: FinetuneParams) -> tuple[Corpus, list[dict], list
 
 
 def freeze(model: Any, patterns: tuple[str, ...]) -> int:
-    """Stop training every parameter whose name contains one of the patterns; how many."""
+    """Stop training every parameter whose name contains one of the patterns; how many.
+
+    A pattern that names nothing is a typo, and freezing everything leaves nothing to train:
+    both are refused before any time is spent."""
+    names = [n for n, _ in model.named_parameters()]
+    unmatched = [p for p in patterns if not any(p in n for n in names)]
+    if unmatched:
+        raise InvalidParameterError(
+            f"No parameter of the model matches {', '.join(repr(p) for p in unmatched)} (to freeze); "
+            f"its parameters are named like {names[0]!r} and {names[-1]!r}."
+        )
     frozen = 0
     for name, weight in model.named_parameters():
         if any(pattern in name for pattern in patterns):
             weight.requires_grad_(False)
             frozen += weight.numel()
+    if not any(w.requires_grad for w in model.parameters()):
+        raise InvalidParameterError("Every parameter would be frozen: there would be nothing to train.")
     return frozen
 
 
@@ -186,7 +198,11 @@ def _param_groups(model: Any, p: FinetuneParams) -> list[dict]:
     """Decay for weights, none for biases and norms; the MLM head at its own rate if asked."""
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     head = find_mlm_head(model)
-    head_ids = {id(w) for w in head.parameters()} if isinstance(head, torch.nn.Module) and p.head_lr else set()
+    if p.head_lr and not isinstance(head, torch.nn.Module):
+        raise InvalidParameterError(f"A separate learning rate for the MLM head is not supported for {type(model).__name__}.")
+    head_ids = {id(w) for w in head.parameters()} if p.head_lr else set()
+    # A tied decoder is the word-embedding matrix: it trains at the encoder's rate, as an embedding.
+    head_ids.discard(id(model.get_input_embeddings().weight))
     groups = []
     for in_head in (False, True):
         for decay in (True, False):
@@ -241,14 +257,14 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     model = AutoModelForMaskedLM.from_pretrained(base_source, dtype=torch.float32).to(device)
     if p.freeze:
         log.info("froze %d parameters matching %s", freeze(model, p.freeze), ", ".join(p.freeze))
-    if p.head_bias == "corpus":
-        bias_from_frequencies(model, train, model.config.vocab_size)
+    optimizer = torch.optim.AdamW(_param_groups(model, p), lr=p.lr)  # checks head_lr too, before the wait
     val_batches = masked_batches(tokenizer, val, p, seed=p.seed + 1)
     yield TrainStep(0, total, "measuring perplexity before training", phase="evaluate")
     before = perplexity(model, val_batches, device)
     yield TrainStep(0, total, f"perplexity before: {before:.2f}", perplexity=before, phase="evaluate")
+    if p.head_bias == "corpus":
+        bias_from_frequencies(model, train, model.config.vocab_size)  # after "before": that is the base
 
-    optimizer = torch.optim.AdamW(_param_groups(model, p), lr=p.lr)
     head = find_mlm_head(model)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(p.warmup * total), total)
     on_gpu = device.startswith("cuda")

@@ -10,12 +10,10 @@ import contextlib
 import logging
 import os
 import queue
-import socket
 import threading
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import torch
 
@@ -46,20 +44,25 @@ def hub_offline_by_setting() -> bool:
 
 
 def hub_reachable(timeout: float = HUB_CHECK_TIMEOUT_S) -> bool:
-    """A fast yes/no: can we open a TCP connection to the hub?
+    """A fast yes/no: does the hub answer an HTTP request within `timeout`?
 
-    Runs in a daemon thread because name resolution has no timeout of its own; without this,
-    an offline start waits out 20-40 s of the hub client's retries.
+    An HTTP answer, not just a TCP connection: a captive portal or a proxy accepts the
+    connection and then lets the hub client wait out its retries (20-40 s). Runs in a daemon
+    thread because name resolution has no timeout of its own.
     """
-    url = urlparse(_hub_endpoint())
-    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{_hub_endpoint().rstrip('/')}/api/models?limit=1", method="HEAD")
     answer: queue.Queue[bool] = queue.Queue()
 
     def probe() -> None:
         try:
-            with socket.create_connection((host, port), timeout=timeout):
+            with urllib.request.urlopen(request, timeout=timeout):
                 answer.put(True)
-        except OSError:
+        except urllib.error.HTTPError:
+            answer.put(True)  # the server answered (401, 429 ...): it is there
+        except (OSError, ValueError):  # URLError, TLS failures, timeouts, a malformed endpoint
             answer.put(False)
 
     threading.Thread(target=probe, daemon=True, name="hub-probe").start()
@@ -342,7 +345,7 @@ def load_or_demo(name: str, device: str = "auto", dtype: str = "auto") -> Genera
         try:
             lm = yield from load_steps(DEMO_NAME, device, dtype)
         except ModelLoadError as demo_exc:
-            raise ModelLoadError(f"{exc} ({demo_exc})") from exc
+            raise ModelLoadError(f"{reason} {demo_exc} {OFFLINE_HELP}") from exc
         lm.notice = f"{reason} Opened the bundled demo model instead."
         return lm
 

@@ -35,8 +35,9 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
     controller.modelLoaded.connect(lambda _info: gc.freeze())
     window = MainWindow(controller)
     controller.start()
-    # At start-up the app must open on a working model: the demo one if need be.
-    window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=True)
+    # Opened without a model named, the app must still open on a working one: the demo
+    # model if the default cannot be had. A model named on purpose is never swapped.
+    window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=model is None)
     return window
 
 

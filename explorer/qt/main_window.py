@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.demo_banner.show_for(info)
         if info.is_demo:
-            self.model_bar.set_model_name(info.name)
+            self.model_bar.show_model(info.name)
         self.status_load.setText("ready")
         self.status_model.setText(f"{info.name}  ({info.num_layers} layers × {info.num_heads} heads)")
         self.status_device.setText(info.device)
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
             self.fill_mask.show_message("No model is loaded: pick one above, or open a model folder.")
         self.banner.show_error(message, offer_folder=True)
         if info is not None:
-            self.model_bar.set_model_name(info.name, info.device, info.dtype)  # what is in use
+            self.model_bar.show_model(info.name)  # what is in use
         self.model_bar.forget_last()
 
     def _on_fill_mask(self, result: Any) -> None:

@@ -62,6 +62,10 @@ class ModelBar(QWidget):
             self.model_selector.insertItem(0, name)
         self.model_selector.setCurrentText(name)
 
+    def show_model(self, name: str) -> None:
+        """The model in use (e.g. the demo one, opened instead of another), as if picked."""
+        self.set_model_name(name, self.device_selector.currentText(), self.dtype_selector.currentText())
+
     def set_devices(self, devices: list[str]) -> None:
         current = self.device_selector.currentText()
         self.device_selector.clear()

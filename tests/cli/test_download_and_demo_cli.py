@@ -51,6 +51,11 @@ def test_a_model_named_explicitly_is_never_swapped(capsys, empty_hub_cache):
     assert "--model demo" in err and "Open a model folder" in err
 
 
+def test_a_bad_device_is_not_a_reason_to_suggest_the_demo(capsys):
+    code, _, err = run(capsys, "fill-mask", "x [MASK]", "--device", "tpu")
+    assert code == 2 and "Unknown device" in err and "--model demo" not in err
+
+
 def test_finetune_without_a_model_falls_back_to_demo(capsys, empty_hub_cache, demo_lm, tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(["the cat sat on the mat and the dog sat on the rug ."] * 60))
@@ -106,7 +111,6 @@ def test_download_list_shows_the_cache(capsys, empty_hub_cache, monkeypatch):
     code, out, _ = run(capsys, "download", "--list")
     assert code == 0 and "No models" in out
     _fake_cached_model(empty_hub_cache, "someone/tiny-bert", {"config.json": "{}", "vocab.txt": "x" * 1000})
-    monkeypatch.setenv("HF_HUB_CACHE", str(empty_hub_cache))  # scan_cache_dir reads the setting
     code, out, _ = run(capsys, "download", "--list", "--json")
     listed = json.loads(out)
     assert code == 0 and [m["model"] for m in listed] == ["someone/tiny-bert"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -104,9 +106,62 @@ def test_when_the_demo_fails_too_both_reasons_are_given(monkeypatch, tmp_path):
 
 
 def test_assembly_replaces_an_older_demo_and_leaves_no_partial_folder(demo_lm, monkeypatch, tmp_path):
+    import os
+    import time
+
     monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path))
-    (tmp_path / "demo-0123456789ab").mkdir()  # what an earlier version left
-    (tmp_path / "demo-0123456789ab" / "model.safetensors").write_bytes(b"old")
+    old, partial, recent = tmp_path / "demo-0123456789ab", tmp_path / ".demo-x.partial-1", tmp_path / "demo-recent"
+    for folder in (old, partial, recent):  # an earlier version, a killed start, another install
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"old")
+    day_ago = time.time() - 2 * demo_model.STALE_S
+    for folder in (old, partial):
+        os.utime(folder, (day_ago, day_ago))
     folder = demo_model.ensure_assembled()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([folder.name, recent.name])
     assert demo_model.ensure_assembled() == folder  # the second start reuses it
+
+
+def test_an_unwritable_cache_falls_back_to_a_temporary_folder(demo_lm, monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(demo_model.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    lm = models.load("demo")
+    assert Path(lm.source).parent == tmp_path / "tmp" / Path(demo_model._roots()[1]).name
+    monkeypatch.setattr(demo_model.tempfile, "gettempdir", lambda: str(blocker / "tmp"))
+    with pytest.raises(ModelLoadError, match="could not be written.*BERT_EXPLORER_CACHE"):
+        models.load("demo")
+
+
+def _write_delta(path, tensors, metadata):
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def test_a_delta_for_another_base_or_a_broken_file_is_refused_clearly(monkeypatch, tmp_path):
+    from safetensors import safe_open
+
+    shipped = demo_model.delta_path()
+    with safe_open(str(shipped), framework="pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(str(shipped))
+    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path / "cache"))
+    cases = {
+        "other-base.safetensors": ({**metadata, "base_sha256": "0" * 64}, "not the version.*==0.1.0"),
+        "wrong-shape.safetensors": (metadata, "does not fit"),
+        "broken.safetensors": (None, "does not fit"),
+    }
+    for name, (meta, message) in cases.items():
+        path = tmp_path / name
+        if name == "broken.safetensors":
+            path.write_bytes(b"not a safetensors file")
+        elif name == "wrong-shape.safetensors":
+            _write_delta(path, {**tensors, "cls.predictions.bias": torch.zeros(7, dtype=torch.float16)}, meta)
+        else:
+            _write_delta(path, tensors, meta)
+        monkeypatch.setattr(demo_model, "delta_path", lambda path=path: path)
+        with pytest.raises(ModelLoadError, match=message):
+            models.load("demo")

@@ -244,3 +244,34 @@ def test_param_groups_give_the_head_its_own_rate_and_leave_frozen_weights_out(be
             assert id(w) not in in_groups, name
         else:
             assert in_groups[id(w)] == (2e-3 if id(w) in head_ids else 1e-4), name
+
+
+def test_a_tied_decoder_trains_at_the_encoders_rate_when_embeddings_are_not_frozen(bert):
+    import copy
+
+    from explorer.engine.finetune import _param_groups
+
+    model = copy.deepcopy(bert.model)
+    groups = _param_groups(model, FinetuneParams(corpus="c", out="o", lr=1e-4, head_lr=2e-3))
+    rate = {id(w): g["lr"] for g in groups for w in g["params"]}
+    embeddings = model.get_input_embeddings().weight
+    assert model.get_output_embeddings().weight is embeddings  # tied
+    assert rate[id(embeddings)] == 1e-4
+    assert rate[id(model.cls.predictions.transform.dense.weight)] == 2e-3
+
+
+@pytest.mark.parametrize("patterns, message", [(("embedings",), "No parameter.*'embedings'"), (("",), "nothing to train")])
+def test_freezing_a_typo_or_everything_is_refused(bert, patterns, message):
+    import copy
+
+    from explorer.engine.finetune import freeze
+
+    with pytest.raises(InvalidParameterError, match=message):
+        freeze(copy.deepcopy(bert.model), patterns)
+
+
+def test_head_lr_needs_a_head_it_can_address(lms):
+    from explorer.engine.finetune import _param_groups
+
+    with pytest.raises(InvalidParameterError, match="not supported for DistilBertForMaskedLM"):
+        _param_groups(lms["distilbert"].model, FinetuneParams(corpus="c", out="o", head_lr=1e-3))

@@ -72,6 +72,44 @@ def test_hub_probe_says_no_when_nothing_listens(monkeypatch):
     assert models.hub_reachable(timeout=1.0) is False
 
 
+def test_hub_probe_gives_up_on_a_host_that_never_answers(monkeypatch):
+    # A black hole (packets dropped) or a portal that accepts and then says nothing: the
+    # request never returns. The probe must answer False after its own time limit, not hang.
+    import threading
+    import urllib.request
+
+    never = threading.Event()
+
+    def hang(*args, **kwargs):
+        never.wait(30)
+        raise OSError("too late")
+
+    monkeypatch.setattr(urllib.request, "urlopen", hang)
+    try:
+        assert models.hub_reachable(timeout=0.3) is False
+    finally:
+        never.set()
+
+
+def test_hub_probe_wants_an_answer_not_just_a_connection(monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    def tls_fails(*args, **kwargs):  # what a captive portal's certificate gives
+        raise urllib.error.URLError("[SSL: CERTIFICATE_VERIFY_FAILED]")
+
+    monkeypatch.setattr(urllib.request, "urlopen", tls_fails)
+    assert models.hub_reachable(timeout=1.0) is False
+
+    def unauthorised(request, timeout):
+        assert request.get_method() == "HEAD" and request.full_url.startswith("https://huggingface.co/")
+        raise urllib.error.HTTPError(request.full_url, 401, "Unauthorized", {}, None)
+
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.setattr(urllib.request, "urlopen", unauthorised)
+    assert models.hub_reachable(timeout=1.0) is True  # the hub answered: it is there
+
+
 def test_cached_hub_model_loads_offline(empty_hub_cache, monkeypatch, bert_dir):
     snapshot = empty_hub_cache / "models--acme--tiny-bert" / "snapshots" / "abc123"
     shutil.copytree(bert_dir, snapshot)

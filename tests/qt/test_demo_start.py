@@ -73,3 +73,16 @@ def test_choosing_a_real_model_hides_the_demo_banner(qtbot, started, bert_dir):
     with qtbot.waitSignal(w.controller.modelLoaded, timeout=15000):
         w.load_model(str(bert_dir))
     assert not w.demo_banner.isVisible()
+
+
+def test_a_model_named_on_purpose_is_not_swapped_for_the_demo(qtbot, no_hub):
+    w = create_window("bert-base-cased")  # as `bert-explorer gui --model bert-base-cased`
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=15000)
+        assert "Cannot reach the Hugging Face hub" in w.banner.label.text()
+        assert w.controller.model_info is None and not w.demo_banner.isVisible()
+    finally:
+        w.close()
+        assert w.controller.thread.wait(2000)
