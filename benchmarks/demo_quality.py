@@ -26,7 +26,12 @@ from explorer.engine.fill_mask import fill_mask  # noqa: E402
 from explorer.engine.jobs import run_to_end  # noqa: E402
 
 CLOZE = HERE / "demo_cloze.jsonl"
-LATENCY_TEXT = "My grandmother always said that a good cup of [MASK] makes every morning better."
+# 16 tokens with [CLS] and [SEP] for each model's own tokenizer (the bert-base-shaped model
+# knows only explorer.engine.synthetic.WORDS: the same sentence as benchmarks/run.py).
+LATENCY_TEXTS = {
+    "demo": "My grandmother said that a good cup of [MASK] makes every morning better.",
+    "bert-base": "The cat sat on the [MASK] in the big old house with a dog",
+}
 
 
 def cloze(lm: models.MaskedLM, show: bool) -> dict:
@@ -54,13 +59,14 @@ def lama_squad(lm: models.MaskedLM) -> dict:
 
 def latency(lms: dict[str, models.MaskedLM], runs: int) -> dict:
     times: dict[str, list[float]] = {name: [] for name in lms}
-    for lm in lms.values():
+    for name, lm in lms.items():
+        assert len(fill_mask(lm, LATENCY_TEXTS[name], 10).tokenization.tokens) == 16, name
         for _ in range(3):
-            fill_mask(lm, LATENCY_TEXT, 10)
-    for _ in range(runs):
+            fill_mask(lm, LATENCY_TEXTS[name], 10)
+    for _ in range(runs):  # interleaved, so both see the same machine
         for name, lm in lms.items():
             start = time.perf_counter()
-            fill_mask(lm, LATENCY_TEXT, 10)
+            fill_mask(lm, LATENCY_TEXTS[name], 10)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
