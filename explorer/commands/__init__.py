@@ -88,8 +88,7 @@ def resolve_model_source(args: argparse.Namespace) -> tuple[str, str]:
     try:
         return drive(models.resolve_source(DEFAULT_MODEL), label="model"), DEFAULT_MODEL
     except ModelLoadError as exc:
-        reason = str(exc).replace(models.OFFLINE_HELP, "").strip()
-        _warn_fallback(args, f"{reason} Using the bundled demo model instead.")
+        _warn_fallback(args, models.fallback_notice(exc))
         return drive(models.resolve_source("demo"), label="model"), "demo"
 
 

@@ -329,6 +329,16 @@ def load(name: str, device: str = "auto", dtype: str = "auto") -> MaskedLM:
     return run_to_end(load_steps(name, device, dtype))
 
 
+def _without_advice(exc: ModelLoadError) -> str:
+    return str(exc).replace(OFFLINE_HELP, "").strip()
+
+
+def fallback_notice(exc: ModelLoadError) -> str:
+    """Why the demo model is open instead of the one asked for: the failure without the
+    offline advice, which opening the demo model has just followed."""
+    return f"{_without_advice(exc)} Opened the bundled demo model instead."
+
+
 def load_or_demo(name: str, device: str = "auto", dtype: str = "auto") -> Generator[LoadProgress, None, MaskedLM]:
     """Load `name`; if it cannot be had (offline and not cached, say), the demo model instead,
     with `notice` saying why. Used at start-up, so the app always opens on a working model."""
@@ -339,14 +349,14 @@ def load_or_demo(name: str, device: str = "auto", dtype: str = "auto") -> Genera
     except ModelLoadError as exc:
         if name == DEMO_NAME:
             raise
-        reason = str(exc).replace(OFFLINE_HELP, "").strip()
-        log.info("%s Opening the demo model instead.", reason)
+        notice = fallback_notice(exc)
+        log.info("%s", notice)
         yield LoadProgress("fallback", f"{name} is not available; opening the bundled demo model")
         try:
             lm = yield from load_steps(DEMO_NAME, device, dtype)
         except ModelLoadError as demo_exc:
-            raise ModelLoadError(f"{reason} {demo_exc} {OFFLINE_HELP}") from exc
-        lm.notice = f"{reason} Opened the bundled demo model instead."
+            raise ModelLoadError(f"{_without_advice(exc)} {demo_exc} {OFFLINE_HELP}") from exc
+        lm.notice = notice
         return lm
 
 
