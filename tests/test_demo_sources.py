@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.demo.sources import _paragraphs, _ProseParser, wordnet_documents
+from explorer.demo.sources import _paragraphs, _ProseParser, chat_documents, wordnet_documents
 
 WORDNET_HEADER = "  1 This software and database is being provided to you, the LICENSEE, by\n"
 NOUN = (
@@ -43,3 +43,51 @@ def test_python_docs_keep_prose_and_drop_code_and_navigation():
 def test_novels_are_split_into_paragraphs_without_headings():
     lines = ["CHAPTER I", "", "It is a truth universally acknowledged, that a single man", "in possession of a good fortune.", "", ""]
     assert list(_paragraphs(lines)) == ["It is a truth universally acknowledged, that a single man in possession of a good fortune."]
+
+
+def test_wordnet_definitions_said_as_sentences(tmp_path):
+    nouns = (
+        "10366966 18 n 01 nurse 0 017 | one skilled in caring for young children or the sick; a note  \n"
+        "07858978 13 n 01 honey 0 005 | a sweet yellow liquid produced by bees  \n"
+        "09849598 15 n 01 Riga 0 005 | the capital of Latvia  \n"
+    )
+    (tmp_path / "data.noun").write_text(WORDNET_HEADER + nouns)
+    (tmp_path / "data.verb").write_text(VERB)
+    (tmp_path / "data.adj").write_text('00001740 00 a 01 hot(a) 0 005 | used of physical heat; "a hot stove"  \n')
+    (tmp_path / "data.adv").write_text("")
+    docs = list(wordnet_documents(tmp_path, as_sentences=True))
+    assert docs[0] == "A nurse is one skilled in caring for young children or the sick."
+    assert docs[1] == "Honey is a sweet yellow liquid produced by bees."  # food: no article
+    assert docs[2] == "Riga: the capital of Latvia."  # a name keeps the dictionary form
+    assert docs[3].endswith("To run is to move fast by using one's feet.")
+    assert docs[4] == "A hot stove. Hot means used of physical heat."
+    assert list(wordnet_documents(tmp_path))[0].startswith("nurse: one skilled")  # phase 1's form unchanged
+
+
+def test_a_chat_is_one_document_with_every_message_closed():
+    chats = {
+        "a": {"messages": [[{"text": "Hello"}, {"text": "how are you?"}], [{"text": " "}, {"text": "I just made coffee and toast for breakfast"}]]},
+        "b": {"messages": [[{"text": "hi"}]]},  # too short to teach anything
+    }
+    assert list(chat_documents(chats)) == []  # both under 20 words
+    chats["a"]["messages"].append([{"text": "It was raining so I stayed in and read a book all morning"}])
+    assert list(chat_documents(chats)) == [
+        "Hello. how are you? I just made coffee and toast for breakfast. It was raining so I stayed in and read a book all morning."
+    ]
+
+
+def test_each_phase_reads_its_own_sources_and_caps_the_python_docs(tmp_path, monkeypatch):
+    import json
+
+    from explorer.demo import sources
+
+    fake = {key: (lambda key=key: iter([f"{key} one two three four five"] * 3)) for key in sources.READERS}
+    monkeypatch.setattr(sources, "READERS", fake)
+    monkeypatch.setattr(sources, "PYTHON_DOCS_WORDS", {1: 100, 2: 10})
+    for phase in (1, 2):
+        counts = sources.build_corpus(tmp_path / f"{phase}.jsonl", phase=phase, seed=1)
+        assert tuple(counts) == sources.PHASE_SOURCES[phase]
+        assert counts["python_docs"]["documents"] == (3 if phase == 1 else 2)  # stops once over the cap
+        lines = [json.loads(line)["text"] for line in (tmp_path / f"{phase}.jsonl").read_text().splitlines()]
+        assert sorted(lines) == sorted(f"{k} one two three four five" for k in counts for _ in range(counts[k]["documents"]))
+    assert "chitchat" in sources.PHASE_SOURCES[2] and "chitchat" not in sources.PHASE_SOURCES[1]

@@ -47,6 +47,15 @@ SOURCES = {
         "The Harvard sentences (IEEE 1969)", "r-cran-stringr", "package MIT (its DESCRIPTION; Debian's copyright file still says GPL-2)",
         "720 everyday sentences",
     ),
+    "chitchat": Source(
+        "The BYU Chit-Chat dataset (PyPI package chitchat-dataset 0.9.0)", "pip: chitchat-dataset==0.9.0",
+        "MIT (the package's LICENSE)",
+        "7,168 open-domain chats between people about school, food, weather, family and hobbies; one document per chat",
+    ),
+    "novels": Source(
+        "Dickens, Great Expectations; Wells, The War of the Worlds; Verne, Twenty Thousand Leagues under the Sea",
+        "r-cran-tidytext", "texts in the public domain; package MIT", "every paragraph",
+    ),
     "python_docs": Source(
         "The Python 3.11 documentation", "python3.11-doc", "PSF licence / Zero-Clause BSD",
         "prose paragraphs of the tutorial, HOWTOs, FAQ and library reference (no code blocks)",
@@ -54,8 +63,16 @@ SOURCES = {
 }
 
 
-def wordnet_documents(root: Path = WORDNET) -> Iterator[str]:
-    """One document per synset: its example sentences, then 'word: definition.'"""
+# Noun lexicographer files whose words mostly take no article ("Honey is a sweet ...").
+_MASS_NOUN_FILES = {"04", "07", "09", "11", "12", "13", "19", "22", "26", "27", "28"}
+
+
+def wordnet_documents(root: Path = WORDNET, *, as_sentences: bool = False) -> Iterator[str]:
+    """One document per synset: its example sentences, then 'word: definition.'
+
+    With as_sentences the definition is said as a sentence of ordinary prose ("A nurse is one
+    skilled in caring ...", "To run is to move fast ..."), the way a slot in a sentence
+    asks for a word, rather than in the dictionary's 'word: gloss' form."""
     for part in ("noun", "verb", "adj", "adv"):
         with open(root / f"data.{part}", encoding="utf-8", errors="replace") as handle:
             for line in handle:
@@ -69,9 +86,25 @@ def wordnet_documents(root: Path = WORDNET) -> Iterator[str]:
                 definition = re.sub(r'"[^"]*"', "", gloss).strip(" ;\n")
                 sentences = [_sentence(e) for e in examples if len(e.split()) >= 3]
                 if definition:
-                    sentences.append(f"{lemma}: {definition.rstrip('.;')}.")
+                    gloss_text = definition.rstrip(".;")
+                    said = _definition_sentence(part, words[1], lemma, gloss_text) if as_sentences else None
+                    sentences.append(said or f"{lemma}: {gloss_text}.")
                 if sentences:
                     yield " ".join(sentences)
+
+
+def _definition_sentence(part: str, lexfile: str, lemma: str, gloss: str) -> str | None:
+    if not lemma.islower() or gloss.startswith("("):
+        return None  # names, and glosses that open with a usage note, keep the dictionary form
+    gloss = gloss.split(";")[0].strip()  # what follows a semicolon is a note, not part of the sentence
+    if part == "noun":
+        subject = lemma if lexfile in _MASS_NOUN_FILES else f"{'an' if lemma[0] in 'aeiou' else 'a'} {lemma}"
+        return _sentence(f"{subject} is {gloss}")
+    if part == "verb":
+        return _sentence(f"to {lemma} is to {gloss}")
+    if part == "adj":
+        return _sentence(f"{lemma} means {gloss}")
+    return None
 
 
 def _sentence(text: str) -> str:
@@ -113,6 +146,36 @@ def mobydick_documents() -> Iterator[str]:
 def harvard_documents() -> Iterator[str]:
     out = _rscript("writeLines(stringr::sentences)")
     yield from (line.strip() for line in out.split("\n") if line.strip())
+
+
+def chitchat_documents() -> Iterator[str]:
+    """One document per chat, its messages in order, each closed as a sentence.
+
+    The chats are typed, so messages often lack a final stop; without one, one message's
+    last word would run into the next message's first."""
+    import importlib.resources
+    import json
+
+    try:
+        data = importlib.resources.files("chitchat_dataset").joinpath("dataset.json").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        raise RuntimeError("The chit-chat corpus is in a PyPI package: pip install chitchat-dataset==0.9.0") from None
+    yield from chat_documents(json.loads(data))
+
+
+def chat_documents(chats: dict) -> Iterator[str]:
+    for chat in chats.values():
+        messages = [m["text"].strip() for turn in chat["messages"] for m in turn if m["text"].strip()]
+        text = " ".join(m if m[-1] in ".!?" else m + "." for m in messages)
+        if len(text.split()) >= 20:
+            yield text
+
+
+def novels_documents() -> Iterator[str]:
+    books = "/usr/lib/R/site-library/tidytext/extdata/books.rda"
+    for title in ("Great Expectations", "The War of the Worlds", "Twenty Thousand Leagues under the Sea"):
+        out = _rscript(f'load("{books}"); writeLines(books$text[books$title == "{title}"])')
+        yield from _paragraphs(out.split("\n"))
 
 
 class _ProseParser(html.parser.HTMLParser):
@@ -170,15 +233,29 @@ def python_docs_documents(root: Path = PYTHON_DOCS, folders: tuple[str, ...] = (
 
 READERS = {
     "wordnet": wordnet_documents,
+    "wordnet_sentences": lambda: wordnet_documents(as_sentences=True),
     "austen": austen_documents,
     "mobydick": mobydick_documents,
+    "novels": novels_documents,
+    "chitchat": chitchat_documents,
     "harvard": harvard_documents,
     "python_docs": python_docs_documents,
 }
+SOURCES["wordnet_sentences"] = Source(
+    "WordNet 3.0, definitions said as sentences", "wordnet-base", SOURCES["wordnet"].licence,
+    "example sentences, and each definition as a sentence ('A nurse is one skilled in caring ...')",
+)
+# Phase 1 (the first 2,000 steps) read these; phase 2 went on with everyday chat and more novels,
+# WordNet's definitions as sentences, and less of the Python docs.
+PHASE_SOURCES = {
+    1: ("wordnet", "austen", "mobydick", "harvard", "python_docs"),
+    2: ("wordnet_sentences", "austen", "mobydick", "novels", "chitchat", "harvard", "python_docs"),
+}
+PYTHON_DOCS_WORDS = {1: 1_200_000, 2: 300_000}
 
 
-def build_corpus(out: Path, *, python_docs_words: int = 1_200_000, seed: int = 0) -> dict[str, dict]:
-    """Write every source's documents, shuffled, one JSON line each; return words per source.
+def build_corpus(out: Path, *, phase: int = 1, seed: int = 0) -> dict[str, dict]:
+    """Write a phase's sources' documents, shuffled, one JSON line each; return words per source.
 
     The Python docs are capped (by words, pages sampled at random) so that technical prose
     does not outweigh the everyday kind.
@@ -188,9 +265,10 @@ def build_corpus(out: Path, *, python_docs_words: int = 1_200_000, seed: int = 0
     documents: list[str] = []
     counts: dict[str, dict] = {}
     rng = random.Random(seed)
-    for key, reader in READERS.items():
-        docs = list(reader())
+    for key in PHASE_SOURCES[phase]:
+        docs = list(READERS[key]())
         if key == "python_docs":
+            python_docs_words = PYTHON_DOCS_WORDS[phase]
             rng.shuffle(docs)
             kept, words = [], 0
             for d in docs:
