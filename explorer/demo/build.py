@@ -29,7 +29,7 @@ from explorer.engine.finetune_params import FinetuneParams
 log = logging.getLogger("explorer.demo.build")
 
 PHASES = (1, 2)
-STEPS = {1: 2000, 2: 2600}
+STEPS = {1: 2000, 2: 2200}
 
 
 def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParams:
