@@ -7,6 +7,7 @@ the masked positions only, -100 elsewhere, so transformers computes the MLM loss
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,10 +71,18 @@ def plan_masks(
     return MaskPlan(positions=positions, treatments=tuple(treatments), input_ids=input_ids)
 
 
+# Reserved slots that no text ever produces ("[unused42]" in BERT's vocabulary, "madeupword0001"
+# in RoBERTa's): BERT's own data script may draw them, but on screen they teach nothing.
+_PLACEHOLDER = re.compile(r"\[unused\d+\]|madeupword\d+")
+
+
 def replacement_pool(lm: MaskedLM) -> np.ndarray:
-    """Ids a random replacement may take: the vocabulary without special tokens."""
+    """Ids a random replacement may take: the vocabulary without special tokens and placeholders."""
     size = min(len(lm.tokenizer), int(lm.model.config.vocab_size))
-    return np.setdiff1d(np.arange(size, dtype=np.int64), np.fromiter(lm.special_ids, dtype=np.int64))
+    ids = np.arange(size, dtype=np.int64)
+    tokens = lm.tokenizer.convert_ids_to_tokens(ids.tolist())
+    placeholder = np.fromiter((bool(_PLACEHOLDER.fullmatch(t or "")) for t in tokens), dtype=bool, count=size)
+    return np.setdiff1d(ids[~placeholder], np.fromiter(lm.special_ids, dtype=np.int64))
 
 
 def display_tokens(lm: MaskedLM, ids: Sequence[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:

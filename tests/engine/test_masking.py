@@ -143,6 +143,15 @@ def test_random_replacements_are_never_special_tokens(bert):
     assert pool and not pool & bert.special_ids
 
 
+def test_random_replacements_are_never_unused_vocabulary_slots(demo_lm):
+    # bert-base's vocabulary reserves [unused0]..[unused993]; a replacement there shows nothing.
+    tokens = demo_lm.tokenizer.convert_ids_to_tokens(replacement_pool(demo_lm).tolist())
+    unused = demo_lm.tokenizer.convert_tokens_to_ids(["[unused0]", "[unused993]"])
+    assert not any(t.startswith("[unused") for t in tokens)
+    assert not set(unused) & set(replacement_pool(demo_lm).tolist())
+    assert {"the", "cat", "##ing"} <= set(tokens) and len(tokens) > 29_000
+
+
 def test_same_seed_same_masks_and_other_seeds_others(bert):
     first = mask_demo(bert, LAB_PASSAGE, seed=11)
     again = mask_demo(bert, LAB_PASSAGE, seed=11)
