@@ -46,7 +46,8 @@ class FinetuneTab(QWidget):
 
         self.base_model = QLineEdit()
         self.base_model.setObjectName("baseModelEdit")
-        self.base_model.setPlaceholderText("the model loaded now (or a hub id / folder)")
+        self.base_model.setPlaceholderText("the loaded model")
+        self.base_model.setToolTip("Empty: start from the model loaded now. Or a hub id, or a model folder.")
         self.corpus = QLineEdit()
         self.corpus.setObjectName("corpusEdit")
         self.corpus.setPlaceholderText(".txt (a document per line, or paragraphs), .jsonl or .csv")

@@ -5,10 +5,34 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 SCALE = 1000
+LABEL_MIN, LABEL_MAX = 220, 420
+
+
+class ElidedLabel(QLabel):
+    """One line that shortens itself in the middle ("saved to /home/…/model") instead of
+    squeezing its neighbours; text() and the tooltip keep all of it."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setToolTip(text if self.fontMetrics().horizontalAdvance(text) > LABEL_MAX else "")
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        return QSize(max(LABEL_MIN, min(hint.width(), LABEL_MAX)), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(LABEL_MIN, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.contentsRect().width())
+        painter.drawText(self.contentsRect(), int(self.alignment()), shown)
 
 
 class JobBar(QWidget):
@@ -21,8 +45,7 @@ class JobBar(QWidget):
         self.bar = QProgressBar(self)
         self.bar.setRange(0, SCALE)
         self.bar.setTextVisible(True)
-        self.label = QLabel("", self)
-        self.label.setMinimumWidth(220)
+        self.label = ElidedLabel("", self)
         self.stop = QPushButton("Stop", self)
         self.stop.setObjectName(stop_name)
         self.stop.setEnabled(False)
