@@ -109,6 +109,10 @@ class LensPanel(QWidget):
                     item.setBackground(QBrush(TRUE_BG))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The fixed columns keep their width; the guesses share what is left, so no empty strip.
+        for col in range(len(FIXED_COLUMNS), self.table.columnCount()):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("children 0.000") + 12)
 
     def _set(self, row: int, col: int, text: str) -> QTableWidgetItem:
         item = QTableWidgetItem(text)
