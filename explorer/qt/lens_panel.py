@@ -109,10 +109,9 @@ class LensPanel(QWidget):
                     item.setBackground(QBrush(TRUE_BG))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The fixed columns keep their width; the guesses share what is left, so no empty strip.
-        for col in range(len(FIXED_COLUMNS), self.table.columnCount()):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("children 0.000") + 12)
+        # Every column as wide as what it holds (a scroll bar when the panel is narrow); the last
+        # takes up any slack, so there is no empty strip at the right.
+        header.setStretchLastSection(True)
 
     def _set(self, row: int, col: int, text: str) -> QTableWidgetItem:
         item = QTableWidgetItem(text)
