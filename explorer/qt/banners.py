@@ -69,7 +69,7 @@ class DemoBanner(_Banner):
         why = f" {info.notice}" if info.notice else ""
         self.label.setText(
             "<b>Demo model.</b> This is the small model that ships with BERT Explorer "
-            f"({info.num_layers} layers × {info.num_heads} heads, trained on 3.3 million words): not BERT, "
+            f"({info.num_layers} layers × {info.num_heads} heads, trained on 6 million words): not BERT, "
             f"and rougher in its guesses.{why}"
         )
         self.show()
