@@ -182,7 +182,7 @@ def test_loss_at_masked_tokens_only_equals_the_models_own_loss(lms, arch):
     batch = masked_batches(lm.tokenizer, chunks, p, seed=0)[0]
     own = lm.model(input_ids=batch["input_ids"], labels=batch["labels"]).loss
     ours = masked_loss(lm.model, find_mlm_head(lm.model), batch["input_ids"], batch["labels"])
-    assert float(ours) == pytest.approx(float(own), rel=1e-5)
+    assert ours.item() == pytest.approx(own.item(), rel=1e-5)
 
 
 def test_frozen_parameters_stay_put_and_the_head_trains_at_its_own_rate(bert_dir, corpus, tmp_path):
