@@ -8,6 +8,7 @@ the masked positions only, -100 elsewhere, so transformers computes the MLM loss
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,13 +77,23 @@ def plan_masks(
 _PLACEHOLDER = re.compile(r"\[unused\d+\]|madeupword\d+")
 
 
+# Reading the whole vocabulary costs ~20 ms: once per model, not on every "Mask again". Weak keys
+# so a model that is swapped out is not kept alive by its pool.
+_POOLS: weakref.WeakKeyDictionary[MaskedLM, np.ndarray] = weakref.WeakKeyDictionary()
+
+
 def replacement_pool(lm: MaskedLM) -> np.ndarray:
     """Ids a random replacement may take: the vocabulary without special tokens and placeholders."""
-    size = min(len(lm.tokenizer), int(lm.model.config.vocab_size))
-    ids = np.arange(size, dtype=np.int64)
-    tokens = lm.tokenizer.convert_ids_to_tokens(ids.tolist())
-    placeholder = np.fromiter((bool(_PLACEHOLDER.fullmatch(t or "")) for t in tokens), dtype=bool, count=size)
-    return np.setdiff1d(ids[~placeholder], np.fromiter(lm.special_ids, dtype=np.int64))
+    pool = _POOLS.get(lm)
+    if pool is None:
+        size = min(len(lm.tokenizer), int(lm.model.config.vocab_size))
+        ids = np.arange(size, dtype=np.int64)
+        tokens = lm.tokenizer.convert_ids_to_tokens(ids.tolist())
+        placeholder = np.fromiter((bool(_PLACEHOLDER.fullmatch(t or "")) for t in tokens), dtype=bool, count=size)
+        pool = np.setdiff1d(ids[~placeholder], np.fromiter(lm.special_ids, dtype=np.int64))
+        pool.flags.writeable = False  # shared between calls
+        _POOLS[lm] = pool
+    return pool
 
 
 def display_tokens(lm: MaskedLM, ids: Sequence[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:

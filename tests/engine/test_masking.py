@@ -145,10 +145,11 @@ def test_random_replacements_are_never_special_tokens(bert):
 
 def test_random_replacements_are_never_unused_vocabulary_slots(demo_lm):
     # bert-base's vocabulary reserves [unused0]..[unused993]; a replacement there shows nothing.
-    tokens = demo_lm.tokenizer.convert_ids_to_tokens(replacement_pool(demo_lm).tolist())
+    pool = replacement_pool(demo_lm).tolist()
+    tokens = demo_lm.tokenizer.convert_ids_to_tokens(pool)
     unused = demo_lm.tokenizer.convert_tokens_to_ids(["[unused0]", "[unused993]"])
     assert not any(t.startswith("[unused") for t in tokens)
-    assert not set(unused) & set(replacement_pool(demo_lm).tolist())
+    assert not set(unused) & set(pool)
     assert {"the", "cat", "##ing"} <= set(tokens) and len(tokens) > 29_000
 
 
