@@ -23,3 +23,18 @@ def test_a_long_finish_message_is_shortened_not_squeezing_the_bar(qtbot):
     assert bar.bar.width() >= 900 - LABEL_MAX - bar.stop.width() - 30
     bar.finish("done")
     assert bar.label.toolTip() == ""
+
+
+def test_the_tooltip_follows_whether_the_line_is_cut_at_its_width_now(qtbot):
+    bar = JobBar()
+    qtbot.addWidget(bar)
+    bar.resize(900, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    message = "done: 40 steps, saved to /home/teacher/model"
+    bar.finish(message)
+    bar.layout().activate()
+    assert bar.label.fontMetrics().horizontalAdvance(message) < bar.label.width()
+    assert bar.label.toolTip() == ""
+    bar.label.resize(bar.label.fontMetrics().horizontalAdvance(message) // 2, bar.label.height())
+    assert bar.label.toolTip() == message
