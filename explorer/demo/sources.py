@@ -247,11 +247,36 @@ SOURCES["wordnet_sentences"] = Source(
 )
 # Phase 1 (the first 2,000 steps) read these; phase 2 went on with everyday chat and more novels,
 # WordNet's definitions as sentences, and less of the Python docs.
+# Phase 3 read phase 2's text without the Python docs, cut into single sentences and shuffled
+# (see split_sentences), the chats twice.
 PHASE_SOURCES = {
     1: ("wordnet", "austen", "mobydick", "harvard", "python_docs"),
     2: ("wordnet_sentences", "austen", "mobydick", "novels", "chitchat", "harvard", "python_docs"),
+    3: ("wordnet_sentences", "austen", "mobydick", "novels", "chitchat", "harvard"),
 }
 PYTHON_DOCS_WORDS = {1: 1_200_000, 2: 300_000}
+SENTENCE_PHASES = {3}
+REPEATS = {3: {"chitchat": 2}}
+
+# "Mr. Darcy" and "St. Paul's" do not end a sentence.
+_ABBREVIATION = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|Col|Capt|Gen|Rev|Prof|etc|vs|i\.e|e\.g)\.$")
+_SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')]))\s+(?=[\"'(]?[A-Z0-9])")
+
+
+def split_sentences(document: str, *, min_words: int = 3) -> list[str]:
+    """A document's sentences, each as its own document.
+
+    Why: packed runs of a long text let the model fill a mask by copying a word said a
+    sentence before ("The train leaves from the [train]"), and the app's users type one
+    sentence; shuffled single sentences make copying pay only within the sentence."""
+    pieces = _SENTENCE_BREAK.split(document.strip())
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and _ABBREVIATION.search(sentences[-1]):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return [s for s in sentences if len(s.split()) >= min_words]
 
 
 def build_corpus(out: Path, *, phase: int = 1, seed: int = 0) -> dict[str, dict]:
@@ -277,6 +302,9 @@ def build_corpus(out: Path, *, phase: int = 1, seed: int = 0) -> dict[str, dict]
                 kept.append(d)
                 words += len(d.split())
             docs = kept
+        if phase in SENTENCE_PHASES:
+            docs = [sentence for d in docs for sentence in split_sentences(d)]
+        docs = docs * REPEATS.get(phase, {}).get(key, 1)
         counts[key] = {"documents": len(docs), "words": sum(len(d.split()) for d in docs)}
         log.info("%s: %d documents, %d words", key, counts[key]["documents"], counts[key]["words"])
         documents.extend(docs)
