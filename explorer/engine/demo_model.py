@@ -88,6 +88,8 @@ def low_rank(change, rank: int):
     import torch
 
     u, s, vh = torch.linalg.svd(change.double(), full_matrices=False)
+    kept = float((s[:rank] ** 2).sum() / (s**2).sum()) if s.any() else 1.0
+    log.info("rank %d keeps %.1f%% of the change's energy (squared Frobenius norm)", rank, 100 * kept)
     return (u[:, :rank] * s[:rank]).float(), vh[:rank].float()
 
 
