@@ -253,11 +253,10 @@ PHASE_SOURCES = {
     1: ("wordnet", "austen", "mobydick", "harvard", "python_docs"),
     2: ("wordnet_sentences", "austen", "mobydick", "novels", "chitchat", "harvard", "python_docs"),
     3: ("wordnet_sentences", "austen", "mobydick", "novels", "chitchat", "harvard"),
-    4: ("wordnet_sentences", "austen", "mobydick", "novels", "chitchat", "harvard"),
 }
 PYTHON_DOCS_WORDS = {1: 1_200_000, 2: 300_000}
-SENTENCE_PHASES = {3, 4}
-REPEATS = {3: {"chitchat": 2}, 4: {"chitchat": 2}}
+SENTENCE_PHASES = {3}
+REPEATS = {3: {"chitchat": 2}}
 
 # "Mr. Darcy" and "St. Paul's" do not end a sentence.
 _ABBREVIATION = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|Col|Capt|Gen|Rev|Prof|etc|vs|i\.e|e\.g)\.$")

@@ -18,8 +18,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from explorer.paths import RESOURCES
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ EMBEDDING_RANK = 128
 LEFT, RIGHT = ".delta_left", ".delta_right"
 
 
-def low_rank(change, rank: int):
+def low_rank(change: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The best rank-`rank` factors (least squares, by SVD) of a matrix: LEFT @ RIGHT ~ change."""
     import torch
 
@@ -111,7 +115,7 @@ def pack(model_folder: Path, out_dir: Path = RESOURCE_DIR, embedding_rank: int =
                 changed[key + RIGHT] = right.to(torch.float16).contiguous()
             else:
                 changed[key] = tensor.to(torch.float16).contiguous()
-    # The decoder is tied to the (frozen) word embeddings; the base already has it.
+    # The decoder is tied to the word embeddings: the base or the low-rank pair has it.
     changed.pop("cls.predictions.decoder.weight", None)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / DELTA_FILE
