@@ -180,7 +180,7 @@ def _assemble_in(root: Path) -> Path:
     _sweep(root, keep=target)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=root))
     try:
-        _assemble_into(work)
+        assemble_into(work)
         work.chmod(0o755)
         try:
             work.rename(target)
@@ -225,16 +225,18 @@ def apply_low_rank(delta: dict, base_state: dict) -> dict:
 EXPECTED_MISSING = ("bert.embeddings.", "cls.predictions.decoder.")
 
 
-def _assemble_into(folder: Path) -> None:
+def assemble_into(folder: Path, delta_file: Path | None = None) -> None:
+    """Write base + delta (the shipped one unless another is given) into folder as a normal
+    BertForMaskedLM folder; DemoUnavailable says what does not fit."""
     try:
-        _build_into(folder)
+        _build_into(folder, delta_file)
     except (DemoUnavailable, OSError):
         raise
     except Exception as exc:  # a corrupt file, a shape that does not fit: say which part
         raise DemoUnavailable(f"The demo model's delta does not fit {BASE_PACKAGE}: {exc}") from exc
 
 
-def _build_into(folder: Path) -> None:
+def _build_into(folder: Path, delta_file: Path | None) -> None:
     import torch
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -242,7 +244,8 @@ def _build_into(folder: Path) -> None:
     from transformers.utils import logging as hf_logging
 
     base = base_folder()
-    with safe_open(str(delta_path()), framework="pt") as handle:
+    delta_file = delta_file or delta_path()
+    with safe_open(str(delta_file), framework="pt") as handle:
         expected = (handle.metadata() or {}).get("base_sha256")
     if expected and expected != _digest(base / "model.safetensors"):
         raise DemoUnavailable(
@@ -255,7 +258,7 @@ def _build_into(folder: Path) -> None:
         model = BertForMaskedLM.from_pretrained(str(base), dtype=torch.float32)
     finally:
         hf_logging.set_verbosity(verbosity)
-    delta = apply_low_rank({k: v.float() for k, v in load_file(str(delta_path())).items()}, model.state_dict())
+    delta = apply_low_rank({k: v.float() for k, v in load_file(str(delta_file)).items()}, model.state_dict())
     missing, unexpected = model.load_state_dict(delta, strict=False)
     stray = [k for k in missing if not k.startswith(EXPECTED_MISSING)]
     if unexpected or stray:
@@ -267,4 +270,4 @@ def _build_into(folder: Path) -> None:
     card = RESOURCE_DIR / CARD_FILE
     if card.is_file():
         shutil.copy(card, folder / "README.md")
-    (folder / "demo.json").write_text(json.dumps({"delta": delta_path().name, "base_package": BASE_PACKAGE}))
+    (folder / "demo.json").write_text(json.dumps({"delta": delta_file.name, "base_package": BASE_PACKAGE}))

@@ -102,6 +102,14 @@ def test_a_low_rank_change_to_the_word_embeddings_survives_packing_and_assembly(
     torch.testing.assert_close(assembled, before + change, atol=1e-3 * float(change.abs().max()), rtol=0)
     assert lm.model.get_output_embeddings().weight.data_ptr() == assembled.data_ptr()  # still tied
 
+    # A delta given by path (the benchmark's packing comparison) assembles the same model,
+    # whatever the shipped delta is.
+    monkeypatch.undo()
+    (tmp_path / "direct").mkdir()
+    demo_model.assemble_into(tmp_path / "direct", written)
+    direct = BertForMaskedLM.from_pretrained(str(tmp_path / "direct"))
+    torch.testing.assert_close(direct.bert.embeddings.word_embeddings.weight, assembled)
+
 
 def test_start_up_falls_back_to_the_demo_and_says_why(demo_lm, monkeypatch, tmp_path):
     import huggingface_hub
