@@ -117,3 +117,14 @@ def test_sentence_phase_shuffles_single_sentences_and_repeats_chats(tmp_path, mo
     lines = sorted(json.loads(line)["text"] for line in (tmp_path / "c.jsonl").read_text().splitlines())
     assert lines == sorted(["Hello there, friend.", "How was your day today?"] * 2 + ["The birch canoe slid on the smooth planks."])
     assert counts["chitchat"] == {"documents": 4, "words": 16}
+
+
+def test_every_build_phase_reads_a_corpus_an_earlier_or_same_phase_writes(tmp_path):
+    from explorer.demo import build, sources
+
+    for phase in build.PHASES:
+        writer = build.CORPUS_OF.get(phase, phase)
+        assert writer <= phase and writer in sources.PHASE_SOURCES, phase
+        p = build.train_params(tmp_path, phase, 10, 0)
+        assert p.corpus == str(tmp_path / f"phase{writer}" / "corpus.jsonl")
+        assert p.out == str(tmp_path / f"phase{phase}" / "model")
