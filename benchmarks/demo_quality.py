@@ -2,16 +2,15 @@
 
 1. The everyday cloze set (benchmarks/demo_cloze.jsonl, written before the model was
    trained): P@1 and P@5, a hit being any of the sentence's accepted answers. The issue's
-   goal is measured on it and nothing else: choices between builds (steps, rates, packing
-   rank) are made on a second set of 60 sentences (benchmarks/demo_cloze_dev.jsonl, written
-   after phase 4 but before any model saw it) and on held-out perplexity, so the goal's set
-   stays a fair test.
+   goal is measured on it. Choices between builds (steps, rates, packing rank) are made on a
+   second set of 60 sentences (benchmarks/demo_cloze_dev.jsonl, written after phase 4 but
+   before any model saw it) and on held-out perplexity, not on the goal's set.
 2. LAMA's SQuAD subset (resources/lama/Squad), lab protocol: P@1 and P@10.
 3. Fill-mask latency at 16 tokens / 1 mask, top 10, against a bert-base-shaped model (random
    weights, the cost of bert-base-cased), interleaved runs in this one process.
 
 A measurement, not a test. --model takes a folder too (e.g. a training checkpoint).
-`--ranks 64,128 --model FOLDER --work BUILD_DIR` compares packings of an unpacked trained
+`--ranks full,128,64 --model FOLDER --work BUILD_DIR` compares packings of an unpacked trained
 folder: for the folder itself and for its delta packed at each embedding rank (assembled as
 the app does), the delta's size, both cloze sets and the perplexity on the build's held-out
 sentences (phase 3's split, fixed masks).
@@ -71,43 +70,55 @@ def lama_squad(lm: models.MaskedLM) -> dict:
     return {"facts": report.overall_facts.n, "p@1": report.overall_facts.p_at_1, "p@10": report.overall_facts.p_at_10}
 
 
-def held_out_perplexity(folder: Path, work: Path) -> float:
-    """Perplexity on the demo build's held-out sentences (phase 3's split), masked once with a
-    fixed seed so every folder is scored on the same masks."""
-    import torch
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+def held_out_batches(work: Path, seed: int) -> list:
+    """The demo build's held-out sentences (phase 3's split for that build's seed), masked once
+    with a fixed seed so every folder is scored on the same masks."""
+    from transformers import AutoTokenizer
 
     from explorer.demo.build import train_params
-    from explorer.engine.finetune import masked_batches, perplexity, prepare
+    from explorer.engine import demo_model
+    from explorer.engine.finetune import masked_batches, prepare
 
-    p = train_params(work, 4, 1, 42)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    p = train_params(work, 4, 1, seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(demo_model.base_folder()))  # every phase's vocabulary
     _, _, val = prepare(tokenizer, p)
-    model = AutoModelForMaskedLM.from_pretrained(str(folder), dtype=torch.float32)
-    return perplexity(model, masked_batches(tokenizer, val, p, seed=p.seed + 1), "cpu")
+    return masked_batches(tokenizer, val, p, seed=p.seed + 1)
 
 
-def packings(folder: Path, ranks: list[int], work: Path | None) -> list[dict]:
-    """The unpacked folder, then its delta at each embedding rank assembled as the app does."""
+def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int) -> list[dict]:
+    """The unpacked folder, then its delta with the word-embedding change at each rank (None:
+    the full matrix), assembled as the app does."""
+    import logging
+    import shutil
     import tempfile
 
+    import torch
+    from transformers import AutoModelForMaskedLM
+
     from explorer.engine import demo_model
+    from explorer.engine.finetune import perplexity
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # pack() logs the share each rank keeps
+    batches = held_out_batches(work, seed) if work is not None else None
 
     def measure(what: str, model_folder: Path, size_mb: float | None) -> dict:
         lm = models.load(str(model_folder))
         row = {"what": what, "delta_mb": size_mb, "cloze": cloze(lm, False), "cloze_dev": cloze(lm, False, CLOZE_DEV)}
-        if work is not None:
-            row["held_out_perplexity"] = held_out_perplexity(model_folder, work)
+        if batches is not None:
+            model = AutoModelForMaskedLM.from_pretrained(str(model_folder), dtype=torch.float32)
+            row["held_out_perplexity"] = perplexity(model, batches, "cpu")
         return row
 
     rows = [measure("unpacked", folder, None)]
     with tempfile.TemporaryDirectory() as tmp:
         for rank in ranks:
-            delta = demo_model.pack(folder, Path(tmp) / f"rank{rank}", embedding_rank=rank)
-            assembled = Path(tmp) / f"rank{rank}" / "model"
-            assembled.mkdir()
-            demo_model.assemble_into(assembled, delta)
-            rows.append(measure(f"rank {rank}", assembled, delta.stat().st_size / 1e6))
+            what = "full matrix" if rank is None else f"rank {rank}"
+            out = Path(tmp) / what.replace(" ", "-")
+            delta = demo_model.pack(folder, out, embedding_rank=rank)
+            (out / "model").mkdir()
+            demo_model.assemble_into(out / "model", delta)
+            rows.append(measure(what, out / "model", delta.stat().st_size / 1e6))
+            shutil.rmtree(out)  # an assembled model is 90 MB
     return rows
 
 
@@ -132,12 +143,25 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="print every cloze sentence with its top 5")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-lama", action="store_true")
-    parser.add_argument("--ranks", help="compare packings of the unpacked --model folder at these embedding ranks, e.g. 64,128")
+    parser.add_argument(
+        "--ranks", help="compare packings of the unpacked --model folder at these embedding ranks, e.g. full,128,64"
+    )
     parser.add_argument("--work", type=Path, help="the demo build's work folder: adds held-out perplexity to --ranks")
+    parser.add_argument("--seed", type=int, default=42, help="the build's --seed (it picks the held-out sentences)")
     args = parser.parse_args()
+    if args.work is not None and not args.ranks:
+        parser.error("--work goes with --ranks")
     if args.ranks:
-        ranks = [int(r) for r in args.ranks.split(",")]
-        print(json.dumps({"model": args.model, "packings": packings(Path(args.model), ranks, args.work)}, indent=2))
+        if not (Path(args.model) / "model.safetensors").is_file():
+            parser.error(f"--ranks needs --model to be an unpacked trained folder (no model.safetensors in {args.model})")
+        try:
+            ranks = [None if r.strip() == "full" else int(r) for r in args.ranks.split(",")]
+        except ValueError:
+            parser.error(f"--ranks takes 'full' or whole numbers, comma-separated: {args.ranks}")
+        if any(r is not None and r < 1 for r in ranks):
+            parser.error("a rank is at least 1")
+        rows = packings(Path(args.model), ranks, args.work, args.seed)
+        print(json.dumps({"model": args.model, "packings": rows}, indent=2))
         return 0
     lm = models.load(args.model)
     out: dict = {"model": args.model, "cloze": cloze(lm, args.show), "cloze_dev": cloze(lm, args.show, CLOZE_DEV)}

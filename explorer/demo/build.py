@@ -9,9 +9,9 @@ into one JSONL file, then 2. training with the app's own fine-tuning engine:
 - phase 3 goes on from phase 2's model on the same text less the Python docs, cut into single
   sentences and shuffled, the chats twice, in rows of 64 tokens;
 - phase 4 goes on from phase 3's model on the same sentences with the word embeddings (and
-  so the decoder tied to them) trained too.
-- phase 5 goes on from phase 4's model on the same sentences again, two fifths of the tokens
-  masked, at half the rate.
+  so the decoder tied to them) trained too;
+- phase 5 goes on from phase 4's model on the same sentences a third time, two fifths of
+  the tokens masked, at half the rates.
 3. pack: only what training changed, in float16, into resources/demo/.
 
 Needs the Debian packages wordnet-base, python3.11-doc, r-cran-janeaustenr,
@@ -88,9 +88,10 @@ def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParam
     )
     if phase == 4:
         return fourth
-    # A second pass over the same sentences: two fifths of the tokens masked, so most of what
-    # is asked differs from the first pass (memorising the first pass's masks does not help),
-    # at half the rate.
+    # A third pass over the same sentences. Two fifths of the tokens masked: each sentence is
+    # guessed from less of itself, a harder task than the passes before (and more guesses per
+    # step), so seeing it again still teaches something; half the rates, as the model is
+    # close already.
     return dataclasses.replace(fourth, mlm_probability=0.4, lr=1e-4, head_lr=5e-4)
 
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explorer.demo.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("build/demo"), help="corpora, checkpoints, models")
     parser.add_argument("--phase", choices=("all", *map(str, PHASES)), default="all")
-    parser.add_argument("--steps", type=int, help="optimizer steps of 32 x 128 tokens (default: the phase's own)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (default: the phase's own)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=delta.RESOURCE_DIR, help="where the packed delta goes")
     parser.add_argument("--stage", choices=("all", "corpus", "train", "pack"), default="all")

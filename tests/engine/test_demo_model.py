@@ -110,6 +110,14 @@ def test_a_low_rank_change_to_the_word_embeddings_survives_packing_and_assembly(
     direct = BertForMaskedLM.from_pretrained(str(tmp_path / "direct"))
     torch.testing.assert_close(direct.bert.embeddings.word_embeddings.weight, assembled)
 
+    # Rank None ships the full matrix (the packing comparison's reference).
+    full = demo_model.pack(tmp_path / "trained", tmp_path / "full", embedding_rank=None)
+    assert key in load_file(str(full)) and key + demo_model.LEFT not in load_file(str(full))
+    (tmp_path / "from-full").mkdir()
+    demo_model.assemble_into(tmp_path / "from-full", full)
+    from_full = BertForMaskedLM.from_pretrained(str(tmp_path / "from-full")).bert.embeddings.word_embeddings.weight
+    torch.testing.assert_close(from_full, before + change, atol=1e-3 * float((before + change).abs().max()), rtol=0)
+
 
 def test_start_up_falls_back_to_the_demo_and_says_why(demo_lm, monkeypatch, tmp_path):
     import huggingface_hub
