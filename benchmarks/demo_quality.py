@@ -92,9 +92,6 @@ def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int
     import shutil
     import tempfile
 
-    import torch
-    from transformers import AutoModelForMaskedLM
-
     from explorer.engine import demo_model
     from explorer.engine.finetune import perplexity
 
@@ -102,11 +99,10 @@ def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int
     batches = held_out_batches(work, seed) if work is not None else None
 
     def measure(what: str, model_folder: Path, size_mb: float | None) -> dict:
-        lm = models.load(str(model_folder))
+        lm = models.load(str(model_folder), dtype="float32")  # perplexities comparable on any device
         row = {"what": what, "delta_mb": size_mb, "cloze": cloze(lm, False), "cloze_dev": cloze(lm, False, CLOZE_DEV)}
         if batches is not None:
-            model = AutoModelForMaskedLM.from_pretrained(str(model_folder), dtype=torch.float32)
-            row["held_out_perplexity"] = perplexity(model, batches, "cpu")
+            row["held_out_perplexity"] = perplexity(lm.model, batches, lm.device)
         return row
 
     rows = [measure("unpacked", folder, None)]

@@ -123,7 +123,7 @@ def test_every_build_phase_reads_a_corpus_an_earlier_or_same_phase_writes(tmp_pa
     from explorer.demo import build, sources
 
     for phase in build.PHASES:
-        writer = build.CORPUS_OF.get(phase, phase)
+        writer = build.corpus_phase(phase)
         assert writer <= phase and writer in sources.PHASE_SOURCES, phase
         p = build.train_params(tmp_path, phase, 10, 0)
         assert p.corpus == str(tmp_path / f"phase{writer}" / "corpus.jsonl")

@@ -41,8 +41,13 @@ STEPS = {1: 2000, 2: 2200, 3: 4000, 4: 2400, 5: 2400}
 CORPUS_OF = {4: 3, 5: 3}
 
 
+def corpus_phase(phase: int) -> int:
+    """The phase whose corpus this phase trains on."""
+    return CORPUS_OF.get(phase, phase)
+
+
 def corpus_folder(work: Path, phase: int) -> Path:
-    return work / f"phase{CORPUS_OF.get(phase, phase)}"
+    return work / f"phase{corpus_phase(phase)}"
 
 
 def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParams:
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus = corpus_folder(args.work, phase)
         if args.stage in ("all", "corpus") and (corpus == folder or not (corpus / "corpus.jsonl").is_file()):
             corpus.mkdir(parents=True, exist_ok=True)
-            counts = build_corpus(corpus / "corpus.jsonl", phase=CORPUS_OF.get(phase, phase), seed=args.seed)
+            counts = build_corpus(corpus / "corpus.jsonl", phase=corpus_phase(phase), seed=args.seed)
             (corpus / "corpus.json").write_text(json.dumps(
                 {k: {**counts[k], "source": SOURCES[k].__dict__} for k in counts}, indent=2))
         if args.stage in ("all", "train"):
