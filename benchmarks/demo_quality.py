@@ -71,8 +71,9 @@ def lama_squad(lm: models.MaskedLM) -> dict:
 
 
 def held_out_batches(work: Path, seed: int) -> list:
-    """The demo build's held-out sentences (phase 3's split for that build's seed), masked once
-    with a fixed seed so every folder is scored on the same masks."""
+    """The demo build's held-out sentences (phase 3's split for that build's seed, less those
+    also among its training sentences), masked once with a fixed seed so every folder is scored
+    on the same masks."""
     from transformers import AutoTokenizer
 
     from explorer.demo.build import train_params

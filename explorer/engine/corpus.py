@@ -92,12 +92,18 @@ def _read_csv(file: Path, column: str) -> list[str]:
 
 
 def split(documents: tuple[str, ...], validation: float, seed: int) -> tuple[list[str], list[str]]:
-    """Shuffle with `seed` and hold out a fraction of the documents for validation."""
+    """Shuffle with `seed` and hold out a fraction of the documents for validation.
+
+    A held-out document whose text is also among the training documents is dropped from
+    validation: repeated lines ("Thank you!", a chat put in twice) would otherwise be scored
+    as unseen text when the model has trained on them, and flatter the validation loss. The
+    training documents are the same either way."""
     if not 0 < validation < 1:
         raise InvalidParameterError(f"the validation share must be between 0 and 1, not {validation}.")
     order = list(range(len(documents)))
     random.Random(seed).shuffle(order)
     n_val = max(1, round(len(order) * validation)) if len(order) > 1 else 0
-    val = [documents[i] for i in order[:n_val]]
     train = [documents[i] for i in order[n_val:]]
+    trained_on = set(train)
+    val = [documents[i] for i in order[:n_val] if documents[i] not in trained_on]
     return train, val

@@ -59,6 +59,16 @@ def test_split_is_seeded_and_disjoint():
     assert split(docs, 0.1, seed=3) == (train, val) and split(docs, 0.1, seed=4) != (train, val)
 
 
+def test_validation_holds_no_text_that_is_also_trained_on():
+    # Every text twice, and a few lines common to many chats: without the check about half
+    # of the held-out documents would have a copy among the training documents.
+    docs = tuple([f"doc {i}" for i in range(200)] * 2 + ["Thank you!"] * 30)
+    train, val = split(docs, 0.1, seed=3)
+    assert val and not set(val) & set(train)
+    assert len(train) == len(docs) - 43  # the training side is what a plain shuffle gives
+    assert all(docs.count(v) == 2 and val.count(v) == 2 for v in val)  # both copies held out
+
+
 def test_chunks_all_have_exactly_the_chunk_size(bert):
     docs = [" ".join(["the cat sat"] * n) for n in range(1, 30)]
     chunks = chunk(bert.tokenizer, docs, 16, offsets=True)
