@@ -80,8 +80,9 @@ def _base_key(key: str) -> str:
 
 
 # The word-embedding matrix is 30522 x 384: its change is stored as LEFT (30522 x r) @ RIGHT
-# (r x 384). Rank 128, a third of the full matrix's size, keeps held-out perplexity at 23.98
-# against 23.74 unpacked (rank 64: 24.37); MODEL_CARD.md has the measurement. A rank of None
+# (r x 384). Rank 128, a third of the full matrix's size, kept held-out perplexity at 23.98
+# against 23.74 unpacked (rank 64: 24.37), on the build's old held-out split, two thirds of it
+# also trained on; MODEL_CARD.md has the measurement. A rank of None
 # ships the full matrix (for comparing packings).
 EMBEDDING_KEY = "bert.embeddings.word_embeddings.weight"
 EMBEDDING_RANK = 128
