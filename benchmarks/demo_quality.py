@@ -82,7 +82,7 @@ def held_out_batches(work: Path, seed: int) -> list:
 
     p = train_params(work, 4, 1, seed)
     tokenizer = AutoTokenizer.from_pretrained(str(demo_model.base_folder()))  # every phase's vocabulary
-    _, _, val = prepare(tokenizer, p)
+    val = prepare(tokenizer, p).val
     return masked_batches(tokenizer, val, p, seed=p.seed + 1)
 
 

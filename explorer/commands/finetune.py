@@ -70,4 +70,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"perplexity before: {result.perplexity_before:.2f}")
         print(f"perplexity after:  {result.perplexity_after:.2f}")
         print(f"saved to {result.out}  (open it with: bert-explorer --model {result.out})")
+        for warning in result.warnings:
+            print(f"note: {warning}")
     return 0

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -137,23 +137,44 @@ def _batches_forever(chunks: list[dict], batch_size: int, collate: Any, gen: tor
             yield collate([chunks[j] for j in order[i : i + size]])
 
 
-def prepare(tokenizer: Any, p: FinetuneParams) -> tuple[Corpus, list[dict], list[dict]]:
+class Prepared(NamedTuple):
+    corpus: Corpus
+    train: list[dict]
+    val: list[dict]
+    note: str = ""  # how validation was chosen, when it is not whole unseen documents
+
+
+def prepare(tokenizer: Any, p: FinetuneParams) -> Prepared:
     corpus = read_corpus(p.corpus, text_column=p.text_column, mode=p.doc_mode)
     train_docs, val_docs = split(corpus.documents, p.validation, p.seed)
     train = chunk(tokenizer, train_docs, p.chunk_size, offsets=p.whole_word)
     val = chunk(tokenizer, val_docs, p.chunk_size, offsets=p.whole_word)
-    if not train or not val:
-        # Too few documents to hold some out whole: split the chunks instead.
-        every = chunk(tokenizer, list(corpus.documents), p.chunk_size, offsets=p.whole_word)
-        if len(every) < 2:
-            n_tokens = sum(len(ids) for ids in tokenizer(list(corpus.documents))["input_ids"])
-            raise InvalidParameterError(
-                f"The corpus has {n_tokens} tokens, too few for two chunks of {p.chunk_size} (one to train on, one "
-                "to validate): give more text or a smaller chunk size."
-            )
-        n_val = max(1, round(len(every) * p.validation))
-        train, val = every[:-n_val], every[-n_val:]
-    return corpus, train, val
+    if train and val:
+        return Prepared(corpus, train, val)
+    # Too few documents to hold some out whole: split the chunks instead.
+    every = chunk(tokenizer, list(corpus.documents), p.chunk_size, offsets=p.whole_word)
+    if len(every) < 2:
+        n_tokens = sum(len(ids) for ids in tokenizer(list(corpus.documents))["input_ids"])
+        raise InvalidParameterError(
+            f"The corpus has {n_tokens} tokens, too few for two chunks of {p.chunk_size} (one to train on, one "
+            "to validate): give more text or a smaller chunk size."
+        )
+    n_val = max(1, round(len(every) * p.validation))
+    if len(corpus.documents) > 1 and not val_docs and len(set(corpus.documents)) < len(corpus.documents):
+        # Said aloud because the perplexity means something else then: a repeated line in
+        # the held-out chunks is one the model has trained on.
+        note = (
+            f"Every document held out for validation also occurs in the training text, so the last {n_val} "
+            f"chunks of {p.chunk_size} tokens are held out instead; the text repeats itself, so their "
+            "perplexity partly measures what the model remembers, not how it does on new text."
+        )
+    else:
+        note = (
+            f"Too few documents to hold whole ones out: the last {n_val} chunks of {p.chunk_size} tokens "
+            "are held out for validation."
+        )
+    log.info("%s", note)
+    return Prepared(corpus, every[:-n_val], every[-n_val:], note)
 
 
 def freeze(model: Any, patterns: tuple[str, ...]) -> int:
@@ -247,7 +268,9 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     device = resolve_device(device)
     yield TrainStep(0, 0, "reading and tokenizing the corpus", phase="prepare")
     tokenizer = AutoTokenizer.from_pretrained(base_source)
-    corpus, train, val = prepare(tokenizer, p)
+    corpus, train, val, note = prepare(tokenizer, p)
+    if note:
+        yield TrainStep(0, 0, note, phase="note")
     per_step = p.batch_size * p.grad_accum
     steps_per_epoch = max(1, len(train) // p.batch_size // p.grad_accum) if len(train) >= p.batch_size else 1
     total = p.max_steps if p.max_steps is not None else max(1, math.ceil(p.epochs * steps_per_epoch))
@@ -326,6 +349,7 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "head_lr": p.head_lr,
         "frozen": list(p.freeze),
         "head_bias": p.head_bias,
+        "validation_note": note,
         "warmup": p.warmup,
         "seed": p.seed,
         "perplexity_before": before,
@@ -336,4 +360,7 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     model.eval()
     _save(model, tokenizer, p.out, card)
     log.info("fine-tuned %s for %d steps: perplexity %.2f -> %.2f", base_name, total, before, after)
-    return FinetuneResult(base_name, str(Path(p.out).expanduser().resolve()), total, before, after, tuple(losses), len(train), len(val))
+    return FinetuneResult(
+        base_name, str(Path(p.out).expanduser().resolve()), total, before, after, tuple(losses), len(train), len(val),
+        warnings=(note,) if note else (),
+    )

@@ -46,7 +46,7 @@ class TrainStep:
     tokens_per_s: float = 0.0
     seconds_left: float = 0.0
     perplexity: float | None = None  # set on evaluation steps
-    phase: str = "train"  # prepare, evaluate, train, save
+    phase: str = "train"  # prepare, evaluate, train, save; note: for the user to read (also in warnings)
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class FinetuneResult:
     losses: tuple[float, ...] = field(default_factory=tuple)  # per optimizer step
     train_chunks: int = 0
     validation_chunks: int = 0
+    warnings: tuple[str, ...] = ()  # e.g. how validation was held out, when not as asked
 
     def to_json(self) -> dict:
         return {
@@ -67,4 +68,5 @@ class FinetuneResult:
             "steps": self.steps,
             "perplexity_before": self.perplexity_before,
             "perplexity_after": self.perplexity_after,
+            "warnings": list(self.warnings),
         }

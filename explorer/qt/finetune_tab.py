@@ -225,6 +225,8 @@ class FinetuneTab(QWidget):
         if kind != KIND:
             return
         self.job.update(step)
+        if step.phase == "note":
+            self._show(step.message)
         if step.loss is not None:
             self.curve.add(step.done, step.loss)
             self.canvas.draw_idle()
@@ -249,7 +251,7 @@ class FinetuneTab(QWidget):
         )
         self.use.setEnabled(True)
         self.compare.setEnabled(True)
-        self._show(f"Saved to {Path(result.out)}.")
+        self._show("\n".join([f"Saved to {Path(result.out)}.", *result.warnings]))
 
     def _on_failed(self, kind: str, message: str) -> None:
         if kind == COMPARE:

@@ -69,6 +69,22 @@ def test_validation_holds_no_text_that_is_also_trained_on():
     assert all(docs.count(v) == 2 and val.count(v) == 2 for v in val)  # both copies held out
 
 
+def test_how_validation_was_held_out_is_said_when_it_is_not_unseen_documents(bert, tmp_path):
+    def prepared(text: str):
+        (tmp_path / "c.txt").write_text(text)
+        return prepare(bert.tokenizer, FinetuneParams(corpus=str(tmp_path / "c.txt"), out="o", chunk_size=16, validation=0.1))
+
+    distinct = prepared("\n".join(f"the cat sat on mat number {i} today" for i in range(100)))
+    assert distinct.note == "" and distinct.val
+    # Each line repeats: no held-out document is unseen, so chunks are held out, and their
+    # perplexity is partly memory.
+    repeated = prepared("\n".join([REPETITIVE] * 100))
+    assert "also occurs in the training text" in repeated.note and "remembers" in repeated.note
+    assert len(repeated.val) == max(1, round((len(repeated.train) + len(repeated.val)) * 0.1))
+    single = prepared(" ".join([REPETITIVE] * 100))  # one document: its end is unseen text
+    assert single.note.startswith("Too few documents") and "remembers" not in single.note
+
+
 def test_chunks_all_have_exactly_the_chunk_size(bert):
     docs = [" ".join(["the cat sat"] * n) for n in range(1, 30)]
     chunks = chunk(bert.tokenizer, docs, 16, offsets=True)
@@ -110,16 +126,20 @@ def test_perplexity_falls_and_the_saved_model_is_the_trained_one(bert_dir, corpu
     p = FinetuneParams(corpus=str(corpus), out=str(out), chunk_size=32, max_steps=60, lr=1e-3, batch_size=8, seed=1)
     result, steps = drain(finetune(p, str(bert_dir), "tiny"))
     assert result.perplexity_after < result.perplexity_before / 5
+    # Every line of this corpus is the same: the run says its validation is partly memory.
+    notes = [s.message for s in steps if s.phase == "note"]
+    assert len(notes) == 1 and "remembers" in notes[0] and result.warnings == (notes[0],)
     assert [s.done for s in steps if s.phase == "train"] == list(range(1, 61))
     assert all(s.loss is not None and s.tokens_per_s > 0 for s in steps if s.phase == "train")
     card = json.loads((out / CARD).read_text())
     assert card["base_model"] == "tiny" and card["steps"] == 60 and card["chunk_size"] == 32
     assert card["perplexity_after"] == pytest.approx(result.perplexity_after)
+    assert card["validation_note"] == notes[0]
     # The folder opens with from_pretrained and predicts exactly what the trained model did:
     # its perplexity on the same masked validation set is the one measured in memory.
     reloaded = AutoModelForMaskedLM.from_pretrained(out).eval()
     tok = AutoTokenizer.from_pretrained(out)
-    _, _, val = prepare(tok, p)
+    val = prepare(tok, p).val
     assert perplexity(reloaded, masked_batches(tok, val, p, seed=p.seed + 1), "cpu") == pytest.approx(
         result.perplexity_after, rel=1e-5
     )

@@ -37,6 +37,8 @@ def test_training_draws_the_curve_and_reports_perplexity(qtbot, window, tmp_path
     assert f"{result.perplexity_after:.2f}" in tab.perplexity.text()
     assert result.perplexity_after < result.perplexity_before
     assert (tmp_path / "adapted" / CARD).is_file()
+    # The corpus repeats one line, so the tab says its perplexity is partly memory.
+    assert "Saved to" in tab.message.text() and result.warnings and result.warnings[0] in tab.message.text()
     assert tab.use.isEnabled() and tab.compare.isEnabled()
 
     window.editor.setPlainText("the cat sat on the [MASK] .")
