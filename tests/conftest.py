@@ -5,15 +5,20 @@ No test touches the network: models are written to temporary folders and loaded 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before any Qt import: without a display Qt would abort the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# The demo model is assembled once per run, here, not in the person's own cache.
-os.environ.setdefault("BERT_EXPLORER_CACHE", tempfile.mkdtemp(prefix="bert-explorer-test-cache-"))
+# The demo model is assembled once per run, here, not in the person's own cache, and removed
+# after the run (90 MB a run would pile up in the temporary folder).
+if "BERT_EXPLORER_CACHE" not in os.environ:
+    os.environ["BERT_EXPLORER_CACHE"] = tempfile.mkdtemp(prefix="bert-explorer-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["BERT_EXPLORER_CACHE"], True)
 
 from pathlib import Path
 
