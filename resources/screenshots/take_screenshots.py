@@ -381,7 +381,8 @@ def shoot_lama(window: MainWindow, out_dir: Path) -> None:
 
 def shoot_finetune(window: MainWindow, out_dir: Path, work: Path) -> None:
     corpus = work / "ft_corpus.txt"
-    # Each line is a document; repeated so that the held-out tenth has the same kind of text.
+    # Each line is a document, repeated: a small text the model visibly learns in a few steps.
+    # No held-out line is then unseen, and the tab says that its perplexity is partly memory.
     corpus.write_text("\n".join(FINETUNE_CORPUS * 12) + "\n", encoding="utf-8")
     type_sentence(window, FINETUNE_SENTENCE)
     tab = child(window, QWidget, "finetuneTab")
