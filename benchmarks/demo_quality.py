@@ -70,20 +70,32 @@ def lama_squad(lm: models.MaskedLM) -> dict:
     return {"facts": report.overall_facts.n, "p@1": report.overall_facts.p_at_1, "p@10": report.overall_facts.p_at_10}
 
 
-def held_out_batches(work: Path, seed: int) -> list:
+def held_out_batches(work: Path, seed: int) -> tuple[list, list]:
     """The demo build's held-out sentences (phase 3's split for that build's seed, less those
-    also among its training sentences), masked once with a fixed seed so every folder is scored
-    on the same masks."""
+    also among its training sentences), and as many of its training sentences that occur only
+    once in the text (drawn with a fixed seed), each masked once with a fixed seed so every
+    folder is scored on the same masks. The two perplexities apart say how much the model has
+    learnt its sentences by heart."""
+    import collections
+    import random
+
     from transformers import AutoTokenizer
 
     from explorer.demo.build import train_params
     from explorer.engine import demo_model
-    from explorer.engine.finetune import masked_batches, prepare
+    from explorer.engine.corpus import split
+    from explorer.engine.finetune import chunk, masked_batches, prepare
 
     p = train_params(work, 4, 1, seed)
     tokenizer = AutoTokenizer.from_pretrained(str(demo_model.base_folder()))  # every phase's vocabulary
-    val = prepare(tokenizer, p).val
-    return masked_batches(tokenizer, val, p, seed=p.seed + 1)
+    held_out = prepare(tokenizer, p)
+    documents = held_out.corpus.documents
+    train_docs, val_docs = split(documents, p.validation, p.seed)
+    counts = collections.Counter(documents)
+    once = random.Random(0).sample([d for d in train_docs if counts[d] == 1], len(val_docs))
+    trained_once = chunk(tokenizer, once, p.chunk_size, offsets=False)
+    return (masked_batches(tokenizer, held_out.val, p, seed=p.seed + 1),
+            masked_batches(tokenizer, trained_once, p, seed=p.seed + 1))
 
 
 def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int) -> list[dict]:
@@ -103,7 +115,8 @@ def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int
         lm = models.load(str(model_folder), dtype="float32")  # perplexities comparable on any device
         row = {"what": what, "delta_mb": size_mb, "cloze": cloze(lm, False), "cloze_dev": cloze(lm, False, CLOZE_DEV)}
         if batches is not None:
-            row["held_out_perplexity"] = perplexity(lm.model, batches, lm.device)
+            row["held_out_perplexity"] = perplexity(lm.model, batches[0], lm.device)
+            row["trained_once_perplexity"] = perplexity(lm.model, batches[1], lm.device)
         return row
 
     rows = [measure("unpacked", folder, None)]
