@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
               f"({result.train_chunks} training chunks, {result.validation_chunks} held out)")
         print(f"perplexity before: {result.perplexity_before:.2f}")
         print(f"perplexity after:  {result.perplexity_after:.2f}")
-        print(f"saved to {result.out}  (open it with: bert-explorer --model {result.out})")
-        for warning in result.warnings:
+        for warning in result.warnings:  # they qualify the perplexities above
             print(f"note: {warning}")
+        print(f"saved to {result.out}  (open it with: bert-explorer --model {result.out})")
     return 0

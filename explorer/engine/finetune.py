@@ -12,6 +12,7 @@ target and renamed into place, so a stopped run leaves no checkpoint that looks 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -160,21 +161,31 @@ def prepare(tokenizer: Any, p: FinetuneParams) -> Prepared:
             "to validate): give more text or a smaller chunk size."
         )
     n_val = max(1, round(len(every) * p.validation))
-    if len(corpus.documents) > 1 and not val_docs and len(set(corpus.documents)) < len(corpus.documents):
-        # Said aloud because the perplexity means something else then: a repeated line in
-        # the held-out chunks is one the model has trained on.
-        note = (
-            f"Every document held out for validation also occurs in the training text, so the last {n_val} "
-            f"chunks of {p.chunk_size} tokens are held out instead; the text repeats itself, so their "
-            "perplexity partly measures what the model remembers, not how it does on new text."
-        )
-    else:
-        note = (
-            f"Too few documents to hold whole ones out: the last {n_val} chunks of {p.chunk_size} tokens "
-            "are held out for validation."
-        )
+    note = _chunk_split_note(tokenizer, list(corpus.documents), (len(every) - n_val) * p.chunk_size, n_val, p.chunk_size)
     log.info("%s", note)
     return Prepared(corpus, every[:-n_val], every[-n_val:], note)
+
+
+def _chunk_split_note(tokenizer: Any, documents: list[str], boundary: int, n_val: int, chunk_size: int) -> str:
+    """What to tell the user when the last chunks (tokens from `boundary` on) are held out
+    instead of whole documents. Said aloud because the perplexity can mean something else
+    then: a held-out line that is also among the training text is one the model remembers."""
+    chunks = "the last chunk" if n_val == 1 else f"the last {n_val} chunks"
+    held = f"{chunks} of {chunk_size} tokens {'is' if n_val == 1 else 'are'} held out for validation instead"
+    lengths = [len(ids) for ids in tokenizer(documents)["input_ids"]]
+    ends = list(itertools.accumulate(lengths))
+    trained = {doc for doc, end in zip(documents, ends) if end <= boundary}
+    last = boundary + n_val * chunk_size  # the rest after it is dropped, like any short rest
+    held_out = [doc for doc, n, end in zip(documents, lengths, ends) if end > boundary and end - n < last]
+    if any(doc in trained for doc in held_out):
+        return (
+            f"No line could be held out unseen for validation (those drawn also occur elsewhere in the corpus), so "
+            f"{held}. Lines in them also occur in the training text, so their perplexity partly measures what the "
+            "model remembers, not how it does on new text."
+        )
+    if len(documents) == 1:
+        return f"The corpus is one document, so {held}: if the text repeats itself, their perplexity is partly memory."
+    return f"The documents drawn for validation are too few or too short to fill a chunk, so {held}."
 
 
 def freeze(model: Any, patterns: tuple[str, ...]) -> int:

@@ -224,9 +224,10 @@ class FinetuneTab(QWidget):
     def _on_progress(self, kind: str, step: Any) -> None:
         if kind != KIND:
             return
-        self.job.update(step)
-        if step.phase == "note":
+        if step.phase == "note":  # for reading: the message label, not the progress bar
             self._show(step.message)
+            return
+        self.job.update(step)
         if step.loss is not None:
             self.curve.add(step.done, step.loss)
             self.canvas.draw_idle()

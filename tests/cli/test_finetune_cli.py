@@ -18,7 +18,7 @@ def test_finetune_json_and_a_folder_that_opens(capsys, bert_dir, tmp_path):
     data = json.loads(stdout)
     assert set(data) == {"model", "out", "steps", "perplexity_before", "perplexity_after", "warnings"}
     # Every line of the corpus is the same one: no held-out line is unseen, and it says so.
-    assert len(data["warnings"]) == 1 and "also occurs in the training text" in data["warnings"][0]
+    assert len(data["warnings"]) == 1 and "also occur in the training text" in data["warnings"][0]
     assert data["steps"] == 20 and data["perplexity_after"] < data["perplexity_before"]
     assert data["out"] == str(out.resolve())
     code = main(["fill-mask", "the cat sat on the [MASK] .", "--model", str(out), "--json"])

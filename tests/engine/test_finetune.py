@@ -70,19 +70,27 @@ def test_validation_holds_no_text_that_is_also_trained_on():
 
 
 def test_how_validation_was_held_out_is_said_when_it_is_not_unseen_documents(bert, tmp_path):
-    def prepared(text: str):
-        (tmp_path / "c.txt").write_text(text)
-        return prepare(bert.tokenizer, FinetuneParams(corpus=str(tmp_path / "c.txt"), out="o", chunk_size=16, validation=0.1))
+    def prepared(docs: list[str], seed: int = 42):
+        (tmp_path / "c.txt").write_text("\n".join(docs))
+        p = FinetuneParams(corpus=str(tmp_path / "c.txt"), out="o", chunk_size=16, validation=0.1, seed=seed)
+        return prepare(bert.tokenizer, p)
 
-    distinct = prepared("\n".join(f"the cat sat on mat number {i} today" for i in range(100)))
+    distinct = prepared([f"the cat sat on mat number {i} today" for i in range(100)])
     assert distinct.note == "" and distinct.val
-    # Each line repeats: no held-out document is unseen, so chunks are held out, and their
+    # Each line repeats: no held-out line is unseen, so chunks are held out, and their
     # perplexity is partly memory.
-    repeated = prepared("\n".join([REPETITIVE] * 100))
-    assert "also occurs in the training text" in repeated.note and "remembers" in repeated.note
+    repeated = prepared([REPETITIVE] * 100)
+    assert "also occur in the training text" in repeated.note and "remembers" in repeated.note
     assert len(repeated.val) == max(1, round((len(repeated.train) + len(repeated.val)) * 0.1))
-    single = prepared(" ".join([REPETITIVE] * 100))  # one document: its end is unseen text
-    assert single.note.startswith("Too few documents") and "remembers" not in single.note
+    assert f"the last {len(repeated.val)} chunks of 16 tokens are held out" in repeated.note
+    # The line drawn for validation repeats, but the chunks held out instead (the corpus's
+    # end) are lines seen nowhere else: no talk of memory then.
+    docs = ["this line is here twice over"] * 2 + [f"a line seen once , number {i} of them" for i in range(8)]
+    seed = next(s for s in range(100) if split(tuple(docs), 0.1, s)[1] == [])
+    ends_unseen = prepared(docs, seed)
+    assert ends_unseen.note and "remember" not in ends_unseen.note and "memory" not in ends_unseen.note
+    single = prepared([" ".join([REPETITIVE] * 100)])  # one document: its repeats cannot be told apart
+    assert single.note.startswith("The corpus is one document") and "partly memory" in single.note
 
 
 def test_chunks_all_have_exactly_the_chunk_size(bert):
