@@ -156,7 +156,7 @@ def main() -> int:
     parser.add_argument(
         "--ranks", help="compare packings of the unpacked --model folder at these embedding ranks, e.g. full,128,64"
     )
-    parser.add_argument("--work", type=Path, help="the demo build's work folder: adds held-out perplexity to --ranks")
+    parser.add_argument("--work", type=Path, help="the demo build's work folder: adds the perplexity of its unseen sentences and of training sentences that occur once to --ranks")
     parser.add_argument("--seed", type=int, default=42, help="the build's --seed (it picks the held-out sentences)")
     args = parser.parse_args()
     if args.work is not None and not args.ranks:
