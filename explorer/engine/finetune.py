@@ -154,25 +154,24 @@ def prepare(tokenizer: Any, p: FinetuneParams) -> Prepared:
         return Prepared(corpus, train, val)
     # Too few documents to hold some out whole: split the chunks instead.
     every = chunk(tokenizer, list(corpus.documents), p.chunk_size, offsets=p.whole_word)
+    lengths = [len(ids) for ids in tokenizer(list(corpus.documents))["input_ids"]]  # tokens per document
     if len(every) < 2:
-        n_tokens = sum(len(ids) for ids in tokenizer(list(corpus.documents))["input_ids"])
         raise InvalidParameterError(
-            f"The corpus has {n_tokens} tokens, too few for two chunks of {p.chunk_size} (one to train on, one "
+            f"The corpus has {sum(lengths)} tokens, too few for two chunks of {p.chunk_size} (one to train on, one "
             "to validate): give more text or a smaller chunk size."
         )
     n_val = max(1, round(len(every) * p.validation))
-    note = _chunk_split_note(tokenizer, list(corpus.documents), (len(every) - n_val) * p.chunk_size, n_val, p.chunk_size)
+    note = _chunk_split_note(list(corpus.documents), lengths, (len(every) - n_val) * p.chunk_size, n_val, p.chunk_size)
     log.info("%s", note)
     return Prepared(corpus, every[:-n_val], every[-n_val:], note)
 
 
-def _chunk_split_note(tokenizer: Any, documents: list[str], boundary: int, n_val: int, chunk_size: int) -> str:
+def _chunk_split_note(documents: list[str], lengths: list[int], boundary: int, n_val: int, chunk_size: int) -> str:
     """What to tell the user when the last chunks (tokens from `boundary` on) are held out
     instead of whole documents. Said aloud because the perplexity can mean something else
     then: a held-out line that is also among the training text is one the model remembers."""
     chunks = "the last chunk" if n_val == 1 else f"the last {n_val} chunks"
     held = f"{chunks} of {chunk_size} tokens {'is' if n_val == 1 else 'are'} held out for validation instead"
-    lengths = [len(ids) for ids in tokenizer(documents)["input_ids"]]
     ends = list(itertools.accumulate(lengths))
     trained = {doc for doc, end in zip(documents, ends) if end <= boundary}
     last = boundary + n_val * chunk_size  # the rest after it is dropped, like any short rest
