@@ -93,7 +93,7 @@ def held_out_batches(work: Path, seed: int) -> tuple[list, list]:
     train_docs, val_docs = split(documents, p.validation, p.seed)
     counts = collections.Counter(documents)
     once = random.Random(0).sample([d for d in train_docs if counts[d] == 1], len(val_docs))
-    trained_once = chunk(tokenizer, once, p.chunk_size, offsets=False)
+    trained_once = chunk(tokenizer, once, p.chunk_size, offsets=p.whole_word)
     return (masked_batches(tokenizer, held_out.val, p, seed=p.seed + 1),
             masked_batches(tokenizer, trained_once, p, seed=p.seed + 1))
 
