@@ -19,6 +19,7 @@ sentences (phase 3's split, fixed masks).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import statistics
@@ -43,8 +44,12 @@ LATENCY_TEXTS = {
 }
 
 
-def cloze(lm: models.MaskedLM, show: bool, path: Path = CLOZE) -> dict:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def read_cloze(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def cloze(lm: models.MaskedLM, show: bool, path: Path = CLOZE, rows: list[dict] | None = None) -> dict:
+    rows = read_cloze(path) if rows is None else rows
     at1 = at5 = echoes = 0
     for row in rows:
         guesses = [c.token for c in fill_mask(lm, row["text"], 5).masks[0].candidates]
@@ -70,6 +75,25 @@ def lama_squad(lm: models.MaskedLM) -> dict:
     return {"facts": report.overall_facts.n, "p@1": report.overall_facts.p_at_1, "p@10": report.overall_facts.p_at_10}
 
 
+@functools.cache
+def _build_split(work: Path, seed: int) -> tuple:
+    """The demo build's phase-3 sentences as its training saw them: tokenizer, parameters,
+    the prepared chunks (validation: the held-out sentences not also trained on), and the
+    training and held-out sentences themselves."""
+    from transformers import AutoTokenizer
+
+    from explorer.demo.build import train_params
+    from explorer.engine import demo_model
+    from explorer.engine.corpus import split
+    from explorer.engine.finetune import prepare
+
+    p = train_params(work, 4, 1, seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(demo_model.base_folder()))  # every phase's vocabulary
+    prepared = prepare(tokenizer, p)
+    train_docs, val_docs = split(prepared.corpus.documents, p.validation, p.seed)
+    return tokenizer, p, prepared, train_docs, val_docs
+
+
 def held_out_batches(work: Path, seed: int) -> tuple[list, list]:
     """The demo build's held-out sentences (phase 3's split for that build's seed, less those
     also among its training sentences), and as many of its training sentences that occur only
@@ -79,23 +103,45 @@ def held_out_batches(work: Path, seed: int) -> tuple[list, list]:
     import collections
     import random
 
-    from transformers import AutoTokenizer
+    from explorer.engine.finetune import chunk, masked_batches
 
-    from explorer.demo.build import train_params
-    from explorer.engine import demo_model
-    from explorer.engine.corpus import split
-    from explorer.engine.finetune import chunk, masked_batches, prepare
-
-    p = train_params(work, 4, 1, seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(demo_model.base_folder()))  # every phase's vocabulary
-    held_out = prepare(tokenizer, p)
-    documents = held_out.corpus.documents
-    train_docs, val_docs = split(documents, p.validation, p.seed)
-    counts = collections.Counter(documents)
+    tokenizer, p, prepared, train_docs, val_docs = _build_split(work, seed)
+    counts = collections.Counter(prepared.corpus.documents)
     once = random.Random(0).sample([d for d in train_docs if counts[d] == 1], len(val_docs))
     trained_once = chunk(tokenizer, once, p.chunk_size, offsets=p.whole_word)
-    return (masked_batches(tokenizer, held_out.val, p, seed=p.seed + 1),
+    return (masked_batches(tokenizer, prepared.val, p, seed=p.seed + 1),
             masked_batches(tokenizer, trained_once, p, seed=p.seed + 1))
+
+
+def held_out_cloze(work: Path, seed: int, common: int = 200) -> list[dict]:
+    """A cloze set ~17 times the size of the written ones, from the build's unseen held-out
+    sentences: in each (of four words or more) one word masked, drawn with a fixed seed among
+    its words of three letters or more that are one token and not among the `common` most
+    frequent tokens of the training sentences (so mostly content words, what people mask),
+    the word itself the only answer. Large enough that a few points between builds are not
+    noise (the written sets' 60 sentences move 1.7 points a sentence); but its sentences are
+    the corpus's kind of text (chats, definitions, novels), not the everyday sentences of the
+    goal, and one answer each makes its figures lower."""
+    import collections
+    import random
+    import re
+
+    tokenizer, _, _, train_docs, val_docs = _build_split(work, seed)
+    counts: collections.Counter = collections.Counter()
+    for ids in tokenizer(train_docs, add_special_tokens=False)["input_ids"]:
+        counts.update(ids)
+    frequent = {t for t, _ in counts.most_common(common)}
+    rng = random.Random(0)
+    rows = []
+    for text in val_docs:
+        if len(re.findall(r"\w+", text)) < 4:
+            continue
+        words = [m for m in re.finditer(r"\b[A-Za-z]{3,}\b", text)
+                 if len(ids := tokenizer(m.group(), add_special_tokens=False)["input_ids"]) == 1 and ids[0] not in frequent]
+        if words:
+            m = rng.choice(words)
+            rows.append({"text": text[: m.start()] + "[MASK]" + text[m.end() :], "answers": [m.group().lower()]})
+    return rows
 
 
 def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int) -> list[dict]:
@@ -106,18 +152,13 @@ def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int
     import tempfile
 
     from explorer.engine import demo_model
-    from explorer.engine.finetune import perplexity
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # pack() logs the share each rank keeps
-    batches = held_out_batches(work, seed) if work is not None else None
 
     def measure(what: str, model_folder: Path, size_mb: float | None) -> dict:
         lm = models.load(str(model_folder), dtype="float32")  # perplexities comparable on any device
         row = {"what": what, "delta_mb": size_mb, "cloze": cloze(lm, False), "cloze_dev": cloze(lm, False, CLOZE_DEV)}
-        if batches is not None:
-            row["held_out_perplexity"] = perplexity(lm.model, batches[0], lm.device)
-            row["trained_once_perplexity"] = perplexity(lm.model, batches[1], lm.device)
-        return row
+        return {**row, **(held_out(lm, work, seed) if work is not None else {})}
 
     rows = [measure("unpacked", folder, None)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,6 +171,19 @@ def packings(folder: Path, ranks: list[int | None], work: Path | None, seed: int
             rows.append(measure(what, out / "model", delta.stat().st_size / 1e6))
             shutil.rmtree(out)  # an assembled model is 90 MB
     return rows
+
+
+def held_out(lm: models.MaskedLM, work: Path, seed: int) -> dict:
+    """What the model makes of the build's text it was not trained on: perplexity (beside
+    that of training sentences seen once) and the large held-out cloze set."""
+    from explorer.engine.finetune import perplexity
+
+    unseen, trained_once = held_out_batches(work, seed)
+    return {
+        "held_out_perplexity": perplexity(lm.model, unseen, lm.device),
+        "trained_once_perplexity": perplexity(lm.model, trained_once, lm.device),
+        "held_out_cloze": cloze(lm, False, rows=held_out_cloze(work, seed)),
+    }
 
 
 def latency(lms: dict[str, models.MaskedLM], runs: int) -> dict:
@@ -156,11 +210,9 @@ def main() -> int:
     parser.add_argument(
         "--ranks", help="compare packings of the unpacked --model folder at these embedding ranks, e.g. full,128,64"
     )
-    parser.add_argument("--work", type=Path, help="the demo build's work folder: adds the perplexity of its unseen sentences and of training sentences that occur once to --ranks")
+    parser.add_argument("--work", type=Path, help="the demo build's work folder (its phase-3 corpus): adds the perplexity of its unseen sentences and of training sentences that occur once, and the held-out cloze set")
     parser.add_argument("--seed", type=int, default=42, help="the build's --seed (it picks the held-out sentences)")
     args = parser.parse_args()
-    if args.work is not None and not args.ranks:
-        parser.error("--work goes with --ranks")
     if args.ranks:
         if not (Path(args.model) / "model.safetensors").is_file():
             parser.error(f"--ranks needs --model to be an unpacked trained folder (no model.safetensors in {args.model})")
@@ -173,8 +225,10 @@ def main() -> int:
         rows = packings(Path(args.model), ranks, args.work, args.seed)
         print(json.dumps({"model": args.model, "packings": rows}, indent=2))
         return 0
-    lm = models.load(args.model)
+    lm = models.load(args.model, dtype="float32" if args.work else "auto")
     out: dict = {"model": args.model, "cloze": cloze(lm, args.show), "cloze_dev": cloze(lm, args.show, CLOZE_DEV)}
+    if args.work is not None:
+        out.update(held_out(lm, args.work, args.seed))
     if not args.skip_lama:
         out["lama_squad"] = lama_squad(lm)
     if not args.skip_latency:
