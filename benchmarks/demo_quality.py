@@ -136,7 +136,8 @@ def held_out_cloze(work: Path, seed: int, common: int = 200) -> list[dict]:
     for text in val_docs:
         if len(re.findall(r"\w+", text)) < 4:
             continue
-        words = [m for m in re.finditer(r"\b[A-Za-z]{3,}\b", text)
+        # Not a piece of a contraction or a longer word: "couldn" of "couldn't" is no answer.
+        words = [m for m in re.finditer(r"(?<![\w'’])[A-Za-z]{3,}(?![\w'’])", text)
                  if len(ids := tokenizer(m.group(), add_special_tokens=False)["input_ids"]) == 1 and ids[0] not in frequent]
         if words:
             m = rng.choice(words)
