@@ -3,7 +3,8 @@
 A generator of TrainStep, not transformers' Trainer: the app needs a step it can stop
 between, progress it can draw, and a model it can hand back, and Trainer would add
 `accelerate` and its own loop for what is here one short loop. Masking is transformers' own
-DataCollatorForLanguageModeling (token-level 80/10/10, or whole words from the offsets).
+DataCollatorForLanguageModeling (token-level 80/10/10, or whole words from the offsets), or
+for training only, with rare_word_exponent, explorer.engine.weighted_masking.
 
 Nothing is written until training ends: the model is saved to a hidden folder beside the
 target and renamed into place, so a stopped run leaves no checkpoint that looks finished.
@@ -31,6 +32,7 @@ from explorer.engine.devices import resolve_device
 from explorer.engine.errors import InvalidParameterError
 from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.models import find_mlm_head
+from explorer.engine.weighted_masking import WeightedMaskCollator, token_log_weights
 
 log = logging.getLogger(__name__)
 CARD = "explorer_card.json"
@@ -52,6 +54,10 @@ def check_params(p: FinetuneParams) -> None:
         raise InvalidParameterError(f"head bias must be 'keep' or 'corpus', not '{p.head_bias}'.")
     if p.head_lr is not None and p.head_lr <= 0:
         raise InvalidParameterError(f"the head's learning rate must be positive, not {p.head_lr}.")
+    if p.rare_word_exponent < 0:
+        raise InvalidParameterError(f"the rare-word exponent must be 0 or more, not {p.rare_word_exponent}.")
+    if p.rare_word_exponent and p.whole_word:
+        raise InvalidParameterError("Masking rarer words more works on tokens: it does not combine with whole-word masking.")
     if p.checkpoint_every < 0:
         raise InvalidParameterError(f"checkpoint interval must be 0 or more, not {p.checkpoint_every}.")
     if not Path(p.corpus).expanduser().is_file():
@@ -89,6 +95,13 @@ def _collator(tokenizer: Any, p: FinetuneParams, seed: int) -> Any:
     return DataCollatorForLanguageModeling(
         tokenizer, mlm_probability=p.mlm_probability, whole_word_mask=p.whole_word, seed=seed, **replace
     )
+
+
+def _train_collator(tokenizer: Any, p: FinetuneParams, train: list[dict]) -> Any:
+    if not p.rare_word_exponent:
+        return _collator(tokenizer, p, seed=p.seed)
+    weights = token_log_weights(train, len(tokenizer), p.rare_word_exponent)
+    return WeightedMaskCollator(tokenizer, p.mlm_probability, weights, seed=p.seed)
 
 
 def masked_batches(tokenizer: Any, chunks: list[dict], p: FinetuneParams, seed: int) -> list[dict[str, torch.Tensor]]:
@@ -303,7 +316,7 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     on_gpu = device.startswith("cuda")
     amp_dtype = torch.bfloat16 if on_gpu and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=on_gpu and amp_dtype == torch.float16)
-    batches = _batches_forever(train, p.batch_size, _collator(tokenizer, p, seed=p.seed), torch.Generator().manual_seed(p.seed))
+    batches = _batches_forever(train, p.batch_size, _train_collator(tokenizer, p, train), torch.Generator().manual_seed(p.seed))
     losses: list[float] = []
     started = time.monotonic()
     model.train()
@@ -352,6 +365,7 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "validation_chunks": len(val),
         "mlm_probability": p.mlm_probability,
         "whole_word_masking": p.whole_word,
+        "rare_word_exponent": p.rare_word_exponent,
         "steps": total,
         "batch_size": p.batch_size,
         "grad_accum": p.grad_accum,

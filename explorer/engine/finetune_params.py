@@ -34,6 +34,9 @@ class FinetuneParams:
     # new head predicts frequent words from the first step instead of uniform noise.
     head_bias: str = "keep"
     checkpoint_every: int = 0  # also save every N steps to OUT.checkpoint (0: never)
+    # Above 0, training masks rarer words more (weight count ** -x; explorer.engine.weighted_masking),
+    # as many masks as mlm_probability gives; validation stays BERT's even masking.
+    rare_word_exponent: float = 0.0
 
 
 @dataclass(frozen=True)

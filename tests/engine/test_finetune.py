@@ -223,17 +223,29 @@ def test_loss_at_masked_tokens_only_equals_the_models_own_loss(lms, arch):
     assert ours.item() == pytest.approx(own.item(), rel=1e-5)
 
 
-def test_frozen_parameters_stay_put_and_the_head_trains_at_its_own_rate(bert_dir, corpus, tmp_path):
+def test_frozen_parameters_stay_put_and_the_head_trains_at_its_own_rate(bert_dir, corpus, tmp_path, monkeypatch):
     """What the demo model's build relies on: frozen embeddings (so the tied decoder), a head
-    with its own learning rate, a bias started at word frequencies, checkpoints on the way."""
+    with its own learning rate, a bias started at word frequencies, checkpoints on the way,
+    rarer words masked more."""
     from safetensors.torch import load_file
 
     out = tmp_path / "frozen"
     p = FinetuneParams(
         corpus=str(corpus), out=str(out), chunk_size=32, max_steps=20, lr=1e-3, head_lr=5e-3, batch_size=8,
-        seed=3, freeze=("embeddings",), head_bias="corpus", checkpoint_every=10,
+        seed=3, freeze=("embeddings",), head_bias="corpus", checkpoint_every=10, rare_word_exponent=0.3,
     )
+    from explorer.engine import finetune as finetune_module
+    from explorer.engine.weighted_masking import WeightedMaskCollator
+
+    made = []
+
+    def spy(*args, **kwargs):
+        made.append(WeightedMaskCollator(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(finetune_module, "WeightedMaskCollator", spy)
     drain(finetune(p, str(bert_dir), "tiny"))
+    assert len(made) == 1 and made[0].probability == p.mlm_probability  # training masked rarer words more
     before = AutoModelForMaskedLM.from_pretrained(bert_dir).state_dict()
     after = AutoModelForMaskedLM.from_pretrained(out).state_dict()
     for key in before:
@@ -243,6 +255,7 @@ def test_frozen_parameters_stay_put_and_the_head_trains_at_its_own_rate(bert_dir
     assert json.loads((out.parent / "frozen.checkpoint" / CARD).read_text())["steps"] == 10
     card = json.loads((out / CARD).read_text())
     assert card["frozen"] == ["embeddings"] and card["head_lr"] == 5e-3 and card["head_bias"] == "corpus"
+    assert card["rare_word_exponent"] == 0.3
     assert load_file(str(out / "model.safetensors"))  # an ordinary folder
 
 
