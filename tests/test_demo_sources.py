@@ -124,7 +124,26 @@ def test_every_build_phase_reads_a_corpus_an_earlier_or_same_phase_writes(tmp_pa
 
     for phase in build.PHASES:
         writer = build.corpus_phase(phase)
-        assert writer <= phase and writer in sources.PHASE_SOURCES, phase
+        assert writer <= phase, phase
+        assert writer in sources.PHASE_SOURCES or build.DERIVED_FROM.get(writer, phase) < phase, phase
         p = build.train_params(tmp_path, phase, 10, 0)
         assert p.corpus == str(tmp_path / f"phase{writer}" / "corpus.jsonl")
         assert p.out == str(tmp_path / f"phase{phase}" / "model")
+
+
+def test_phase_6_trains_on_each_training_sentence_once_and_never_on_held_out_ones(tmp_path):
+    from explorer.demo import build
+    from explorer.engine.corpus import split
+
+    sentences = [f"Sentence number {i} is here." for i in range(600)] + ["Yeah, me neither."] * 300
+    (tmp_path / "phase3").mkdir()
+    (tmp_path / "phase3" / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in sentences))
+    build.write_corpus(tmp_path, 6, seed=5)
+    written = [json.loads(line)["text"] for line in (tmp_path / "phase6" / "corpus.jsonl").read_text().splitlines()]
+    phase3 = build.train_params(tmp_path, 3, 1, 5)
+    trained, held_out = split(tuple(sentences), phase3.validation, phase3.seed)
+    assert held_out and not set(held_out) & set(written)
+    assert sorted(written) == sorted(set(trained))  # every one, once
+    assert written.count("Yeah, me neither.") == 1
+    assert json.loads((tmp_path / "phase6" / "corpus.json").read_text())["phase3_training_sentences_once"]["documents"] == len(written)
+    assert build.train_params(tmp_path, 6, 10, 5).corpus == str(tmp_path / "phase6" / "corpus.jsonl")
