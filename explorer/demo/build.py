@@ -31,7 +31,7 @@ import random
 import time
 from pathlib import Path
 
-from explorer.demo.sources import SOURCES, build_corpus
+from explorer.demo.sources import SOURCES, build_corpus, write_documents
 from explorer.engine import demo_model as delta
 from explorer.engine.finetune_params import FinetuneParams
 
@@ -126,11 +126,7 @@ def distinct_training_sentences(work: Path, seed: int) -> dict[str, dict]:
     trained, _ = split(documents, source.validation, source.seed)
     distinct = list(dict.fromkeys(trained))
     random.Random(seed).shuffle(distinct)
-    out = work / "phase6" / "corpus.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8") as handle:
-        for d in distinct:
-            handle.write(json.dumps({"text": d}) + "\n")
+    write_documents(work / "phase6" / "corpus.jsonl", distinct)
     words = sum(len(d.split()) for d in distinct)
     log.info("phase 3's training sentences once: %d documents, %d words", len(distinct), words)
     return {"phase3_training_sentences_once": {"documents": len(distinct), "words": words, "from": f"phase{DERIVED_FROM[6]}/corpus.jsonl"}}

@@ -285,8 +285,6 @@ def build_corpus(out: Path, *, phase: int = 1, seed: int = 0) -> dict[str, dict]
     The Python docs are capped (by words, pages sampled at random) so that technical prose
     does not outweigh the everyday kind.
     """
-    import json
-
     documents: list[str] = []
     counts: dict[str, dict] = {}
     rng = random.Random(seed)
@@ -309,8 +307,15 @@ def build_corpus(out: Path, *, phase: int = 1, seed: int = 0) -> dict[str, dict]
         log.info("%s: %d documents, %d words", key, counts[key]["documents"], counts[key]["words"])
         documents.extend(docs)
     rng.shuffle(documents)
+    write_documents(out, documents)
+    return counts
+
+
+def write_documents(out: Path, documents: list[str]) -> None:
+    """One JSON line per document, as the fine-tuning engine reads a .jsonl corpus."""
+    import json
+
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as handle:
         for d in documents:
             handle.write(json.dumps({"text": d}) + "\n")
-    return counts
