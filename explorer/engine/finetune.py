@@ -32,7 +32,7 @@ from explorer.engine.devices import resolve_device
 from explorer.engine.errors import InvalidParameterError
 from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.models import find_mlm_head
-from explorer.engine.weighted_masking import WeightedMaskCollator, token_log_weights
+from explorer.engine.weighted_masking import WeightedMaskCollator, token_counts, token_log_weights
 
 log = logging.getLogger(__name__)
 CARD = "explorer_card.json"
@@ -229,11 +229,7 @@ def bias_from_frequencies(model: Any, chunks: list[dict], vocab_size: int) -> No
     With a fresh head this is the best guess before any context is used; without it the
     first few hundred steps only learn the unigram distribution.
     """
-    counts = torch.ones(vocab_size, dtype=torch.float64)
-    for c in chunks:
-        ids = torch.tensor(c["input_ids"])
-        ordinary = torch.tensor(c["special_tokens_mask"]) == 0
-        counts += torch.bincount(ids[ordinary], minlength=vocab_size)[:vocab_size].double()
+    counts = token_counts(chunks, vocab_size, ordinary_only=True) + 1
     bias = model.get_output_embeddings().bias
     bias.copy_((counts / counts.sum()).log().to(bias.dtype))
 

@@ -19,11 +19,20 @@ import torch
 from explorer.engine.masking import IGNORE_INDEX, MASK_SHARE, RANDOM_SHARE
 
 
+def token_counts(chunks: list[dict], vocab_size: int, *, ordinary_only: bool) -> torch.Tensor:
+    """How often each token id occurs in the chunks (float64), [CLS]/[SEP] and the like left
+    out when ordinary_only."""
+    ids = torch.tensor([t for c in chunks for t in c["input_ids"]], dtype=torch.long)
+    if ordinary_only:
+        special = torch.tensor([m for c in chunks for m in c["special_tokens_mask"]], dtype=torch.bool)
+        ids = ids[~special]
+    return torch.bincount(ids, minlength=vocab_size)[:vocab_size].double()
+
+
 def token_log_weights(chunks: list[dict], vocab_size: int, exponent: float) -> torch.Tensor:
     """-exponent * log((count + 1) / total) per token id over the chunks: the log of the
     weight, up to a constant that no draw depends on."""
-    ids = torch.tensor([t for c in chunks for t in c["input_ids"]], dtype=torch.long)
-    counts = torch.bincount(ids, minlength=vocab_size)[:vocab_size].double()
+    counts = token_counts(chunks, vocab_size, ordinary_only=False)
     freq = (counts + 1) / counts.sum()
     return (-exponent * freq.log()).float()
 
