@@ -94,6 +94,7 @@ def _build_split(work: Path, seed: int) -> tuple:
     return tokenizer, p, prepared, train_docs, val_docs
 
 
+@functools.cache  # every packing of a build is scored on the same masks
 def held_out_batches(work: Path, seed: int) -> tuple[list, list]:
     """The demo build's held-out sentences (phase 3's split for that build's seed, less those
     also among its training sentences), and as many of its training sentences that occur only
@@ -113,6 +114,7 @@ def held_out_batches(work: Path, seed: int) -> tuple[list, list]:
             masked_batches(tokenizer, trained_once, p, seed=p.seed + 1))
 
 
+@functools.cache
 def held_out_cloze(work: Path, seed: int, common: int = 200) -> list[dict]:
     """A cloze set ~17 times the size of the written ones, from the build's unseen held-out
     sentences: in each (of four words or more) one word masked, drawn with a fixed seed among
@@ -122,15 +124,14 @@ def held_out_cloze(work: Path, seed: int, common: int = 200) -> list[dict]:
     noise (the written sets' 60 sentences move 1.7 points a sentence); but its sentences are
     the corpus's kind of text (chats, definitions, novels), not the everyday sentences of the
     goal, and one answer each makes its figures lower."""
-    import collections
     import random
     import re
 
-    tokenizer, _, _, train_docs, val_docs = _build_split(work, seed)
-    counts: collections.Counter = collections.Counter()
-    for ids in tokenizer(train_docs, add_special_tokens=False)["input_ids"]:
-        counts.update(ids)
-    frequent = {t for t, _ in counts.most_common(common)}
+    from explorer.engine.weighted_masking import token_counts
+
+    tokenizer, _, prepared, _, val_docs = _build_split(work, seed)
+    counts = token_counts(prepared.train, len(tokenizer), ordinary_only=True)
+    frequent = set(counts.topk(common).indices.tolist())
     rng = random.Random(0)
     rows = []
     for text in val_docs:
