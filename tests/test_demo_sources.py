@@ -147,3 +147,18 @@ def test_phase_6_trains_on_each_training_sentence_once_and_never_on_held_out_one
     assert written.count("Yeah, me neither.") == 1
     assert json.loads((tmp_path / "phase6" / "corpus.json").read_text())["phase3_training_sentences_once"]["documents"] == len(written)
     assert build.train_params(tmp_path, 6, 10, 5).corpus == str(tmp_path / "phase6" / "corpus.jsonl")
+
+
+def test_phase_7_goes_over_phase_6s_sentences_and_writes_them_when_run_alone(tmp_path):
+    from explorer.demo import build
+
+    sentences = [f"Sentence number {i} is here." for i in range(300)] + ["Yeah, me neither."] * 50
+    (tmp_path / "phase3").mkdir()
+    (tmp_path / "phase3" / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in sentences))
+    build.write_corpus(tmp_path, 7, seed=5)  # `--phase 7` on a work folder that has only phase 3
+    assert not (tmp_path / "phase7" / "corpus.jsonl").exists()
+    written = (tmp_path / "phase6" / "corpus.jsonl").read_text().splitlines()
+    assert sum(json.loads(line)["text"] == "Yeah, me neither." for line in written) == 1
+    sixth, seventh = build.train_params(tmp_path, 6, 10, 5), build.train_params(tmp_path, 7, 10, 5)
+    assert seventh.corpus == sixth.corpus and seventh.validation == sixth.validation  # the same held-out split
+    assert seventh.rare_word_exponent > sixth.rare_word_exponent
