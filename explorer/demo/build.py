@@ -122,23 +122,25 @@ def train_params(work: Path, phase: int, steps: int, seed: int) -> FinetuneParam
     return dataclasses.replace(sixth, rare_word_exponent=0.3)
 
 
-def distinct_training_sentences(work: Path, seed: int) -> dict[str, dict]:
-    """Phase 6's corpus: the sentences phases 3 to 5 trained on, every copy dropped, shuffled.
+def distinct_training_sentences(work: Path, phase: int, seed: int) -> dict[str, dict]:
+    """A derived phase's corpus (phase 6's: the sentences phases 3 to 5 trained on), the
+    training sentences of the phase it derives from, every copy dropped, shuffled.
 
     A third of their training sentences are copies (the chats went in twice, and short chat
     lines recur), so a pass over them spends a third of its steps on lines the model knows.
     Their held-out sentences stay out, so the benchmark's unseen sentences stay unseen."""
     from explorer.engine.corpus import read_corpus, split
 
-    source = train_params(work, DERIVED_FROM[6], 1, seed)
+    source = train_params(work, DERIVED_FROM[phase], 1, seed)
     documents = read_corpus(source.corpus, text_column=source.text_column, mode=source.doc_mode).documents
     trained, _ = split(documents, source.validation, source.seed)
     distinct = list(dict.fromkeys(trained))
     random.Random(seed).shuffle(distinct)
-    write_documents(work / "phase6" / "corpus.jsonl", distinct)
+    write_documents(corpus_folder(work, phase) / "corpus.jsonl", distinct)
     words = sum(len(d.split()) for d in distinct)
-    log.info("phase 3's training sentences once: %d documents, %d words", len(distinct), words)
-    return {"phase3_training_sentences_once": {"documents": len(distinct), "words": words, "from": f"phase{DERIVED_FROM[6]}/corpus.jsonl"}}
+    log.info("phase %d's training sentences once: %d documents, %d words", DERIVED_FROM[phase], len(distinct), words)
+    key = f"phase{DERIVED_FROM[phase]}_training_sentences_once"
+    return {key: {"documents": len(distinct), "words": words, "from": f"phase{DERIVED_FROM[phase]}/corpus.jsonl"}}
 
 
 def write_corpus(work: Path, phase: int, seed: int) -> None:
@@ -148,7 +150,7 @@ def write_corpus(work: Path, phase: int, seed: int) -> None:
     if phase in DERIVED_FROM:
         if not (corpus_folder(work, DERIVED_FROM[phase]) / "corpus.jsonl").is_file():
             write_corpus(work, DERIVED_FROM[phase], seed)
-        summary = distinct_training_sentences(work, seed)
+        summary = distinct_training_sentences(work, phase, seed)
     else:
         counts = build_corpus(folder / "corpus.jsonl", phase=phase, seed=seed)
         summary = {k: {**counts[k], "source": SOURCES[k].__dict__} for k in counts}
