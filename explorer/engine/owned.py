@@ -1,0 +1,140 @@
+"""Which folders the app may delete or replace: only those it made and marked as its own.
+
+A user's files are sacred. Every folder the app creates for itself (an assembled demo
+model, a half-written save, a model it trained) carries a small marker file naming the
+kind and the process that made it; clean-up and overwrite look for that marker and leave
+everything else alone. Standard library only, so the GUI can check a folder before a run.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+MARKER = ".bert-explorer.json"  # inside a folder this app created
+CARD = "explorer_card.json"  # the card of a model this app trained (older saves have only this)
+
+# What a transformers model folder holds (save_pretrained of a model and its tokenizer, as
+# the hub serves them). A folder with these and nothing else is a model folder, and a
+# model folder may be replaced; a folder with anything else in it is a person's folder.
+MODEL_FILE_NAMES = frozenset({
+    "config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json",
+    "pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
+    "chat_template.jinja", "README.md", "training_args.bin", ".gitattributes", CARD, MARKER,
+})
+MODEL_FILE_PREFIXES = ("model-", "pytorch_model-")  # shards: model-00001-of-00002.safetensors
+
+
+def mark_ours(folder: Path, kind: str, **extra: Any) -> None:
+    """Write the marker that says this app made `folder` (kind: "demo", "model", "partial", ...)."""
+    record = {"kind": kind, "pid": os.getpid(), "host": socket.gethostname(), "created": time.time(), **extra}
+    (Path(folder) / MARKER).write_text(json.dumps(record), encoding="utf-8")
+
+
+def marker(folder: Path) -> dict[str, Any] | None:
+    """The marker's record, or None when the folder is not marked (or the marker is unreadable)."""
+    try:
+        record = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def is_ours(folder: Path, kind: str | None = None) -> bool:
+    """Made by this app (and of this kind, when one is given); a symlink never is."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    record = marker(folder)
+    return record is not None and (kind is None or record.get("kind") == kind)
+
+
+def owner_gone(folder: Path) -> bool:
+    """The process that marked `folder` has ended (or it was another machine's and is old).
+
+    Unmarked folders are never "gone": they are not ours to judge."""
+    record = marker(folder)
+    if record is None:
+        return False
+    pid = record.get("pid")
+    if record.get("host") != socket.gethostname():
+        created = record.get("created")
+        return isinstance(created, (int, float)) and time.time() - created > 24 * 3600
+    return not isinstance(pid, int) or not process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM  # it exists, under another user
+    return True
+
+
+def is_model_folder(folder: Path) -> bool:
+    """A transformers model folder with nothing else in it (config.json and model files only)."""
+    folder = Path(folder)
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    if not (folder / "config.json").is_file():
+        return False
+    return all(
+        entry.is_file() and not entry.is_symlink()
+        and (entry.name in MODEL_FILE_NAMES or entry.name.startswith(MODEL_FILE_PREFIXES))
+        for entry in entries
+    )
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def replace_refusal(out: str | os.PathLike[str], keep: Iterable[str | os.PathLike[str]] = ()) -> str | None:
+    """Why the folder `out` may NOT be replaced by a newly saved model, or None if it may.
+
+    It may be replaced when it does not exist, is empty, is a model folder this app wrote
+    (its card or marker), or a transformers model folder with nothing else in it. Never the
+    home folder, the working folder, a filesystem root, a folder holding any path in `keep`
+    (the corpus being trained on), or a folder holding the home or working folder.
+    """
+    given = str(out)
+    path = Path(out).expanduser()
+    if path.is_symlink():
+        return f"'{given}' is a symbolic link: give the folder itself."
+    resolved = path.resolve()
+    if resolved.exists() and not resolved.is_dir():
+        return f"'{given}' is a file, not a folder."
+    if resolved == Path(resolved.anchor):
+        return f"'{given}' is a filesystem root: it is never replaced."
+    home = Path.home().resolve()
+    for what, protected in (("home folder", home), ("working folder", Path.cwd().resolve())):
+        if _contains(resolved, protected):
+            here = "is" if resolved == protected else "holds"
+            return f"'{given}' {here} your {what}: it is never replaced. Save the model to a new folder."
+    for item in keep:
+        if _contains(resolved, Path(item).expanduser().resolve()):
+            return f"'{given}' holds '{item}', which this run reads: save the model to a new folder."
+    if not resolved.exists():
+        return None
+    try:
+        empty = not any(resolved.iterdir())
+    except OSError as exc:
+        return f"'{given}' cannot be read: {exc.strerror or exc}."
+    if empty or (resolved / CARD).is_file() or is_ours(resolved, "model") or is_model_folder(resolved):
+        return None
+    return (
+        f"'{given}' is not a model folder this app saved (it holds other files): it is never replaced. "
+        "Save the model to a new folder."
+    )
