@@ -4,18 +4,28 @@ LAMA's files come in three shapes: SQuAD / ConceptNet (`masked_sentences`, `obj_
 T-REx (`sub_label`, `obj_label`, `evidences[].masked_sentence`, `predicate_id`) and
 Google-RE (`sub_label`, `obj_label`, `masked_sentences`, `judgments`). A fact is probed from
 its relation's template ("[X] was born in [Y] .") or from an original masked sentence.
-Broken lines are skipped and reported with file and line, never raised.
+
+Nothing in the data aborts a run: a line that is not JSON (also 100k nested brackets), not an
+object, or has a field of the wrong type is skipped and reported with file and line; a file that
+cannot be read (a folder named x.jsonl, a FIFO, a loop of symbolic links, a binary file) is
+skipped and reported with line 0, the whole file. Only a PATH that is wholly unusable raises,
+LamaPathError, before anything is opened.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Generator, Iterable
+import itertools
+import json
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jsonlines
 
+from explorer.engine.errors import InvalidParameterError
+from explorer.engine.input_files import not_text_reason, path_problem, read_sample
 from explorer.engine.jobs import run_to_end
 from explorer.engine.results import JobStep
 
@@ -28,6 +38,12 @@ GOOGLE_RE_TEMPLATES = {
 }
 SUBSETS = ("Google_RE", "TREx", "Squad", "ConceptNet")
 PROBES = ("template", "sentences")
+WHOLE_FILE = 0  # SkippedLine.line of a file skipped whole
+MAX_LINE_BYTES = 16 * 1024 * 1024  # LAMA's longest lines (T-REx, many evidences) are tens of KB
+
+
+class LamaPathError(InvalidParameterError):
+    """The PATH given cannot be read as LAMA data at all (missing, a FIFO, no .jsonl files)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,7 @@ class Fact:
 @dataclass(frozen=True)
 class SkippedLine:
     file: str
-    line: int  # 1-based, as an editor shows it
+    line: int  # 1-based, as an editor shows it; 0 (WHOLE_FILE): the whole file
     reason: str
 
 
@@ -64,38 +80,124 @@ class LamaSet:
         return sorted({f.relation for f in self.facts})
 
 
+def _is_folder(path: Path) -> bool:
+    return path_problem(path, folder_ok=True) is None and path.is_dir()
+
+
 def find_upwards(start: Path, name: str, levels: int = 3) -> Path | None:
     """A file of LAMA's data/ folder (relations.jsonl, common_vocab_cased.txt) near `start`."""
-    here = start if start.is_dir() else start.parent
+    here = start if _is_folder(start) else start.parent
     for folder in [here, *list(here.parents)[:levels]]:
-        if (folder / name).is_file():
+        if path_problem(folder / name) is None:  # a regular file: never a FIFO or a folder of that name
             return folder / name
     return None
 
 
-def read_templates(path: Path | None) -> dict[str, str]:
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _json_lines(file: Path) -> Iterator[tuple[int, Any] | SkippedLine]:
+    """(line number, value) for each non-blank line of a file, or a SkippedLine for a line
+    (or the whole file) that cannot be read. Never raises for what the file holds."""
+    problem = path_problem(file)
+    if problem:
+        yield SkippedLine(str(file), WHOLE_FILE, f"{problem}: skipped")
+        return
+    try:
+        not_text = not_text_reason(read_sample(file))
+        if not_text:
+            yield SkippedLine(str(file), WHOLE_FILE, f"the file is {not_text}: skipped")
+            return
+        with open(file, "rb") as handle:
+            for number in itertools.count(1):
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    return
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                        pass
+                    yield SkippedLine(str(file), number, f"longer than {MAX_LINE_BYTES // 2**20} MB")
+                    continue
+                text = raw.decode("utf-8", errors="replace").strip().removeprefix("\ufeff")
+                if not text:
+                    continue
+                try:
+                    yield number, json.loads(text)
+                except RecursionError:
+                    yield SkippedLine(str(file), number, "not valid JSON (nested too deeply)")
+                except ValueError as exc:
+                    detail = str(exc).split(":", 1)[0]
+                    yield SkippedLine(str(file), number, f"not valid JSON ({detail})")
+    except OSError as exc:  # unreadable, or an I/O error part way through
+        yield SkippedLine(str(file), WHOLE_FILE, f"cannot be read ({exc.strerror or exc}): skipped")
+
+
+def read_templates(path: Path | None) -> tuple[dict[str, str], list[SkippedLine]]:
+    """The relations' templates ([X] ... [Y]) from LAMA's relations.jsonl, with the lines skipped."""
     templates = dict(GOOGLE_RE_TEMPLATES)
+    skipped: list[SkippedLine] = []
     if path is None:
-        return templates
-    with jsonlines.open(path) as reader:
-        for record in reader.iter(skip_invalid=True):
-            if isinstance(record, dict) and record.get("relation") and record.get("template"):
-                templates[record["relation"]] = record["template"]
-    return templates
+        return templates, skipped
+    for item in _json_lines(path):
+        if isinstance(item, SkippedLine):
+            skipped.append(item)
+            continue
+        number, record = item
+        if not isinstance(record, dict):
+            skipped.append(SkippedLine(str(path), number, f"{_kind(record)}, not a JSON object"))
+            continue
+        relation, template = record.get("relation"), record.get("template")
+        if not isinstance(relation, str) or not relation.strip():
+            skipped.append(SkippedLine(str(path), number, "no relation name (text)"))
+        elif not isinstance(template, str) or "[X]" not in template or "[Y]" not in template:
+            skipped.append(SkippedLine(str(path), number, "no template with [X] and [Y]"))
+        else:
+            templates[relation] = template
+    return templates, skipped
 
 
-def lama_files(path: Path) -> list[Path]:
-    """Every data file under a LAMA folder, one subset folder, or the file itself."""
-    if path.is_file():
-        return [path]
+def lama_files(path: Path) -> tuple[list[Path], list[SkippedLine]]:
+    """Every data file under a LAMA folder, one subset folder, or the file itself; and the
+    entries named like data files that are not (a folder, a FIFO, a loop of links)."""
+    problem = path_problem(path, folder_ok=True)
+    if problem:
+        raise LamaPathError(f"'{path}' {problem}.")
     if not path.is_dir():
-        raise FileNotFoundError(f"'{path}' does not exist.")
-    subsets = [path / s for s in SUBSETS if (path / s).is_dir()]
+        return [path], []
+    subsets = [path / s for s in SUBSETS if _is_folder(path / s)]
     folders = subsets or [path]
-    files = [f for folder in folders for f in sorted(folder.glob("*.jsonl")) if f.name != "relations.jsonl"]
-    if not files:
-        raise FileNotFoundError(f"'{path}' holds no LAMA .jsonl files (looked in {', '.join(map(str, folders))}).")
-    return files
+    files: list[Path] = []
+    skipped: list[SkippedLine] = []
+    for folder in folders:
+        try:
+            names = sorted(entry.name for entry in folder.iterdir())
+        except OSError as exc:
+            if folder == path:
+                raise LamaPathError(f"'{path}' cannot be read ({exc.strerror or exc}).") from exc
+            skipped.append(SkippedLine(str(folder), WHOLE_FILE, f"cannot be read ({exc.strerror or exc}): skipped"))
+            continue
+        for name in names:
+            if not name.endswith(".jsonl") or name == "relations.jsonl":
+                continue
+            entry = folder / name
+            problem = path_problem(entry)
+            if problem:
+                skipped.append(SkippedLine(str(entry), WHOLE_FILE, f"{problem}: skipped"))
+            else:
+                files.append(entry)
+    if not files and not skipped:
+        raise LamaPathError(f"'{path}' holds no LAMA .jsonl files (looked in {', '.join(map(str, folders))}).")
+    return files, skipped
 
 
 def _subset_and_relation(file: Path, record: dict) -> tuple[str, str]:
@@ -111,91 +213,124 @@ def _subset_and_relation(file: Path, record: dict) -> tuple[str, str]:
     return subset, stem if stem[:1] == "P" and stem[1:].isdigit() else (subset or stem)
 
 
+def _is_list_of(kind: type | tuple[type, ...]) -> Any:
+    return lambda v: isinstance(v, list) and all(isinstance(x, kind) for x in v)
+
+
+# The fields a fact is built from, and what each must be when present (null counts as absent).
+_FIELDS: dict[str, tuple[Any, str]] = {
+    "sub_label": (lambda v: isinstance(v, str), "text"),
+    "predicate_id": (lambda v: isinstance(v, str), "text"),
+    "uuid": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool), "text or a number"),
+    "id": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool), "text or a number"),
+    "masked_sentences": (_is_list_of(str), "a list of sentences (text)"),
+    "evidences": (_is_list_of(dict), "a list of objects"),
+    "judgments": (_is_list_of(dict), "a list of objects"),
+}
+
+
+def _wrong_type(record: dict) -> str | None:
+    obj = record.get("obj_label")
+    if obj is not None and not isinstance(obj, str):
+        return f"obj_label is {_kind(obj)}, not text"
+    for name, (ok, wanted) in _FIELDS.items():
+        value = record.get(name)
+        if value is not None and not ok(value):
+            return f"{name} is {_kind(value)}, not {wanted}"
+    return None
+
+
 def _original_sentence(record: dict) -> str | None:
     sentences = record.get("masked_sentences")
-    if isinstance(sentences, list) and sentences:
-        return " ".join(str(s) for s in sentences)
+    if sentences:
+        return " ".join(sentences)
     for evidence in record.get("evidences") or []:
-        if isinstance(evidence, dict) and evidence.get("masked_sentence"):
-            return str(evidence["masked_sentence"])
+        if isinstance(evidence.get("masked_sentence"), str) and evidence["masked_sentence"]:
+            return evidence["masked_sentence"]
     return None
 
 
 def _raters_reject(record: dict) -> bool:
     judgments = record.get("judgments") or []
-    no = sum(1 for j in judgments if isinstance(j, dict) and j.get("judgment") == "no")
-    yes = sum(1 for j in judgments if isinstance(j, dict) and j.get("judgment") == "yes")
+    no = sum(1 for j in judgments if j.get("judgment") == "no")
+    yes = sum(1 for j in judgments if j.get("judgment") == "yes")
     return no > yes
+
+
+def _fact(
+    file: Path, number: int, record: Any, templates: dict[str, str], probe: str, seen: set[tuple[str, str, str]]
+) -> Fact | str | None:
+    """The fact of one line; or why it is skipped; or None for a fact already probed."""
+    if not isinstance(record, dict):
+        return f"{_kind(record)}, not a JSON object"
+    wrong = _wrong_type(record)
+    if wrong:
+        return wrong
+    obj = record.get("obj_label")
+    if obj is None or not obj.strip():
+        return "no obj_label"
+    subset, relation = _subset_and_relation(file, record)
+    template = templates.get(relation)
+    sub = record.get("sub_label")
+    use_template = probe == "template" and template is not None and isinstance(sub, str) and bool(sub.strip())
+    if use_template:
+        key = (relation, sub, obj)
+        if key in seen:  # LAMA probes each distinct (subject, object) once
+            return None
+        seen.add(key)
+        sentence = template.replace("[X]", sub).replace("[Y]", LAMA_MASK)
+    else:
+        sentence = _original_sentence(record)
+        if sentence is None:
+            return "no masked sentence and no template to build one"
+    if LAMA_MASK not in sentence:
+        return "no [MASK] in the sentence"
+    fact = Fact(
+        id=str(record.get("uuid") or record.get("id") or f"{file.stem}:{number}"),
+        relation=relation,
+        subset=subset,
+        sentence=sentence,
+        obj_label=obj.strip(),
+        sub_label=sub.strip() if isinstance(sub, str) else "",
+        has_template=use_template,
+        raters_reject=_raters_reject(record),
+    )
+    try:  # JSON's \ud800 escapes make strings no file or terminal can take
+        "".join((fact.id, fact.relation, fact.sentence, fact.obj_label, fact.sub_label)).encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds an unpaired surrogate escape (\\ud800-\\udfff), not text"
+    return fact
 
 
 def _facts_of_file(
     file: Path, templates: dict[str, str], probe: str, seen: set[tuple[str, str, str]]
 ) -> Iterable[Fact | SkippedLine]:
-    with open(file, encoding="utf-8", errors="replace") as handle:
-        reader = jsonlines.Reader(handle)
-        number = 0
-        while True:
-            number += 1  # the reader takes exactly one line per read()
-            try:
-                record = reader.read(skip_empty=False)
-            except EOFError:
-                break
-            except jsonlines.InvalidLineError as exc:
-                if exc.line.strip():
-                    detail = str(exc).split(":", 1)[-1].split("(line")[0].strip()
-                    yield SkippedLine(str(file), number, f"not valid JSON ({detail})")
-                continue
-            if not isinstance(record, dict):
-                yield SkippedLine(str(file), number, "not a JSON object")
-                continue
-            obj = record.get("obj_label")
-            if not isinstance(obj, str) or not obj.strip():
-                yield SkippedLine(str(file), number, "no obj_label")
-                continue
-            subset, relation = _subset_and_relation(file, record)
-            template = templates.get(relation)
-            sub = record.get("sub_label")
-            use_template = probe == "template" and template is not None and isinstance(sub, str) and sub.strip()
-            if use_template:
-                key = (relation, sub, obj)
-                if key in seen:  # LAMA probes each distinct (subject, object) once
-                    continue
-                seen.add(key)
-                sentence = template.replace("[X]", sub).replace("[Y]", LAMA_MASK)
-            else:
-                sentence = _original_sentence(record)
-                if sentence is None:
-                    yield SkippedLine(str(file), number, "no masked sentence and no template to build one")
-                    continue
-            if LAMA_MASK not in sentence:
-                yield SkippedLine(str(file), number, "no [MASK] in the sentence")
-                continue
-            fact_id = str(record.get("uuid") or record.get("id") or f"{file.stem}:{number}")
-            yield Fact(
-                id=fact_id,
-                relation=relation,
-                subset=subset,
-                sentence=sentence,
-                obj_label=obj.strip(),
-                sub_label=sub.strip() if isinstance(sub, str) else "",
-                has_template=bool(use_template),
-                raters_reject=_raters_reject(record),
-            )
+    for item in _json_lines(file):
+        if isinstance(item, SkippedLine):
+            yield item
+            continue
+        number, record = item
+        fact = _fact(file, number, record, templates, probe, seen)
+        if isinstance(fact, str):
+            yield SkippedLine(str(file), number, fact)
+        elif fact is not None:
+            yield fact
 
 
 def read_steps(path: str | Path, probe: str = "template") -> Generator[JobStep, None, LamaSet]:
-    """Read a LAMA folder, subset or file, one step per file."""
+    """Read a LAMA folder, subset or file, one step per file. LamaPathError for a PATH that
+    cannot be read at all (raised at the first step, before any file is opened)."""
     if probe not in PROBES:
         raise ValueError(f"probe must be one of {', '.join(PROBES)}, not '{probe}'.")
     root = Path(path).expanduser()
-    files = lama_files(root)
+    files, skipped = lama_files(root)
     templates_file = find_upwards(root, "relations.jsonl")
-    templates = read_templates(templates_file)
+    templates, bad_templates = read_templates(templates_file)
+    skipped += bad_templates
     notes = []
     if probe == "template" and templates_file is None:
         notes.append("No relations.jsonl found near the data: T-REx facts use their original sentences.")
     facts: list[Fact] = []
-    skipped: list[SkippedLine] = []
     seen: set[tuple[str, str, str]] = set()
     for i, file in enumerate(files):
         yield JobStep(i, len(files), f"reading {file.name}")
@@ -210,8 +345,19 @@ def read(path: str | Path, probe: str = "template") -> LamaSet:
 
 
 def read_common_vocab(path: str | Path) -> frozenset[str]:
-    with open(path, encoding="utf-8") as handle:
-        return frozenset(line.strip() for line in handle if line.strip())
+    """LAMA's common vocabulary (one word a line); LamaPathError when it cannot be read."""
+    file = Path(path).expanduser()
+    problem = path_problem(file)
+    if problem is None:
+        try:
+            not_text = not_text_reason(read_sample(file))
+            if not_text is None:
+                with open(file, encoding="utf-8-sig", errors="replace") as handle:
+                    return frozenset(line.strip() for line in handle if line.strip())
+            problem = f"is {not_text}"
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or exc})"
+    raise LamaPathError(f"The common vocabulary '{path}' {problem}.")
 
 
 # --- results and scores (also torch-free: the GUI summarises what it shows) -------------
@@ -324,9 +470,12 @@ def summarise(
 
 def write_records(report: LamaReport, path: str | Path) -> None:
     """One record per fact: JSONL, or CSV (top-10 flattened) when the file ends in .csv."""
+    from explorer.engine import strict_json
+    from explorer.engine.output_paths import atomic_write
+
     records = list(report.records())
     if str(path).lower().endswith(".csv"):
-        with open(path, "w", newline="", encoding="utf-8") as handle:
+        with atomic_write(path, "w", newline="", encoding="utf-8") as handle:  # whole, or not at all
             writer = csv.writer(handle)
             writer.writerow(["id", "relation", "sentence", "gold", "rank", "correct", "dropped", "top10"])
             for r in records:
@@ -335,5 +484,5 @@ def write_records(report: LamaReport, path: str | Path) -> None:
                     [r["id"], r["relation"], r["sentence"], r["gold"], r["rank"] or "", r["correct"], r["dropped"] or "", top]
                 )
     else:
-        with jsonlines.open(path, "w") as writer:
-            writer.write_all(records)
+        with atomic_write(path, "w", encoding="utf-8") as handle:
+            jsonlines.Writer(handle, dumps=strict_json.dumps).write_all(records)

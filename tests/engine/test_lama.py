@@ -87,7 +87,7 @@ def test_original_sentences_instead_of_templates(lama_dir):
 def test_one_subset_or_one_file(lama_dir):
     assert {f.relation for f in lama_data.read(lama_dir / "TREx").facts} == {"P19", "P36"}
     assert [f.id for f in lama_data.read(lama_dir / "TREx" / "P36.jsonl").facts] == ["c1", "c2", "c3"]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(lama_data.LamaPathError, match="does not exist"):
         lama_data.read(lama_dir / "missing")
 
 
