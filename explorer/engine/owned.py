@@ -27,7 +27,7 @@ MODEL_FILE_NAMES = frozenset({
     "config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json",
     "pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack",
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-    "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
+    "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "spm.model", "tokenizer.model", "sentencepiece.bpe.model",
     "chat_template.jinja", "README.md", "training_args.bin", ".gitattributes", CARD, MARKER,
 })
 MODEL_FILE_PREFIXES = ("model-", "pytorch_model-")  # shards: model-00001-of-00002.safetensors
@@ -36,7 +36,11 @@ MODEL_FILE_PREFIXES = ("model-", "pytorch_model-")  # shards: model-00001-of-000
 def mark_ours(folder: Path, kind: str, **extra: Any) -> None:
     """Write the marker that says this app made `folder` (kind: "demo", "model", "partial", ...)."""
     record = {"kind": kind, "pid": os.getpid(), "host": socket.gethostname(), "created": time.time(), **extra}
-    (Path(folder) / MARKER).write_text(json.dumps(record), encoding="utf-8")
+    # Written whole or not at all: a marker cut short by a kill would make the folder look
+    # like a person's, and it would then never be cleaned up.
+    staged = Path(folder) / f"{MARKER}.{os.getpid()}.tmp"
+    staged.write_text(json.dumps(record, allow_nan=False), encoding="utf-8")
+    os.replace(staged, Path(folder) / MARKER)
 
 
 def marker(folder: Path) -> dict[str, Any] | None:
@@ -81,19 +85,31 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def _plain_files(folder: Path) -> list[str] | None:
+    """The names in `folder` when every entry is a plain file (no folder, no link); else None."""
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return None
+    if not all(entry.is_file() and not entry.is_symlink() for entry in entries):
+        return None
+    return [entry.name for entry in entries]
+
+
+def only_what_we_wrote(folder: Path) -> bool:
+    """Marked by this app with the files it wrote there, and holding nothing else since."""
+    record = marker(folder)
+    written = record.get("files") if record else None
+    names = _plain_files(folder) if isinstance(written, list) and not Path(folder).is_symlink() else None
+    return names is not None and set(names) <= {*written, MARKER}
+
+
 def is_model_folder(folder: Path) -> bool:
     """A transformers model folder with nothing else in it (config.json and model files only)."""
-    folder = Path(folder)
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return False
-    if not (folder / "config.json").is_file():
-        return False
-    return all(
-        entry.is_file() and not entry.is_symlink()
-        and (entry.name in MODEL_FILE_NAMES or entry.name.startswith(MODEL_FILE_PREFIXES))
-        for entry in entries
+    names = _plain_files(folder)
+    return (
+        names is not None and "config.json" in names
+        and all(name in MODEL_FILE_NAMES or name.startswith(MODEL_FILE_PREFIXES) for name in names)
     )
 
 
@@ -105,7 +121,8 @@ def replace_refusal(out: str | os.PathLike[str], keep: Iterable[str | os.PathLik
     """Why the folder `out` may NOT be replaced by a newly saved model, or None if it may.
 
     It may be replaced when it does not exist, is empty, is a model folder this app wrote
-    (its card or marker), or a transformers model folder with nothing else in it. Never the
+    holding only what it wrote (its marker lists the files), or a transformers model folder
+    with nothing else in it (an older save of this app: its card among them). Never the
     home folder, the working folder, a filesystem root, a folder holding any path in `keep`
     (the corpus being trained on), or a folder holding the home or working folder.
     """
@@ -125,14 +142,14 @@ def replace_refusal(out: str | os.PathLike[str], keep: Iterable[str | os.PathLik
             return f"'{given}' {here} your {what}: it is never replaced. Save the model to a new folder."
     for item in keep:
         if _contains(resolved, Path(item).expanduser().resolve()):
-            return f"'{given}' holds '{item}', which this run reads: save the model to a new folder."
+            return f"'{given}' holds '{item}', which this run reads: it is never replaced. Save the model to a new folder."
     if not resolved.exists():
         return None
     try:
         empty = not any(resolved.iterdir())
     except OSError as exc:
         return f"'{given}' cannot be read: {exc.strerror or exc}."
-    if empty or (resolved / CARD).is_file() or is_ours(resolved, "model") or is_model_folder(resolved):
+    if empty or only_what_we_wrote(resolved) or is_model_folder(resolved):
         return None
     return (
         f"'{given}' is not a model folder this app saved (it holds other files): it is never replaced. "
