@@ -7,6 +7,7 @@ import json
 
 from explorer import DEFAULT_MODEL
 from explorer.commands import CliError, drive, positive, quiet_libraries, resolve_model_source, with_load_warnings
+from explorer.engine.finetune_checks import SEED_MAX
 
 ORDER = 60
 
@@ -20,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     ft.add_argument("corpus", metavar="CORPUS")
     ft.add_argument("--out", required=True, metavar="DIR", help="where to save the adapted model (a new or empty folder)")
-    ft.add_argument("--overwrite", action="store_true", help="replace what is in --out")
+    ft.add_argument("--overwrite", action="store_true", help=(
+        "replace --out when it holds a model: one this app saved, or a model folder with nothing else in it "
+        "(never any other folder)"))
     ft.add_argument("--model", default=None, help=(
         f"base model: hub id, local folder or 'demo' (default: {DEFAULT_MODEL}, or the demo model when "
         "that is neither cached nor reachable)"))
@@ -38,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--batch-size", type=positive, default=8)
     ft.add_argument("--grad-accum", type=positive, default=1, help="batches per optimizer step")
     ft.add_argument("--eval-every", type=int, default=0, help="measure perplexity every N steps (0: before and after only)")
-    ft.add_argument("--seed", type=int, default=42)
+    ft.add_argument("--seed", type=int, default=42, help=f"0 to {SEED_MAX:,} (default 42)")
     ft.add_argument("--json", action="store_true")
     ft.set_defaults(func=run)
 
@@ -46,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from explorer.engine.errors import ExplorerError
     from explorer.engine.finetune import check_params, finetune
+    from explorer.engine.finetune_checks import OutOfRange
     from explorer.engine.finetune_params import FinetuneParams
 
     params = FinetuneParams(
@@ -60,10 +64,13 @@ def run(args: argparse.Namespace) -> int:
         check_params(params)  # before anything slow, so a typo costs nothing
         source, name = resolve_model_source(args)
         result = drive(finetune(params, source, name, args.device), label="training")
+    except OutOfRange as exc:  # the engine says "the learning rate"; here it is --lr
+        message = str(exc)
+        raise CliError(f"--{exc.field.replace('_', '-')}: {message[0].lower()}{message[1:]}") from exc
     except ExplorerError as exc:
         raise CliError(str(exc)) from exc
     if args.json:
-        print(json.dumps(with_load_warnings(args, result.to_json()), indent=2))
+        print(json.dumps(with_load_warnings(args, result.to_json()), indent=2, allow_nan=False))
     else:
         print(f"fine-tuned {result.base_model} for {result.steps} steps "
               f"({result.train_chunks} training chunks, {result.validation_chunks} held out)")

@@ -7,84 +7,45 @@ DataCollatorForLanguageModeling (token-level 80/10/10, or whole words from the o
 for training only, with rare_word_exponent, explorer.engine.weighted_masking.
 
 Nothing is written until training ends: the model is saved to a hidden folder beside the
-target and renamed into place, so a stopped run leaves no checkpoint that looks finished.
+target and swapped into place (explorer.engine.saving), so a stopped run leaves no checkpoint
+that looks finished, and a run killed mid-swap loses neither model. What may be replaced,
+and every number, is checked before anything loads (explorer.engine.finetune_checks). A run
+whose loss stops being a number stops and saves nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import logging
 import math
-import shutil
-import tempfile
+import os
+import re
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
 from explorer import __version__
-from explorer.engine.corpus import Corpus, read_corpus, split
+from explorer.engine.chunking import Prepared, chunk, prepare  # noqa: F401  (Prepared, chunk: also imported from here)
 from explorer.engine.devices import resolve_device
-from explorer.engine.errors import InvalidParameterError
+from explorer.engine.errors import ExplorerError, InvalidParameterError
+from explorer.engine.finetune_checks import (  # check_params: also imported from here
+    CHECKPOINT, check_params, checkpoint_folder, fit_chunk_size, folder_refusal, kept_paths,
+)
 from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.models import find_mlm_head
+from explorer.engine.owned import CARD
+from explorer.engine.saving import replace_folder
 from explorer.engine.weighted_masking import WeightedMaskCollator, token_counts, token_log_weights
 
 log = logging.getLogger(__name__)
-CARD = "explorer_card.json"
 
 
-def check_params(p: FinetuneParams) -> None:
-    """Everything that can be checked before a model is loaded."""
-    if p.chunk_size < 8:
-        raise InvalidParameterError(f"chunk size must be at least 8 tokens, not {p.chunk_size}.")
-    if not 0 < p.mlm_probability < 1:
-        raise InvalidParameterError(f"masking probability must be between 0 and 1, not {p.mlm_probability}.")
-    if p.max_steps is not None and p.max_steps < 1:
-        raise InvalidParameterError(f"max steps must be at least 1, not {p.max_steps}.")
-    if p.max_steps is None and p.epochs <= 0:
-        raise InvalidParameterError(f"epochs must be more than 0, not {p.epochs}.")
-    if p.lr <= 0 or p.batch_size < 1 or p.grad_accum < 1:
-        raise InvalidParameterError("learning rate, batch size and gradient accumulation must be positive.")
-    if p.head_bias not in ("keep", "corpus"):
-        raise InvalidParameterError(f"head bias must be 'keep' or 'corpus', not '{p.head_bias}'.")
-    if p.head_lr is not None and p.head_lr <= 0:
-        raise InvalidParameterError(f"the head's learning rate must be positive, not {p.head_lr}.")
-    if p.rare_word_exponent < 0:
-        raise InvalidParameterError(f"the rare-word exponent must be 0 or more, not {p.rare_word_exponent}.")
-    if p.rare_word_exponent and p.whole_word:
-        raise InvalidParameterError("Masking rarer words more works on tokens: it does not combine with whole-word masking.")
-    if p.checkpoint_every < 0:
-        raise InvalidParameterError(f"checkpoint interval must be 0 or more, not {p.checkpoint_every}.")
-    if not Path(p.corpus).expanduser().is_file():
-        raise InvalidParameterError(f"Corpus file '{p.corpus}' does not exist.")
-    out = Path(p.out).expanduser()
-    if not p.out.strip():
-        raise InvalidParameterError("No output folder given.")
-    if out.exists() and not out.is_dir():
-        raise InvalidParameterError(f"'{p.out}' is a file, not a folder.")
-    if out.is_dir() and any(out.iterdir()) and not p.overwrite:
-        raise InvalidParameterError(
-            f"Output folder '{p.out}' exists and is not empty: choose another one, or allow overwriting (--overwrite)."
-        )
-
-
-def chunk(tokenizer: Any, documents: list[str], chunk_size: int, *, offsets: bool) -> list[dict[str, list]]:
-    """Tokenize each document (with its special tokens), concatenate, cut into chunks of
-    exactly `chunk_size`; the short remainder is dropped, as in the lab."""
-    if not documents:
-        return []
-    enc = tokenizer(
-        documents, add_special_tokens=True, return_special_tokens_mask=True, return_offsets_mapping=offsets
-    )
-    keys = ["input_ids", "special_tokens_mask"] + (["offset_mapping"] if offsets else [])
-    joined = {k: [x for doc in enc[k] for x in doc] for k in keys}
-    usable = (len(joined["input_ids"]) // chunk_size) * chunk_size
-    return [{k: joined[k][i : i + chunk_size] for k in keys} for i in range(0, usable, chunk_size)]
+class TrainingDiverged(ExplorerError):
+    """The loss or the perplexity stopped being a finite number: nothing is saved."""
 
 
 def _collator(tokenizer: Any, p: FinetuneParams, seed: int) -> Any:
@@ -107,7 +68,7 @@ def _train_collator(tokenizer: Any, p: FinetuneParams, train: list[dict]) -> Any
 def masked_batches(tokenizer: Any, chunks: list[dict], p: FinetuneParams, seed: int) -> list[dict[str, torch.Tensor]]:
     """The validation set masked once with a fixed seed, so every perplexity uses the same masks."""
     collate = _collator(tokenizer, p, seed)
-    return [collate(chunks[i : i + p.batch_size]) for i in range(0, len(chunks), p.batch_size)]
+    return [collate(list(chunks[i : i + p.batch_size])) for i in range(0, len(chunks), p.batch_size)]
 
 
 def masked_loss(model: Any, head: Any, input_ids: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -139,7 +100,13 @@ def perplexity(model: Any, batches: list[dict[str, torch.Tensor]], device: str) 
         total += float(masked_loss(model, head, batch["input_ids"].to(device), labels, reduction="sum"))
         count += int((labels != -100).sum())
     model.train(was_training)
-    return math.exp(total / count) if count else float("nan")
+    if not count:
+        raise InvalidParameterError(
+            "No token of the validation text was masked, so there is no perplexity to measure: give more text, "
+            "a larger validation share or a higher masking probability."
+        )
+    mean = total / count
+    return math.exp(mean) if mean < 700 else (math.inf if mean > 0 else math.nan)  # exp(710) overflows
 
 
 def _batches_forever(chunks: list[dict], batch_size: int, collate: Any, gen: torch.Generator) -> Iterator[dict]:
@@ -149,55 +116,6 @@ def _batches_forever(chunks: list[dict], batch_size: int, collate: Any, gen: tor
         order = torch.randperm(len(chunks), generator=gen).tolist()
         for i in range(0, len(order) - size + 1, size):
             yield collate([chunks[j] for j in order[i : i + size]])
-
-
-class Prepared(NamedTuple):
-    corpus: Corpus
-    train: list[dict]
-    val: list[dict]
-    note: str = ""  # how validation was chosen, when it is not whole unseen documents
-
-
-def prepare(tokenizer: Any, p: FinetuneParams) -> Prepared:
-    corpus = read_corpus(p.corpus, text_column=p.text_column, mode=p.doc_mode)
-    train_docs, val_docs = split(corpus.documents, p.validation, p.seed)
-    train = chunk(tokenizer, train_docs, p.chunk_size, offsets=p.whole_word)
-    val = chunk(tokenizer, val_docs, p.chunk_size, offsets=p.whole_word)
-    if train and val:
-        return Prepared(corpus, train, val)
-    # Too few documents to hold some out whole: split the chunks instead.
-    every = chunk(tokenizer, list(corpus.documents), p.chunk_size, offsets=p.whole_word)
-    lengths = [len(ids) for ids in tokenizer(list(corpus.documents))["input_ids"]]  # tokens per document
-    if len(every) < 2:
-        raise InvalidParameterError(
-            f"The corpus has {sum(lengths)} tokens, too few for two chunks of {p.chunk_size} (one to train on, one "
-            "to validate): give more text or a smaller chunk size."
-        )
-    n_val = max(1, round(len(every) * p.validation))
-    note = _chunk_split_note(list(corpus.documents), lengths, (len(every) - n_val) * p.chunk_size, n_val, p.chunk_size)
-    log.info("%s", note)
-    return Prepared(corpus, every[:-n_val], every[-n_val:], note)
-
-
-def _chunk_split_note(documents: list[str], lengths: list[int], boundary: int, n_val: int, chunk_size: int) -> str:
-    """What to tell the user when the last chunks (tokens from `boundary` on) are held out
-    instead of whole documents. Said aloud because the perplexity can mean something else
-    then: a held-out line that is also among the training text is one the model remembers."""
-    chunks = "the last chunk" if n_val == 1 else f"the last {n_val} chunks"
-    held = f"{chunks} of {chunk_size} tokens {'is' if n_val == 1 else 'are'} held out for validation instead"
-    ends = list(itertools.accumulate(lengths))
-    trained = {doc for doc, end in zip(documents, ends) if end <= boundary}
-    last = boundary + n_val * chunk_size  # the rest after it is dropped, like any short rest
-    held_out = [doc for doc, n, end in zip(documents, lengths, ends) if end > boundary and end - n < last]
-    if any(doc in trained for doc in held_out):
-        return (
-            f"No line could be held out unseen for validation (those drawn also occur elsewhere in the corpus), so "
-            f"{held}. Lines in them also occur in the training text, so their perplexity partly measures what the "
-            "model remembers, not how it does on new text."
-        )
-    if len(documents) == 1:
-        return f"The corpus is one document, so {held}: if the text repeats itself, their perplexity is partly memory."
-    return f"The documents drawn for validation are too few or too short to fill a chunk, so {held}."
 
 
 def freeze(model: Any, patterns: tuple[str, ...]) -> int:
@@ -256,25 +174,33 @@ def _param_groups(model: Any, p: FinetuneParams) -> list[dict]:
     return groups
 
 
-def _save(model: Any, tokenizer: Any, out_folder: str, card: dict) -> None:
-    out = Path(out_folder).expanduser().resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    partial.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary model folder
-    try:
-        model.save_pretrained(partial)
-        tokenizer.save_pretrained(partial)
-        (partial / CARD).write_text(json.dumps(card, indent=2), encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{int(time.time())}")
-            out.rename(old)
-            partial.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            partial.rename(out)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
+def _save(model: Any, tokenizer: Any, out: Path, card: dict, refusal: Any, kind: str) -> None:
+    """Write the model, its tokenizer and its card (strict JSON) and swap them in at `out`."""
+
+    def write(folder: Path) -> None:
+        try:
+            model.save_pretrained(folder)
+        except Exception as exc:  # safetensors' writer reports a full disk as its own error
+            found = re.search(r"os error (\d+)", str(exc))
+            if isinstance(exc, OSError) or not found:
+                raise
+            raise OSError(int(found.group(1)), os.strerror(int(found.group(1)))) from exc
+        tokenizer.save_pretrained(folder)
+        (folder / CARD).write_text(json.dumps(card, indent=2, allow_nan=False), encoding="utf-8")
+
+    replace_folder(out, write, kind=kind, refusal=refusal)
+
+
+def _finite_weights(model: Any) -> bool:
+    return all(bool(torch.isfinite(w).all()) for w in model.parameters())
+
+
+def _diverged(p: FinetuneParams, step: int, total: int, what: str) -> TrainingDiverged:
+    rates = f"--lr, now {p.lr:g}" + (f"; the head's, now {p.head_lr:g}" if p.head_lr else "")
+    return TrainingDiverged(
+        f"Training diverged at step {step} of {total} ({what}): nothing was saved. "
+        f"Lower the learning rate ({rates}) and try again."
+    )
 
 
 def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = "auto") -> Generator[TrainStep, None, FinetuneResult]:
@@ -283,13 +209,22 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # progress is ours to report
-    check_params(p)
+    check_params(p, base_source)
+    p, fitted = fit_chunk_size(p, base_source, base_name)
     device = resolve_device(device)
+    if fitted:
+        yield TrainStep(0, 0, fitted, phase="note")
     yield TrainStep(0, 0, "reading and tokenizing the corpus", phase="prepare")
     tokenizer = AutoTokenizer.from_pretrained(base_source)
     corpus, train, val, note = prepare(tokenizer, p)
     if note:
         yield TrainStep(0, 0, note, phase="note")
+    keep = kept_paths(p, base_source)  # asked again at each save: the folders may have changed since
+
+    def may_replace(kind: str) -> Any:
+        given = str(checkpoint_folder(p.out)) if kind == CHECKPOINT else p.out
+        own = CHECKPOINT if kind == CHECKPOINT else ""
+        return lambda folder: folder_refusal(folder, given, overwrite=p.overwrite, keep=keep, own_kind=own)
     per_step = p.batch_size * p.grad_accum
     steps_per_epoch = max(1, len(train) // p.batch_size // p.grad_accum) if len(train) >= p.batch_size else 1
     total = p.max_steps if p.max_steps is not None else max(1, math.ceil(p.epochs * steps_per_epoch))
@@ -303,6 +238,11 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     val_batches = masked_batches(tokenizer, val, p, seed=p.seed + 1)
     yield TrainStep(0, total, "measuring perplexity before training", phase="evaluate")
     before = perplexity(model, val_batches, device)
+    if not math.isfinite(before):
+        raise InvalidParameterError(
+            f"{base_name} gives no finite perplexity on this text ({before}): its weights may be broken. "
+            "Choose another base model."
+        )
     yield TrainStep(0, total, f"perplexity before: {before:.2f}", perplexity=before, phase="evaluate")
     if p.head_bias == "corpus":
         bias_from_frequencies(model, train, model.config.vocab_size)  # after "before": that is the base
@@ -330,15 +270,22 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
+        if not math.isfinite(step_loss):
+            raise _diverged(p, step, total, f"the loss became {step_loss}")
         losses.append(step_loss)
         elapsed = time.monotonic() - started
         ppl = None
         if p.eval_every and step % p.eval_every == 0 and step < total:
             ppl = perplexity(model, val_batches, device)
             model.train()
+            if not math.isfinite(ppl):
+                raise _diverged(p, step, total, f"the perplexity became {ppl}")
         if p.checkpoint_every and step % p.checkpoint_every == 0 and step < total:
+            if not _finite_weights(model):
+                raise _diverged(p, step, total, "weights became infinite or not a number")
             model.eval()
-            _save(model, tokenizer, p.out.rstrip("/") + ".checkpoint", {"base_model": base_name, "steps": step})
+            card = {"base_model": base_name, "steps": step}
+            _save(model, tokenizer, checkpoint_folder(p.out), card, may_replace(CHECKPOINT), CHECKPOINT)
             model.train()
         yield TrainStep(
             done=step,
@@ -352,6 +299,8 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         )
     yield TrainStep(total, total, "measuring perplexity after training", phase="evaluate")
     after = perplexity(model, val_batches, device)
+    if not math.isfinite(after) or not _finite_weights(model):
+        raise _diverged(p, total, total, f"the perplexity after training is {after}")
     yield TrainStep(total, total, f"saving to {p.out}", perplexity=after, phase="save")
     card = {
         "base_model": base_name,
@@ -378,9 +327,9 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "made_with": f"bert-explorer {__version__}",
     }
     model.eval()
-    _save(model, tokenizer, p.out, card)
+    _save(model, tokenizer, Path(p.out).expanduser().resolve(), card, may_replace("model"), "model")
     log.info("fine-tuned %s for %d steps: perplexity %.2f -> %.2f", base_name, total, before, after)
     return FinetuneResult(
         base_name, str(Path(p.out).expanduser().resolve()), total, before, after, tuple(losses), len(train), len(val),
-        warnings=(note,) if note else (),
+        warnings=tuple(n for n in (fitted, note) if n),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from explorer.engine import models
 from explorer.engine.corpus import read_corpus, split
-from explorer.engine.errors import InvalidParameterError
+from explorer.engine.errors import ExplorerError, InvalidParameterError
 from explorer.engine.fill_mask import fill_mask
 from explorer.engine.jobs import collect as drain
 from explorer.engine.finetune import CARD, chunk, finetune, masked_batches, perplexity, prepare
@@ -177,7 +178,7 @@ def test_stop_mid_run_leaves_no_finished_looking_checkpoint(bert_dir, corpus, tm
         ({"corpus": "/no/such.txt"}, "does not exist"),
         ({"chunk_size": 2}, "chunk size"),
         ({"mlm_probability": 1.5}, "masking probability"),
-        ({"max_steps": 0}, "max steps"),
+        ({"max_steps": 0}, "number of steps"),
         ({"head_bias": "zeros"}, "head bias"),
         ({"head_lr": -1.0}, "head.s learning rate"),
         ({"checkpoint_every": -5}, "checkpoint"),
@@ -189,22 +190,29 @@ def test_bad_parameters_are_refused_before_training(bert_dir, corpus, tmp_path, 
         next(finetune(p, str(bert_dir), "tiny"))
 
 
-def test_existing_output_is_refused_unless_overwrite(bert_dir, corpus, tmp_path):
+def test_a_model_is_replaced_only_with_overwrite_and_a_persons_folder_never(bert_dir, corpus, tmp_path):
     out = tmp_path / "o"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
     p = FinetuneParams(corpus=str(corpus), out=str(out), chunk_size=32, max_steps=2, batch_size=4)
-    with pytest.raises(InvalidParameterError, match="exists and is not empty"):
+    first, _ = drain(finetune(p, str(bert_dir), "tiny"))
+    card = (out / CARD).read_text()
+    with pytest.raises(InvalidParameterError, match="exists and is not empty.*--overwrite"):
         next(finetune(p, str(bert_dir), "tiny"))
-    assert (out / "keep.txt").read_text() == "mine"
-    result, _ = drain(finetune(FinetuneParams(**{**p.__dict__, "overwrite": True}), str(bert_dir), "tiny"))
-    assert (out / CARD).is_file() and not (out / "keep.txt").exists() and result.steps == 2
+    assert (out / CARD).read_text() == card
+    again = FinetuneParams(**{**p.__dict__, "overwrite": True, "seed": 7})
+    drain(finetune(again, str(bert_dir), "tiny"))
+    assert json.loads((out / CARD).read_text())["seed"] == 7
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["corpus.txt", "o"]  # nothing hidden beside it
+    (out / "keep.txt").write_text("mine")  # now it is a person's folder too
+    for overwrite in (False, True):
+        with pytest.raises(InvalidParameterError, match="not a model folder this app saved"):
+            next(finetune(FinetuneParams(**{**p.__dict__, "overwrite": overwrite}), str(bert_dir), "tiny"))
+    assert (out / "keep.txt").read_text() == "mine" and (out / CARD).is_file()
 
 
 def test_a_corpus_shorter_than_two_chunks_is_refused(bert_dir, tmp_path):
     (tmp_path / "short.txt").write_text("the cat sat\n")
-    p = FinetuneParams(corpus=str(tmp_path / "short.txt"), out=str(tmp_path / "o"), chunk_size=128)
-    with pytest.raises(InvalidParameterError, match="too few for two chunks of 128"):
+    p = FinetuneParams(corpus=str(tmp_path / "short.txt"), out=str(tmp_path / "o"), chunk_size=32)
+    with pytest.raises(InvalidParameterError, match="too few for two chunks of 32"):
         drain(finetune(p, str(bert_dir), "tiny"))
 
 
@@ -326,3 +334,141 @@ def test_head_lr_needs_a_head_it_can_address(lms):
 
     with pytest.raises(InvalidParameterError, match="not supported for DistilBertForMaskedLM"):
         _param_groups(lms["distilbert"].model, FinetuneParams(corpus="c", out="o", head_lr=1e-3))
+
+
+# --- numbers: finite and in range, or refused before anything runs -----------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from explorer.engine.finetune_checks import RANGES, SEED_MAX, OutOfRange, check_params  # noqa: E402
+
+ANY_NUMBER = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([0, -1, 2**32, 2**63, 99999999999999999999999, float("inf"), float("-inf"), float("nan"), 1e300]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(sorted(RANGES)), value=ANY_NUMBER)
+def test_any_number_is_either_accepted_in_range_or_refused_by_name(corpus, tmp_path, field, value):
+    p = FinetuneParams(**{"corpus": str(corpus), "out": str(tmp_path / "o"), field: value})
+    try:
+        check_params(p)
+    except OutOfRange as refused:
+        assert refused.field == field and "\n" not in str(refused)
+        return
+    assert not isinstance(value, bool) and math.isfinite(value)  # accepted: a real, finite number
+    rule = RANGES[field]
+    assert rule.low <= value <= rule.high and (not rule.integer or isinstance(value, int))
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("lr", math.inf), ("lr", math.nan), ("epochs", math.inf), ("eval_every", -1), ("validation", 0.0),
+     ("validation", 1.0), ("mlm_probability", math.nan), ("seed", 99999999999999999999999), ("seed", -1),
+     ("seed", SEED_MAX + 1), ("warmup", 1.5), ("weight_decay", -0.1), ("head_lr", math.inf),
+     ("rare_word_exponent", 1e300), ("chunk_size", 7), ("chunk_size", 8.5), ("max_steps", 0), ("batch_size", True)],
+)
+def test_the_numbers_of_the_issue_are_refused(corpus, tmp_path, field, value):
+    with pytest.raises(OutOfRange) as refused:
+        check_params(FinetuneParams(**{"corpus": str(corpus), "out": str(tmp_path / "o"), field: value}))
+    assert refused.value.field == field
+
+
+def test_the_widest_seed_trains(bert_dir, corpus, tmp_path):
+    p = FinetuneParams(corpus=str(corpus), out=str(tmp_path / "o"), chunk_size=32, max_steps=1, batch_size=4, seed=SEED_MAX)
+    assert drain(finetune(p, str(bert_dir), "tiny"))[0].steps == 1  # seed + 1 (validation masks) too
+
+
+# --- a run that diverges stops and saves nothing; what is written is strict JSON ---------------
+
+
+def strict_json(text: str) -> object:
+    """json.loads as Node's JSON.parse reads it: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_loss_that_becomes_nan_stops_the_run_and_saves_nothing(bert_dir, corpus, tmp_path, monkeypatch):
+    from explorer.engine import finetune as finetune_module
+
+    real = finetune_module.masked_loss
+
+    def exploding(model, *args, **kwargs):
+        loss = real(model, *args, **kwargs)
+        return loss * math.nan if model.training else loss
+
+    monkeypatch.setattr(finetune_module, "masked_loss", exploding)
+    p = FinetuneParams(corpus=str(corpus), out=str(tmp_path / "o"), chunk_size=32, max_steps=5, batch_size=4, lr=3e-4)
+    with pytest.raises(finetune_module.TrainingDiverged, match=r"diverged at step 1 of 5 .*nothing was saved.*--lr, now 0.0003"):
+        drain(finetune(p, str(bert_dir), "tiny"))
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["corpus.txt"]
+
+
+@pytest.mark.parametrize("when, message", [(0, "no finite perplexity"), (1, "diverged at step 3 of 3")])
+def test_a_perplexity_that_is_not_a_number_is_never_reported(bert_dir, corpus, tmp_path, monkeypatch, when, message):
+    from explorer.engine import finetune as finetune_module
+
+    calls = []
+    real = finetune_module.perplexity
+
+    def broken_once(*args, **kwargs):
+        calls.append(1)
+        return math.nan if len(calls) == when + 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(finetune_module, "perplexity", broken_once)
+    p = FinetuneParams(corpus=str(corpus), out=str(tmp_path / "o"), chunk_size=32, max_steps=3, batch_size=4)
+    steps = []
+    with pytest.raises(ExplorerError, match=message):
+        for step in finetune(p, str(bert_dir), "tiny"):
+            steps.append(step)
+    assert not any(s.perplexity is not None and not math.isfinite(s.perplexity) for s in steps)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["corpus.txt"]
+
+
+def test_no_masked_validation_token_is_an_error_not_nan(bert):
+    import torch
+
+    batch = {"input_ids": torch.tensor([[2, 10, 11, 3]]), "labels": torch.full((1, 4), -100)}
+    with pytest.raises(InvalidParameterError, match="No token of the validation text was masked"):
+        perplexity(bert.model, [batch], "cpu")
+
+
+def test_the_card_is_strict_json(bert_dir, corpus, tmp_path):
+    p = FinetuneParams(corpus=str(corpus), out=str(tmp_path / "o"), chunk_size=32, max_steps=2, batch_size=4)
+    result, _ = drain(finetune(p, str(bert_dir), "tiny"))
+    card = strict_json((tmp_path / "o" / CARD).read_text())
+    assert card["perplexity_after"] == pytest.approx(result.perplexity_after)
+    strict_json(json.dumps(result.to_json(), allow_nan=False))
+
+
+# --- a chunk longer than the model reads is fitted to it, before the corpus is read -------------
+
+
+def test_max_tokens_reads_the_config_and_the_tokenizer(model_dirs, tmp_path):
+    from explorer.engine.finetune_checks import max_tokens
+
+    # BERT and DistilBERT: 64 positions; RoBERTa: 66, less the padding id and one (as 514 -> 512).
+    assert {arch: max_tokens(str(folder)) for arch, folder in model_dirs.items()} == {"bert": 64, "roberta": 64, "distilbert": 64}
+    (tmp_path / "config.json").write_text('{"max_position_embeddings": 512}')
+    (tmp_path / "tokenizer_config.json").write_text('{"model_max_length": 128}')
+    assert max_tokens(str(tmp_path)) == 128
+    (tmp_path / "tokenizer_config.json").write_text('{"model_max_length": 1000000000000000019884624838656}')
+    assert max_tokens(str(tmp_path)) == 512  # "no limit", as transformers writes it
+    assert max_tokens(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta"])
+def test_the_default_chunk_size_is_fitted_to_a_64_position_model(model_dirs, corpus, tmp_path, arch):
+    p = FinetuneParams(corpus=str(corpus), out=str(tmp_path / "o"), max_steps=2, batch_size=4)
+    assert p.chunk_size == 128
+    result, steps = drain(finetune(p, str(model_dirs[arch]), "tiny"))
+    fitted = "The chunk size 128 is more than tiny reads at once (64 tokens): chunks of 64 tokens are used instead."
+    assert steps[0].phase == "note" and steps[0].message == fitted  # said before the corpus is read
+    assert result.warnings[0] == fitted and json.loads((tmp_path / "o" / CARD).read_text())["chunk_size"] == 64
