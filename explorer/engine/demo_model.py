@@ -6,20 +6,31 @@ MLM head (~22 MB), and the change to the word embeddings (35% of the model; also
 decoder) as two thin factors, rank EMBEDDING_RANK (~8 MB). `ensure_assembled` puts base and
 delta together once into an ordinary model folder in the user's cache, so the demo model
 loads, fine-tunes and saves like any other.
+
+The cache heals: the assembled folder carries this app's marker (explorer.engine.owned) with
+the size and SHA-256 of every file written, is checked at every start, and is put together
+again when it does not match. Clean-up removes only marked folders.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from explorer.engine import owned
 from explorer.paths import RESOURCES
 
 if TYPE_CHECKING:
@@ -58,7 +69,7 @@ def _digest(path: Path) -> str:
     return _digest_of(str(path), stat.st_size, stat.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def _digest_of(path: str, _size: int, _mtime: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -126,88 +137,271 @@ def pack(model_folder: Path, out_dir: Path = RESOURCE_DIR, embedding_rank: int |
     return target
 
 
-def _roots() -> list[Path]:
-    """Where the assembled model may live: the cache, else a temporary folder (a read-only
-    or full home folder must not cost a classroom its offline start)."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return [cache_root(), Path(tempfile.gettempdir()) / f"bert-explorer-{uid}"]
+# The assembled folder's name says its layout: version 2 folders carry the marker with a
+# manifest. Older, unmarked folders (demo-<hash>) are never touched; they may be deleted by hand.
+LAYOUT = 2
+KIND, PARTIAL = "demo", "partial"  # the marker's kind: an assembled folder, one being written
+MANIFEST = "manifest"  # the marker's record of each file written: name -> size, sha256, mtime_ns
+ROOM_NEEDED = 100 * 2**20  # bytes free before assembling: the model is 91 MB, the tokenizer 1 MB
+STAMP_BACK_NS = 60 * 10**9  # assembled files' mtime: this far before assembly began (see _stamp)
+STALE_S = 24 * 3600  # another version's folder unused this long is removed
+
+
+class _Unusable(Exception):
+    """This root cannot hold or give the demo model (its message says why and names the folder)."""
+
+
+def _user() -> int | None:
+    return os.getuid() if hasattr(os, "getuid") else None
+
+
+def _roots() -> list[tuple[Path, bool]]:
+    """Where the assembled model may live, in order, and whether the place is the private
+    temporary folder: the cache, else the temporary folder (a read-only or full home folder
+    must not cost a classroom its offline start). The temporary folder is shared by every
+    user of the machine, so it is used only when the cache fails, and only when it is ours."""
+    return [(cache_root(), False), (Path(tempfile.gettempdir()) / f"bert-explorer-{_user() or 0}", True)]
 
 
 def _folder_name() -> str:
-    return f"demo-{_digest(delta_path())[:12]}"
+    return f"demo-v{LAYOUT}-{_digest(delta_path())[:12]}"
 
 
-def _ready(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+def _why(exc: OSError, where: Path) -> str:
+    """An OSError as a short reason naming the folder: "no space left on device in /x"."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).strip()
+    return f"{reason[:1].lower()}{reason[1:]} in {where}"
 
 
-def assembled_folder() -> Path:
-    """The assembled model's folder: the first root that has it, else where it will go."""
-    name = _folder_name()
-    for root in _roots():
-        if _ready(root / name):
-            return root / name
-    return cache_root() / name
+def _check_private(path: Path) -> None:
+    """The temporary root and the demo folder in it: a real folder of this user that no other
+    user can write (another user could have planted a model there)."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise _Unusable(f"{path} is not a folder (a link or a file): not used")
+    user = _user()
+    if user is None:  # no POSIX owners (Windows): the temporary folder is the user's own
+        return
+    if st.st_uid != user:
+        raise _Unusable(f"{path} belongs to another user: not used")
+    if st.st_mode & 0o022:
+        raise _Unusable(f"{path} can be written by other users: not used")
 
 
-def assembled_folder_ready() -> bool:
+def _damage(folder: Path, always_hash: bool) -> str | None:
+    """What is wrong with an assembled folder of ours, or None when it is as it was written.
+
+    Sizes are checked always, contents by SHA-256 when a file's mtime is not the one it was
+    given at assembly (any write since changes it) or always (the temporary folder, which
+    others could reach). Hashing the 91 MB at every start would cost 57 ms here (a CPU with
+    SHA instructions), about 0.3 s on one without; the mtime test catches truncation, zeroing
+    and edits for 0.5 ms."""
+    record = owned.marker(folder) or {}
+    expected = record.get(MANIFEST)
+    if record.get("kind") != KIND or not isinstance(expected, dict) or not expected:
+        return "it has no record of the files it holds"
+    present = {entry.name for entry in folder.iterdir()} - {owned.MARKER}
+    missing = sorted(set(expected) - present)
+    if missing:
+        return f"{missing[0]} is missing"
+    extra = sorted(name for name in present - set(expected) if not name.startswith("."))
+    if extra:  # a file transformers may read instead (pytorch_model.bin, ...)
+        return f"{extra[0]} was not written by this app"
+    for name, want in expected.items():
+        path = folder / name
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            return f"{name} is not a plain file"
+        if not isinstance(want, dict):
+            return f"the record of {name} is unreadable"
+        if st.st_size != want.get("size"):
+            return f"{name} has {st.st_size} bytes, not {want.get('size')}"
+        with open(path, "rb"):  # readable by us (a cache only another user can read fails here)
+            pass
+        if (always_hash or st.st_mtime_ns != want.get("mtime_ns")) and _digest(path) != want.get("sha256"):
+            return f"{name} has changed since it was written"
+    return None
+
+
+ABSENT = "it is not there"
+
+
+def _state(target: Path, private: bool) -> str | None:
+    """None when the assembled folder is there, ours and whole; else why it must be put
+    together (ABSENT, or the damage). _Unusable when it is there but may be neither used nor
+    replaced (not ours, unreadable, not private)."""
     try:
-        return _ready(assembled_folder())
-    except OSError:
-        return False
+        os.lstat(target)
+    except FileNotFoundError:
+        return ABSENT
+    except OSError as exc:
+        raise _Unusable(_why(exc, target)) from exc
+    if private:
+        _check_private(target)
+    try:
+        with open(target / owned.MARKER, "rb"):
+            pass
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _Unusable(_why(exc, target)) from exc
+    if not owned.is_ours(target, KIND):
+        raise _Unusable(f"{target} was not made by this app: it is left as it is")
+    try:
+        return _damage(target, always_hash=private)
+    except OSError as exc:
+        raise _Unusable(_why(exc, target)) from exc
+
+
+def ready_folder() -> Path | None:
+    """The whole assembled folder in the cache, or None (ensure_assembled will make one).
+    Reads only: for saying "putting it together" before it happens."""
+    try:
+        target = cache_root() / _folder_name()
+        return target if _state(target, private=False) is None else None
+    except (OSError, _Unusable):
+        return None
 
 
 def ensure_assembled() -> Path:
-    """The demo model as an ordinary folder (BertForMaskedLM + tokenizer), made once."""
+    """The demo model as an ordinary folder (BertForMaskedLM + tokenizer), made once, verified
+    at every start, and made again when damaged."""
     delta = delta_path()
     if not delta.is_file():
         raise DemoUnavailable(f"The demo model's weights are missing ({delta}); reinstall BERT Explorer.")
-    if assembled_folder_ready():
-        return assembled_folder()
-    failures = []
-    for root in _roots():
+    build = functools.cache(lambda: _build(delta))  # once, and only if some root needs it
+    failures: list[str] = []
+    for root, private in _roots():
         try:
-            return _assemble_in(root)
-        except OSError as exc:  # read-only, full, ...: try the next place
-            failures.append(f"{root}: {exc.strerror or exc}")
+            folder = _use_or_assemble(root, private, build)
+        except _Unusable as exc:  # unwritable, full, not ours, ...: try the next place
+            log.info("demo model: %s", exc)
+            failures.append(str(exc))
+            continue
+        if failures:
+            log.warning("the demo model is in %s: %s", folder, "; ".join(failures))
+        return folder
     raise DemoUnavailable(
         "The demo model could not be written to disk (" + "; ".join(failures) + "). Set BERT_EXPLORER_CACHE "
-        "to a folder with 100 MB free."
+        f"to a folder of yours with {ROOM_NEEDED // 2**20} MB free."
     )
 
 
-def _assemble_in(root: Path) -> Path:
+def _use_or_assemble(root: Path, private: bool, build: Callable[[], _Built]) -> Path:
     target = root / _folder_name()
-    root.mkdir(parents=True, exist_ok=True)
-    _sweep(root, keep=target)
+    try:
+        if private:
+            _make_private(root)
+        _sweep(root, keep=target)
+        state = _state(target, private)
+        if state is None:
+            _touch(target)
+            return target
+        if state != ABSENT:
+            log.warning("the demo model in %s is damaged (%s): putting it together again", target, state)
+        root.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(root).free
+        if free < ROOM_NEEDED:
+            raise _Unusable(
+                f"no space left on device in {root} ({free // 2**20} MB free, {ROOM_NEEDED // 2**20} MB needed)"
+            )
+        _assemble_in(root, target, build, private)
+    except OSError as exc:
+        raise _Unusable(_why(exc, root)) from exc
+    state = _state(target, private)  # what is loaded is what was verified
+    if state is not None:
+        raise _Unusable(f"the demo model assembled in {target} does not verify: {state}")
+    return target
+
+
+def _touch(folder: Path) -> None:
+    """Mark the folder as in use, so that another install's clean-up keeps it (see _sweep)."""
+    try:
+        os.utime(folder)
+    except OSError:  # a shared read-only cache: nothing to keep it from
+        pass
+
+
+def _make_private(root: Path) -> None:
+    try:
+        root.mkdir(mode=0o700, parents=False)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:  # a temporary folder that is gone: make it, and ours 0o700
+        root.mkdir(mode=0o700, parents=True)
+    _check_private(root)
+
+
+def _assemble_in(root: Path, target: Path, build: Callable[[], _Built], private: bool) -> None:
+    """Write into a hidden partial folder (marked, so a killed start's is cleaned up later),
+    record what was written, and rename it into place."""
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=root))
     try:
-        assemble_into(work)
+        owned.mark_ours(work, PARTIAL)
+        _save(build(), work)
+        owned.mark_ours(work, KIND, **{MANIFEST: _stamp(work)}, delta=delta_path().name)
         work.chmod(0o755)
-        try:
-            work.rename(target)
-        except OSError:  # another process finished first: theirs is as good, if complete
-            if not _ready(target):
-                raise
+        _install(work, target, private)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     log.info("assembled the demo model in %s", target)
-    return target
 
 
-STALE_S = 24 * 3600
+def _stamp(folder: Path) -> dict[str, dict[str, Any]]:
+    """The manifest of every file written (size, SHA-256, mtime). Each file's mtime is set
+    to a time before assembly began, so that any later write, even within the same clock
+    tick, gives it another mtime and a full check."""
+    mtime = time.time_ns() - STAMP_BACK_NS
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.name == owned.MARKER:
+            continue
+        os.utime(path, ns=(mtime, mtime))
+        st = path.lstat()
+        files[path.name] = {"size": st.st_size, "sha256": _digest(path), "mtime_ns": st.st_mtime_ns}
+    return files
+
+
+def _install(work: Path, target: Path, private: bool) -> None:
+    """Rename work to target; a damaged target of ours is set aside first and removed after."""
+    try:
+        os.rename(work, target)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+    if _state(target, private) is None:  # another process finished first: theirs is as good
+        return
+    aside = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    os.rename(target, aside)  # still marked: a kill before the next line leaves it to _sweep
+    os.rename(work, target)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _sweep(root: Path, keep: Path) -> None:
-    """Remove what earlier versions and killed starts left: other demo versions and partial
-    folders, once a day old (a day, so that two installs in use do not undo each other)."""
-    import time
-
-    for old in list(root.glob("demo-*")) + list(root.glob(".demo-*.partial-*")):
+    """Remove what this app left in root: other demo versions unused for a day (each start
+    touches the folder it uses, so two installs in use do not undo each other), and partial
+    or set-aside folders whose process has ended (a killed start). Only folders that carry
+    this app's marker: a person's demo-website/, a link or a file is never touched."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
         try:
-            if old != keep and old.is_dir() and time.time() - old.stat().st_mtime > STALE_S:
-                shutil.rmtree(old, ignore_errors=True)
+            if entry == keep:
+                continue
+            if name.startswith("demo-"):
+                doomed = owned.is_ours(entry, KIND) and time.time() - entry.stat().st_mtime > STALE_S
+            elif name.startswith(".demo-") and (".partial-" in name or ".old-" in name):
+                doomed = owned.is_ours(entry) and owned.owner_gone(entry)
+            else:
+                continue
+            if doomed:
+                log.info("removing %s (left by an earlier run of this app)", entry)
+                shutil.rmtree(entry, ignore_errors=True)
         except OSError:
             pass
 
@@ -227,18 +421,37 @@ def apply_low_rank(delta: dict, base_state: dict) -> dict:
 EXPECTED_MISSING = ("bert.embeddings.", "cls.predictions.decoder.")
 
 
+@dataclass(frozen=True)
+class _Built:
+    """The assembled model in memory, before it is written."""
+
+    model: Any
+    tokenizer: Any
+    delta_name: str
+
+
 def assemble_into(folder: Path, delta_file: Path | None = None) -> None:
     """Write base + delta (the shipped one unless another is given) into folder as a normal
-    BertForMaskedLM folder; DemoUnavailable says what does not fit."""
+    BertForMaskedLM folder; DemoUnavailable says what does not fit, OSError what the disk
+    refused."""
+    _save(_build(delta_file or delta_path()), folder)
+
+
+def _build(delta_file: Path) -> _Built:
+    """Base + delta in memory; every failure here is about the parts, never the cache."""
     try:
-        _build_into(folder, delta_file)
-    except (DemoUnavailable, OSError):
+        return _build_unchecked(delta_file)
+    except DemoUnavailable:
         raise
+    except OSError as exc:
+        raise DemoUnavailable(
+            f"The demo model's parts cannot be read ({exc.filename or delta_file}): {exc.strerror or exc}"
+        ) from exc
     except Exception as exc:  # a corrupt file, a shape that does not fit: say which part
         raise DemoUnavailable(f"The demo model's delta does not fit {BASE_PACKAGE}: {exc}") from exc
 
 
-def _build_into(folder: Path, delta_file: Path | None) -> None:
+def _build_unchecked(delta_file: Path) -> _Built:
     import torch
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -246,8 +459,6 @@ def _build_into(folder: Path, delta_file: Path | None) -> None:
     from transformers.utils import logging as hf_logging
 
     base = base_folder()
-    if delta_file is None:
-        delta_file = delta_path()
     with safe_open(str(delta_file), framework="pt") as handle:
         expected = (handle.metadata() or {}).get("base_sha256")
     if expected and expected != _digest(base / "model.safetensors"):
@@ -268,9 +479,24 @@ def _build_into(folder: Path, delta_file: Path | None) -> None:
         raise DemoUnavailable(f"The demo delta does not fit {BASE_PACKAGE}: {(unexpected + stray)[:3]}")
     model.config.architectures = ["BertForMaskedLM"]
     model.config.name_or_path = DEMO_NAME
-    model.eval().save_pretrained(folder)
-    BertTokenizer.from_pretrained(str(base)).save_pretrained(folder)
-    card = RESOURCE_DIR / CARD_FILE
-    if card.is_file():
-        shutil.copy(card, folder / "README.md")
-    (folder / "demo.json").write_text(json.dumps({"delta": delta_file.name, "base_package": BASE_PACKAGE}))
+    return _Built(model.eval(), BertTokenizer.from_pretrained(str(base)), delta_file.name)
+
+
+def _save(built: _Built, folder: Path) -> None:
+    """Write the model, tokenizer and card into folder. A full or unwritable disk is an
+    OSError naming the folder (safetensors reports it as SafetensorError "... (os error 28)",
+    which must not read as a delta that does not fit)."""
+    try:
+        built.model.save_pretrained(folder)
+        built.tokenizer.save_pretrained(folder)
+        card = RESOURCE_DIR / CARD_FILE
+        if card.is_file():
+            shutil.copy(card, folder / "README.md")
+        (folder / "demo.json").write_text(json.dumps({"delta": built.delta_name, "base_package": BASE_PACKAGE}))
+    except OSError:
+        raise
+    except Exception as exc:
+        code = re.search(r"os error (\d+)", str(exc))
+        if code:
+            raise OSError(int(code[1]), os.strerror(int(code[1])), str(folder)) from exc
+        raise DemoUnavailable(f"The demo model could not be written to {folder}: {exc}") from exc

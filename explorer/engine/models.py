@@ -7,6 +7,7 @@ CLI can show where it is (download, weights, device) and cancel between steps.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import queue
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 HUB_FILES = ["*.json", "*.txt", "*.model", "vocab*", "merges*", "*.safetensors"]
 HUB_FALLBACK_WEIGHTS = ["pytorch_model.bin"]
 HUB_CHECK_TIMEOUT_S = 3.0
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")  # what AutoModel loads, sharded or not
+MAX_CONFIG_BYTES = 10_000_000  # a config is a few KB; reading a huge "config.json" would only hang
 
 OFFLINE_HELP = (
     "Open a model folder that is on this computer (Model ▸ Open folder…, or --model PATH), "
@@ -129,46 +132,122 @@ def _download(repo_id: str) -> Generator[LoadProgress, None, str]:
 def _demo_source() -> Generator[LoadProgress, None, str]:
     from explorer.engine import demo_model
 
-    if not demo_model.assembled_folder_ready():
+    if demo_model.ready_folder() is None:  # missing or damaged (or the cache cannot be used)
         yield LoadProgress("resolve", "Putting the bundled demo model together (first start only)")
-    try:
+    try:  # also when ready: it cleans up what a killed start left
         return str(demo_model.ensure_assembled())
     except (demo_model.DemoUnavailable, OSError) as exc:
         raise ModelLoadError(f"The bundled demo model cannot be opened: {exc}") from exc
+
+
+def _one_line(exc: BaseException, limit: int = 240) -> str:
+    """The gist of a library's error: its first line, cut short (transformers' run to 6 lines)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_model_folder(folder: str | os.PathLike[str], name: str) -> None:
+    """ModelLoadError with one line that says what is wrong with a model folder and where:
+    its config.json (missing, not JSON, a model type this transformers does not know or one
+    with no masked-LM head) or its weights (missing). Reads config.json only; loads nothing."""
+    from explorer.engine.output_paths import path_kind
+
+    folder = Path(folder)
+    config = folder / "config.json"
+    kind = path_kind(str(config))
+    if kind == "missing":
+        raise ModelLoadError(f"'{name}' is a folder but not a model folder: it has no config.json.")
+    if kind != "file":
+        raise ModelLoadError(f"'{config}' is {'a folder' if kind == 'folder' else kind}, not a model's config file.")
+    try:
+        if config.stat().st_size > MAX_CONFIG_BYTES:
+            raise ModelLoadError(f"'{config}' is {config.stat().st_size / 1e6:.0f} MB: too large to be a model's config.")
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(
+            f"'{config}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): "
+            "save or download the model again."
+        ) from exc
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ModelLoadError(f"'{config}' is not a JSON text file: save or download the model again.") from exc
+    except OSError as exc:
+        raise ModelLoadError(f"'{config}' cannot be read: {exc.strerror or exc}.") from exc
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"'{config}' does not hold a model's settings (a JSON object): save or download the model again.")
+    model_type = data.get("model_type")
+    if model_type is not None:
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+        from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+        if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING_NAMES:
+            import transformers
+
+            raise ModelLoadError(
+                f"'{name}' is a model of type {model_type!r} (in {config}), which transformers "
+                f"{transformers.__version__} does not know: update transformers, or check the file."
+            )
+        if model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+            raise ModelLoadError(
+                f"'{name}' is a {model_type} model (in {config}), not a masked language model: "
+                "open a BERT-style model (BERT, RoBERTa, DistilBERT, ...)."
+            )
+    if not any(next(folder.glob(pattern), None) for pattern in WEIGHT_FILES):
+        raise ModelLoadError(
+            f"'{name}' has no weights: '{folder}' holds no model.safetensors or pytorch_model.bin. "
+            "Save or download the model again."
+        )
 
 
 def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
     """A local folder with the model's files: the folder itself, the HF cache, or a download.
 
     "demo" is the small model that ships with the app (see explorer.engine.demo_model).
+    A local folder is checked (check_model_folder); a path that is a file, a pipe or a device
+    is said to be one (and never opened: a pipe would block).
     """
     from explorer.engine.demo_model import DEMO_NAME
+    from explorer.engine.output_paths import not_utf8, path_kind
 
     if name == DEMO_NAME:
         return (yield from _demo_source())
+    problem = not_utf8(name)
+    if problem or "\0" in name:
+        raise ModelLoadError(f"The model name {ascii(name)} {problem or 'has a NUL character in it'}.")
     path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"'{name}' is a folder but not a model folder: it has no config.json.")
+    kind = path_kind(name)
+    if kind == "folder":
+        check_model_folder(path, name)
         return str(path)
+    if kind == "file":
+        raise ModelLoadError(f"'{name}' is a file, not a model folder: give the folder that holds its config.json.")
+    if kind != "missing":
+        raise ModelLoadError(f"'{name}' is {kind}, not a model folder: give the folder that holds its config.json.")
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
         raise ModelLoadError(f"Model folder '{name}' does not exist.")
     yield LoadProgress("resolve", f"Looking for {name} in the local cache")
     cached = _cached_snapshot(name)
+    damaged: ModelLoadError | None = None
     if cached:
-        return cached
+        try:
+            check_model_folder(cached, name)
+            return cached
+        except ModelLoadError as exc:  # half a download, say: fetch it again when the hub is there
+            damaged = exc
     if hub_offline_by_setting():
-        raise ModelLoadError(
+        raise damaged or ModelLoadError(
             f"'{name}' is not in the local cache and HF_HUB_OFFLINE is set, so it cannot be "
             f"downloaded. {OFFLINE_HELP}"
         )
     yield LoadProgress("resolve", "Checking the connection to the Hugging Face hub")
     if not hub_reachable():
-        raise ModelLoadError(
+        raise damaged or ModelLoadError(
             f"Cannot reach the Hugging Face hub ({_hub_endpoint()}) and '{name}' is not in the "
             f"local cache. {OFFLINE_HELP}"
         )
-    return (yield from _download(name))
+    folder = yield from _download(name)
+    check_model_folder(folder, name)
+    return folder
 
 
 def find_mlm_head(m: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -309,13 +388,19 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except Exception as exc:
-        raise ModelLoadError(f"Could not load the tokenizer of '{name}': {exc}") from exc
+        raise ModelLoadError(f"Could not load the tokenizer of {_named(name, source)}: {_one_line(exc)}") from exc
+    _check_tokenizer(tokenizer, name, source)
 
     yield LoadProgress("weights", f"Loading the weights of {name}")
     try:
-        model = AutoModelForMaskedLM.from_pretrained(source, dtype=torch_dtype)
+        model, info = AutoModelForMaskedLM.from_pretrained(source, dtype=torch_dtype, output_loading_info=True)
     except Exception as exc:
-        raise ModelLoadError(f"Could not load '{name}' as a masked language model: {exc}") from exc
+        raise ModelLoadError(
+            f"Could not load {_named(name, source)} as a masked language model: {_one_line(exc).rstrip('.')}. "
+            "Its weights may be damaged: save or download the model again."
+        ) from exc
+    _check_weights(model, info, name, source)
+    _check_fit(tokenizer, model, name, source)
 
     yield LoadProgress("device", f"Moving {name} to {device}")
     model.to(device).eval()
@@ -323,6 +408,45 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
     yield LoadProgress("ready", f"{name} is ready on {device}", 1, 1)
     log.info("loaded %s from %s on %s (%s)", name, source, device, dtype_name(lm.dtype))
     return lm
+
+
+def _named(name: str, source: str) -> str:
+    """'name', and where its files are when that is not the name itself (the hub cache, say)."""
+    return f"'{name}'" if Path(name).expanduser() == Path(source) else f"'{name}' (in '{source}')"
+
+
+def _check_tokenizer(tokenizer: Any, name: str, source: str) -> None:
+    """A folder with no tokenizer files still gives a tokenizer, of the special tokens alone,
+    and every word then becomes [UNK]: refuse it, saying so."""
+    if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
+        raise ModelLoadError(
+            f"{_named(name, source)} has no tokenizer files (tokenizer.json, vocab.txt, vocab.json ...): "
+            "copy them from the model it was trained from (tokenizer.save_pretrained)."
+        )
+
+
+def _check_weights(model: Any, info: dict[str, Any], name: str, source: str) -> None:
+    """Weights of another model load with most tensors missing and freshly random: refuse them,
+    or every guess would be noise."""
+    total = len(model.state_dict())
+    missing = len(info.get("missing_keys", ()))
+    if total and missing * 2 > total:
+        raise ModelLoadError(
+            f"The weights of {_named(name, source)} are not this model's: {missing} of its {total} tensors are "
+            "missing from them. Save or download the model again."
+        )
+
+
+def _check_fit(tokenizer: Any, model: Any, name: str, source: str) -> None:
+    """The tokenizer belongs to the model: its mask token (and every special token) has a row
+    in the model's embeddings, or every request would fail with an index error."""
+    rows = int(model.get_input_embeddings().num_embeddings)
+    beyond = sorted(i for i in tokenizer.all_special_ids if int(i) >= rows)
+    if beyond:
+        raise ModelLoadError(
+            f"The tokenizer of {_named(name, source)} does not belong to its model: token id {beyond[0]} is "
+            f"past the model's {rows} embeddings. Save or download the model again."
+        )
 
 
 def load(name: str, device: str = "auto", dtype: str = "auto") -> MaskedLM:

@@ -26,7 +26,7 @@ def test_demo_is_an_ordinary_bert_masked_lm_with_12_heads(demo_lm):
     # The decoder is the word-embedding matrix itself, as in BERT.
     decoder = demo_lm.model.get_output_embeddings().weight
     assert decoder.data_ptr() == demo_lm.model.bert.embeddings.word_embeddings.weight.data_ptr()
-    assert (demo_model.assembled_folder() / "config.json").is_file()
+    assert demo_model.ready_folder() == Path(demo_lm.source)  # whole, in the cache, verified
 
 
 def test_assembled_weights_are_the_package_plus_the_delta(demo_lm):
@@ -63,7 +63,7 @@ def test_fill_mask_equals_the_transformers_pipeline(demo_lm):
 
 
 def test_packing_the_assembled_model_gives_back_the_delta(demo_lm, tmp_path):
-    written = demo_model.pack(demo_model.assembled_folder(), tmp_path)
+    written = demo_model.pack(Path(demo_lm.source), tmp_path)
     again, shipped = load_file(str(written)), load_file(str(demo_model.delta_path()))
     assert again.keys() == shipped.keys()
     left, right = demo_model.LEFT, demo_model.RIGHT
@@ -158,35 +158,6 @@ def test_when_the_demo_fails_too_both_reasons_are_given(monkeypatch, tmp_path):
     monkeypatch.setattr(demo_model, "delta_path", lambda: tmp_path / "gone.safetensors")
     with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE.*demo model"):
         models.run_to_end(models.load_or_demo("bert-base-cased"))
-
-
-def test_assembly_replaces_an_older_demo_and_leaves_no_partial_folder(demo_lm, monkeypatch, tmp_path):
-    import os
-    import time
-
-    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path))
-    old, partial, recent = tmp_path / "demo-0123456789ab", tmp_path / ".demo-x.partial-1", tmp_path / "demo-recent"
-    for folder in (old, partial, recent):  # an earlier version, a killed start, another install
-        folder.mkdir()
-        (folder / "model.safetensors").write_bytes(b"old")
-    day_ago = time.time() - 2 * demo_model.STALE_S
-    for folder in (old, partial):
-        os.utime(folder, (day_ago, day_ago))
-    folder = demo_model.ensure_assembled()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([folder.name, recent.name])
-    assert demo_model.ensure_assembled() == folder  # the second start reuses it
-
-
-def test_an_unwritable_cache_falls_back_to_a_temporary_folder(demo_lm, monkeypatch, tmp_path):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the cache should be")
-    monkeypatch.setenv("BERT_EXPLORER_CACHE", str(blocker / "cache"))
-    monkeypatch.setattr(demo_model.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
-    lm = models.load("demo")
-    assert Path(lm.source).parent == tmp_path / "tmp" / Path(demo_model._roots()[1]).name
-    monkeypatch.setattr(demo_model.tempfile, "gettempdir", lambda: str(blocker / "tmp"))
-    with pytest.raises(ModelLoadError, match="could not be written.*BERT_EXPLORER_CACHE"):
-        models.load("demo")
 
 
 def _write_delta(path, tensors, metadata):
