@@ -32,6 +32,7 @@ from explorer.engine.generation_params import (
     GenerationResult,
     GenerationStep,
     join_pieces,
+    temperature_at,
 )
 from explorer.engine.models import MaskedLM
 from explorer.engine.tokens import MaskSpelling
@@ -237,7 +238,7 @@ def _run(lm: MaskedLM, params: GenerationParams, prompt: Prompt) -> Generator[Ge
 
     for it in range(params.max_iter):
         sweep, offset = divmod(it, sweep_len)
-        temperature = params.temperature * params.temperature_decay**sweep
+        temperature = temperature_at(params, sweep)
         top_k = params.top_k if it >= params.burn_in else 0
         with torch.inference_mode():
             if parallel:

@@ -23,6 +23,15 @@ STRATEGY_HELP = {
 }
 
 MAX_SEED = 2**63 - 1  # what torch.Generator.manual_seed takes
+# The other ranges (the CLI's argument types use these too). The upper ends are far above
+# any use and there only so that nothing overflows: a model reads at most some thousands of
+# tokens and the engine checks length, top-k and batch memory against the model it has.
+MAX_LENGTH = 1_000_000
+MAX_BATCH_SIZE = 1_000_000
+MAX_TEMPERATURE = 1000.0  # softmax(logits / 1000) is all but uniform already
+MAX_TEMPERATURE_DECAY = 10.0
+MAX_TOP_K = 10_000_000  # no vocabulary is larger
+MAX_ITER = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -45,23 +54,26 @@ class GenerationParams:
         out: list[str] = []
         if self.strategy not in STRATEGIES:
             out.append(f"Unknown strategy '{self.strategy}': use one of {', '.join(STRATEGIES)}.")
-        if self.length < 1:
-            out.append(f"Length must be at least 1 token, got {self.length}.")
-        if self.batch_size < 1:
-            out.append(f"Batch size must be at least 1 sample, got {self.batch_size}.")
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
+        if not 1 <= self.length <= MAX_LENGTH:
+            out.append(f"Length must be at least 1 token (and at most {MAX_LENGTH:,}), got {self.length}.")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            out.append(f"Batch size must be at least 1 sample (and at most {MAX_BATCH_SIZE:,}), got {self.batch_size}.")
+        if not (math.isfinite(self.temperature) and 0 < self.temperature <= MAX_TEMPERATURE):
             out.append(
-                f"Temperature must be above 0, got {self.temperature:g}: use a small value such as 0.01 "
-                "for (nearly) greedy choices."
+                f"Temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {self.temperature:g}: "
+                "use a small value such as 0.01 for (nearly) greedy choices."
             )
-        if not (math.isfinite(self.temperature_decay) and self.temperature_decay > 0):
-            out.append(f"Temperature decay must be above 0 (1 keeps it constant), got {self.temperature_decay:g}.")
-        if self.top_k < 0:
-            out.append(f"Top-k must be 0 (the full distribution) or more, got {self.top_k}.")
-        if self.burn_in < 0:
-            out.append(f"Burn-in must be 0 or more iterations, got {self.burn_in}.")
-        if self.max_iter < 1:
-            out.append(f"Max iterations must be at least 1, got {self.max_iter}.")
+        if not (math.isfinite(self.temperature_decay) and 0 < self.temperature_decay <= MAX_TEMPERATURE_DECAY):
+            out.append(
+                f"Temperature decay must be above 0 and at most {MAX_TEMPERATURE_DECAY:g} (1 keeps it constant), "
+                f"got {self.temperature_decay:g}."
+            )
+        if not 0 <= self.top_k <= MAX_TOP_K:
+            out.append(f"Top-k must be 0 (the full distribution) or more, up to {MAX_TOP_K:,}, got {self.top_k}.")
+        if not 0 <= self.burn_in <= MAX_ITER:
+            out.append(f"Burn-in must be 0 or more iterations (at most {MAX_ITER:,}), got {self.burn_in}.")
+        if not 1 <= self.max_iter <= MAX_ITER:
+            out.append(f"Max iterations must be at least 1 (and at most {MAX_ITER:,}), got {self.max_iter}.")
         if not 0 <= self.seed <= MAX_SEED:
             out.append(f"The random seed must be between 0 and {MAX_SEED}, got {self.seed}.")
         return out
@@ -137,6 +149,16 @@ class GenerationResult:
             "iterations": self.iterations,
             "seconds": round(self.seconds, 3),
         }
+
+
+def temperature_at(params: GenerationParams, sweep: int) -> float:
+    """The temperature of sweep `sweep` (from 0): decayed after every sweep, and never past
+    MAX_TEMPERATURE (a decay above 1 heats the chain; a float overflows after enough sweeps)."""
+    try:
+        value = params.temperature * params.temperature_decay**sweep
+    except OverflowError:
+        value = math.inf
+    return min(value, MAX_TEMPERATURE)
 
 
 def format_temperature(t: float) -> str:

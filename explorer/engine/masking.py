@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from explorer.engine.errors import InvalidParameterError
-from explorer.engine.mlm_params import DEFAULT_RATE, DEFAULT_SEED, KEPT, MASKED, RANDOM, check_rate, check_text
+from explorer.engine.mlm_params import DEFAULT_RATE, DEFAULT_SEED, KEPT, MASKED, RANDOM, check_rate, check_seed, check_text
 from explorer.engine.mlm_results import MaskDemoResult, MaskedToken
 from explorer.engine.models import MaskedLM
 from explorer.engine.tokens import Encoded, encode
@@ -116,6 +116,7 @@ def preprocess(
     rate = check_rate(rate)
     if seed is None:
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    check_seed(seed)
     enc = encode(lm, text)
     warnings: list[str] = []
     if enc.full_length > lm.max_length:

@@ -7,8 +7,10 @@ the same passage and rate as the class labs.
 from __future__ import annotations
 
 import math
+import operator
 
 from explorer.engine.errors import InvalidParameterError
+from explorer.engine.generation_params import MAX_SEED
 
 DEFAULT_RATE = 0.15  # BERT's pre-training rate
 DEFAULT_SEED = 0  # a fixed start, so everyone in a class sees the same masks
@@ -36,6 +38,17 @@ def check_rate(rate: float) -> float:
         raise InvalidParameterError(
             f"The masking rate must be more than 0 and at most 1 (0.15 is BERT's), not {rate}."
         )
+    return value
+
+
+def check_seed(seed: int) -> int:
+    """A random seed numpy and torch both take, or an error that says what is allowed."""
+    try:
+        value = operator.index(seed)  # an int, or numpy's; not a float or a string
+    except TypeError:
+        value = -1
+    if isinstance(seed, bool) or not 0 <= value <= MAX_SEED:
+        raise InvalidParameterError(f"The random seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.")
     return value
 
 
