@@ -13,13 +13,28 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from explorer import __version__, commands
 from explorer.commands import EXIT_FAILED, EXIT_USAGE, CliError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, with a usage error on one line (what is wrong, and where the help
+    is) instead of the usage block: a script's log then holds the one line that matters."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see: {self.prog} --help)\n")
+
+
+def one_line(message: object) -> str:
+    """A message on one line: transformers and the OS put newlines in theirs. Spaces inside
+    a line stay as they are (a path may hold two in a row)."""
+    return " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="bert-explorer",
         description="Look inside BERT-style masked language models. With no command, opens the window.",
     )
@@ -36,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["gui", *argv]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already on stderr
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     logging.basicConfig(
         level=os.environ.get("BERT_EXPLORER_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -44,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except CliError as exc:
-        print(f"bert-explorer: error: {exc}", file=sys.stderr)
+        print(f"bert-explorer: error: {one_line(exc)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("bert-explorer: stopped", file=sys.stderr)
@@ -57,5 +75,5 @@ def main(argv: list[str] | None = None) -> int:
         from explorer.engine.errors import ExplorerError
 
         code = EXIT_USAGE if isinstance(exc, (ExplorerError, ValueError)) else EXIT_FAILED
-        print(f"bert-explorer: error: {exc}", file=sys.stderr)
+        print(f"bert-explorer: error: {one_line(exc) or type(exc).__name__}", file=sys.stderr)
         return code

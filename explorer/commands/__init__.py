@@ -7,10 +7,14 @@ so that `bert-explorer --help` does not wait for torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import math
 import os
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from explorer import DEFAULT_MODEL
@@ -97,19 +101,130 @@ def with_load_warnings(args: argparse.Namespace, payload: dict) -> dict:
     return {**payload, "warnings": list(getattr(args, "load_warnings", [])) + list(payload.get("warnings", []))}
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+# --- argument types: each option's range is declared once, where the option is added, and
+# checked as the arguments are parsed, so nothing runs (no model loads) with a value out of it.
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _range_words(lo: float | None, hi: float | None, lo_open: bool = False) -> str:
+    def number(x: float) -> str:
+        return str(x) if isinstance(x, int) else f"{x:g}"
+
+    low = None if lo is None else (f"above {number(lo)}" if lo_open else f"at least {number(lo)}")
+    if hi is None:
+        return low or "any number"
+    return f"{low} and at most {number(hi)}" if low else f"at most {number(hi)}"
+
+
+def int_in(lo: int | None, hi: int | None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [lo, hi] (None: no bound on that side)."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # also a number of more than 4300 digits
+            raise argparse.ArgumentTypeError(f"must be a whole number {_range_words(lo, hi)}, got {_quoted(text)}") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"must be {_range_words(lo, hi)}, got {_quoted(text)}")
+        return value
+
+    return whole_number
+
+
+def finite_float(lo: float | None, hi: float | None, *, lo_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [lo, hi], or (lo, hi] with lo_open; never inf or nan."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number {_range_words(lo, hi, lo_open)}, got {_quoted(text)}")
+        if lo is not None and (value < lo or (lo_open and value == lo)) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"must be {_range_words(lo, hi, lo_open)}, got {_quoted(text)}")
+        return value
+
+    return number
+
+
+positive = int_in(1, None)
+
+
+def seed() -> Callable[[str], int]:
+    """An argparse type: a random seed, as torch and numpy take it."""
+    from explorer.engine.generation_params import MAX_SEED
+
+    return int_in(0, MAX_SEED)
+
+
+def text(value: str) -> str:
+    """An argparse type for text and names: valid UTF-8 only (Python hands bytes that are not
+    UTF-8 in argv over as lone surrogates, which no tokenizer or file can take)."""
+    from explorer.engine.output_paths import not_utf8
+
+    problem = not_utf8(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem}: check the terminal's or the file's encoding")
     return value
 
 
+def output_path(value: str | None, option: str, suffixes: tuple[str, ...]) -> Path | None:
+    """The checked path to write (explorer.engine.output_paths), or a CliError that says why not."""
+    from explorer.engine.errors import InvalidParameterError
+    from explorer.engine.output_paths import check_output_path
+
+    if value is None:
+        return None
+    try:
+        return check_output_path(value, option, suffixes)
+    except InvalidParameterError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def input_file(value: str | None, option: str) -> Path | None:
+    """The checked file to read, or a CliError that says why not."""
+    from explorer.engine.errors import InvalidParameterError
+    from explorer.engine.output_paths import check_input_file
+
+    if value is None:
+        return None
+    try:
+        return check_input_file(value, option)
+    except InvalidParameterError as exc:
+        raise CliError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Around a write (atomic: explorer.engine.output_paths): a full disk or a folder that
+    became read-only ends the command with one line that names the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise CliError(f"Could not write '{path}': {exc.strerror or exc}. It was left as it was.", EXIT_FAILED) from exc
+
+
+def print_json(payload: Any, *, indent: int | None = None) -> None:
+    """Print strict JSON (explorer.engine.strict_json): a number that is not finite becomes
+    null, and a dict's `warnings` says so; never NaN or Infinity, which JSON has not."""
+    from explorer.engine.strict_json import finite, not_finite_warning
+
+    clean, replaced = finite(payload)
+    if replaced and isinstance(clean, dict):
+        clean["warnings"] = [*clean.get("warnings", []), not_finite_warning(replaced)]
+    print(json.dumps(clean, ensure_ascii=False, allow_nan=False, indent=indent))
+
+
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help=(
+    p.add_argument("--model", default=None, type=text, help=(
         f"hub id, local folder, or 'demo' (default: {DEFAULT_MODEL}, or the bundled demo model when "
         "that is neither cached nor reachable)"))
-    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda or mps")
-    p.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
+    p.add_argument("--device", default="auto", type=text, help="auto (cuda > mps > cpu), cpu, cuda or mps")
+    p.add_argument("--dtype", default="auto", type=text, help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
 
 
 def drive(steps: Generator[Any, None, R], *, label: str = "", stream: Any = None) -> R:
@@ -141,7 +256,7 @@ def drive(steps: Generator[Any, None, R], *, label: str = "", stream: Any = None
 def progress_line(step: Any, elapsed: float, label: str = "") -> str:
     done, total = getattr(step, "done", 0), getattr(step, "total", 0)
     message = getattr(step, "message", "")
-    parts = [label] if label else []
+    parts = [label if len(label) <= 40 else label[:39] + "…"] if label else []  # a label never hides the rest
     if total:
         width = 24
         filled = int(width * min(done / total, 1.0))

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from explorer.commands import CliError, add_model_options, load_model, with_load_warnings
+from explorer.commands import (
+    CliError,
+    add_model_options,
+    int_in,
+    load_model,
+    output_path,
+    print_json,
+    text,
+    with_load_warnings,
+    writing,
+)
 
 ORDER = 20
+MAX_LAYERS = 1000  # --layer's range, before the model says how many it has
+FIGURE_SUFFIXES = (".png", ".svg")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     at = sub.add_parser("attention", help="attention weights of every layer and head for TEXT")
-    at.add_argument("text", metavar="TEXT")
+    at.add_argument("text", metavar="TEXT", type=text)
     add_model_options(at)
-    at.add_argument("--layer", type=int, default=0, help="layer to show, from 0 (negative counts from the end)")
+    at.add_argument("--layer", type=int_in(-MAX_LAYERS, MAX_LAYERS - 1), default=0, help="layer to show, from 0 (negative counts from the end)")
     at.add_argument("--out", metavar="FILE", help="draw the layer's grid of heads to FILE.png or FILE.svg")
     at.add_argument("--npz", metavar="FILE", help="save all layers: array 'attentions' (layers, heads, T, T) and 'tokens'")
     at.add_argument("--json", action="store_true", help="print the chosen layer's weights (heads x T x T) as JSON")
@@ -23,28 +34,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    figure = output_path(args.out, "--out", FIGURE_SUFFIXES)  # before torch and the model load
+    arrays = output_path(args.npz, "--npz", (".npz",))
+
     import numpy as np
 
     from explorer.engine.attention import attention
+    from explorer.engine.output_paths import atomic_path, atomic_write
 
-    if args.out and not args.out.lower().endswith((".png", ".svg")):
-        raise CliError(f"--out must end in .png or .svg, not '{args.out}'.")
     lm = load_model(args)
-    result = attention(lm, args.text)
-    layer = args.layer if args.layer >= 0 else result.num_layers + args.layer
-    if not 0 <= layer < result.num_layers:
+    layer = args.layer if args.layer >= 0 else lm.num_layers + args.layer
+    if not 0 <= layer < lm.num_layers:
         raise CliError(
-            f"Layer {args.layer} does not exist: {lm.name} has {result.num_layers} layers, "
-            f"numbered 0 to {result.num_layers - 1}."
+            f"Layer {args.layer} does not exist: {lm.name} has {lm.num_layers} layers, "
+            f"numbered 0 to {lm.num_layers - 1} (or -1 to -{lm.num_layers} from the end)."
         )
-    if args.npz:
-        np.savez_compressed(args.npz, attentions=result.weights, tokens=np.array(result.tokens))
-    if args.out:
+    result = attention(lm, args.text)
+    if arrays:
+        # A file object: given a name, numpy would add .npz to it (DIR -> DIR.npz).
+        with writing(args.npz), atomic_write(arrays, "wb") as handle:
+            np.savez_compressed(handle, attentions=result.weights, tokens=np.array(result.tokens))
+    if figure:
         from explorer.plots.heatmaps import render_layer
 
-        render_layer(result.weights, result.tokens, layer, args.out, title=f"{lm.name} · layer {layer}")
+        with writing(args.out), atomic_path(figure) as temp:  # same suffix: matplotlib picks the format by it
+            render_layer(result.weights, result.tokens, layer, str(temp), title=f"{lm.name} · layer {layer}")
     if args.json:
-        print(json.dumps(with_load_warnings(args, {
+        print_json(with_load_warnings(args, {
             "model": result.model,
             "tokens": list(result.tokens),
             "layers": result.num_layers,
@@ -52,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             "layer": layer,
             "weights": result.weights[layer].tolist(),
             "warnings": list(result.warnings),
-        }), ensure_ascii=False))
+        }))
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

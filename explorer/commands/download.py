@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from explorer import DEFAULT_MODEL
-from explorer.commands import CliError, drive, quiet_libraries
+from explorer.commands import CliError, drive, print_json, quiet_libraries, text
 
 ORDER = 5
 
@@ -19,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Fetch models from the Hugging Face hub into its local cache, so that they open "
         "without a network later. With no MODEL, the default model.",
     )
-    d.add_argument("models", nargs="*", metavar="MODEL", help=f"hub ids (default: {DEFAULT_MODEL})")
+    d.add_argument("models", nargs="*", metavar="MODEL", type=text, help=f"hub ids (default: {DEFAULT_MODEL})")
     d.add_argument("--list", action="store_true", help="list the models already in the cache")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=run)
@@ -39,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("--list takes no model names.")
         found = cached_models()
         if args.json:
-            print(json.dumps([m.to_json() for m in found], indent=2))
+            print_json([m.to_json() for m in found], indent=2)
         elif not found:
             print("No models in the Hugging Face cache yet.")
         else:
@@ -47,19 +45,22 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{m.name:<40} {_mb(m.size_bytes):>10}  {m.folder}" + ("" if m.is_model else "  (no config.json)"))
         return 0
     results, failures = [], []
-    for name in args.models or [DEFAULT_MODEL]:
+    names = args.models or [DEFAULT_MODEL]
+    for name in names:
         try:
             got = drive(download_steps(name), label=name)
         except ExplorerError as exc:
             failures.append({"model": name, "error": str(exc)})
-            print(f"error: {exc}", file=sys.stderr)
             continue
         results.append(got)
         if not args.json:
             state = "already in the cache" if got.already_cached else "downloaded"
             print(f"{name}: {state}, {_mb(got.size_bytes)} in {got.folder}")
     if args.json:
-        print(json.dumps({"downloaded": [r.to_json() for r in results], "failed": failures}, indent=2))
-    if failures:
-        raise CliError(f"{len(failures)} of {len(failures) + len(results)} models could not be downloaded.")
+        print_json({"downloaded": [r.to_json() for r in results], "failed": failures}, indent=2)
+    if len(names) == 1 and failures:
+        raise CliError(failures[0]["error"])
+    if failures:  # every reason, on the one error line
+        reasons = "; ".join(f"{f['model']}: {f['error']}" for f in failures)
+        raise CliError(f"{len(failures)} of {len(names)} models could not be downloaded. {reasons}")
     return 0

@@ -7,21 +7,31 @@ stops the chain and still prints the samples as they stand, with exit code 130.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Generator
 from typing import Any
 
-from explorer.commands import CliError, add_model_options, drive, load_model, with_load_warnings
+from explorer.commands import (
+    CliError,
+    add_model_options,
+    drive,
+    finite_float,
+    int_in,
+    load_model,
+    print_json,
+    seed,
+    text,
+    with_load_warnings,
+)
 
 ORDER = 30
 EXIT_INTERRUPTED = 130
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from explorer.engine.generation_params import STRATEGIES, GenerationParams
+    from explorer.engine import generation_params as gp
 
-    d = GenerationParams()
+    d = gp.GenerationParams()
     g = sub.add_parser(
         "generate",
         help="sample text from the model, one token at a time (Wang & Cho 2019)",
@@ -29,23 +39,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and re-sample positions, cooling the temperature after every sweep.",
     )
     opt = g.add_argument
-    opt("--seed-text", default=d.seed_text, metavar="T",
+    opt("--seed-text", type=text, default=d.seed_text, metavar="T",
         help="text to start from (default: none); [MASK]s in it are filled too")
-    opt("--length", type=int, default=d.length, metavar="N",
+    opt("--length", type=int_in(1, gp.MAX_LENGTH), default=d.length, metavar="N",
         help=f"tokens to generate after the seed text (default {d.length})")
-    opt("--batch-size", type=int, default=d.batch_size, metavar="B",
+    opt("--batch-size", type=int_in(1, gp.MAX_BATCH_SIZE), default=d.batch_size, metavar="B",
         help=f"samples drawn together (default {d.batch_size})")
-    opt("--temperature", type=float, default=d.temperature, metavar="T",
-        help=f"above 0; lower is more certain (default {d.temperature:g})")
-    opt("--temperature-decay", type=float, default=d.temperature_decay, metavar="D",
-        help=f"multiplies the temperature after each sweep (default {d.temperature_decay:g})")
-    opt("--top-k", type=int, default=d.top_k, metavar="K",
+    opt("--temperature", type=finite_float(0.0, gp.MAX_TEMPERATURE, lo_open=True), default=d.temperature, metavar="T",
+        help=f"above 0, at most {gp.MAX_TEMPERATURE:g}; lower is more certain (default {d.temperature:g})")
+    opt("--temperature-decay", type=finite_float(0.0, gp.MAX_TEMPERATURE_DECAY, lo_open=True),
+        default=d.temperature_decay, metavar="D",
+        help=f"multiplies the temperature after each sweep, above 0, at most {gp.MAX_TEMPERATURE_DECAY:g} "
+        f"(default {d.temperature_decay:g})")
+    opt("--top-k", type=int_in(0, gp.MAX_TOP_K), default=d.top_k, metavar="K",
         help="sample among the K likeliest tokens; 0 = all (default)")
-    opt("--burn-in", type=int, default=d.burn_in, metavar="N",
+    opt("--burn-in", type=int_in(0, gp.MAX_ITER), default=d.burn_in, metavar="N",
         help="iterations on the full distribution before top-k applies (default 0)")
-    opt("--max-iter", type=int, default=d.max_iter, metavar="N", help=f"iterations to run (default {d.max_iter})")
-    opt("--strategy", default=d.strategy, choices=STRATEGIES, help=f"order of sampling (default {d.strategy})")
-    opt("--seed", type=int, default=d.seed, metavar="S",
+    opt("--max-iter", type=int_in(1, gp.MAX_ITER), default=d.max_iter, metavar="N",
+        help=f"iterations to run (default {d.max_iter})")
+    opt("--strategy", default=d.strategy, choices=gp.STRATEGIES, help=f"order of sampling (default {d.strategy})")
+    opt("--seed", type=seed(), default=d.seed, metavar="S",
         help="random seed: the same seed on the same device gives the same samples")
     add_model_options(g)
     g.add_argument("--json", action="store_true", help='print {"model", "params", "samples", "iterations", "seconds"}')
@@ -89,7 +102,7 @@ def _remember_last(steps: Generator[Any, None, Any], last: list[Any]) -> Generat
 
 def _print(result: Any, args: argparse.Namespace) -> None:
     if args.json:
-        print(json.dumps(with_load_warnings(args, result.to_json()), ensure_ascii=False, indent=2))
+        print_json(with_load_warnings(args, result.to_json()), indent=2)
     else:
         for sample in result.samples:
             print(sample)

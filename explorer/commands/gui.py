@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from explorer import DEFAULT_MODEL
+from explorer.commands import text
 
 ORDER = 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     gui = sub.add_parser("gui", help="open the window (the default)")
-    gui.add_argument("--model", default=None, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
+    gui.add_argument("--model", default=None, type=text, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
     gui.add_argument("--device", default="auto")
     gui.add_argument("--dtype", default="auto")
     gui.set_defaults(func=run)

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from typing import Any
 
-from explorer.commands import CliError, add_model_options, drive, load_model, positive, with_load_warnings
+from explorer.commands import (
+    CliError,
+    add_model_options,
+    drive,
+    input_file,
+    int_in,
+    load_model,
+    output_path,
+    positive,
+    print_json,
+    text,
+    with_load_warnings,
+    writing,
+)
 
 ORDER = 50
+MAX_BATCH_SIZE = 4096  # facts per forward pass; a full LAMA batch of 4096 needs ~0.5 GB of logits
+RECORD_SUFFIXES = (".jsonl", ".csv")  # what lama_data.write_records writes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,29 +32,48 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="evaluate LAMA facts: P@1, P@10, MRR per relation",
         description="PATH is a LAMA data folder, one subset folder (TREx, Google_RE, Squad, ConceptNet) or one .jsonl file.",
     )
-    la.add_argument("path", metavar="PATH")
+    la.add_argument("path", metavar="PATH", type=text)
     add_model_options(la)
     la.add_argument("--protocol", choices=["lab", "lama"], default="lab",
                     help="lab: rank over the whole vocabulary (the lab's correct@1); lama: LAMA's common vocabulary")
     la.add_argument("--probe", choices=["template", "sentences"], default="template",
                     help="T-REx and Google-RE: probe from the relation's template (default) or the original sentences")
-    la.add_argument("--batch-size", type=positive, default=32)
+    la.add_argument("--batch-size", type=int_in(1, MAX_BATCH_SIZE), default=32, help=f"facts per forward pass, 1 to {MAX_BATCH_SIZE} (default 32)")
     la.add_argument("--limit", type=positive, default=None, help="evaluate only the first N facts")
-    la.add_argument("--common-vocab", default=None, help="common_vocab_cased.txt (default: next to the data, else the shipped copy)")
+    la.add_argument("--common-vocab", type=text, default=None, help="common_vocab_cased.txt (default: next to the data, else the shipped copy)")
     la.add_argument("--out", metavar="FILE", help="one record per fact: FILE.jsonl, or FILE.csv")
     la.add_argument("--json", action="store_true", help="print the summary as JSON")
     la.set_defaults(func=run)
+
+
+def _check_common_vocab(path: Any, protocol: str) -> None:
+    """Read it now, not after the model loads: an empty list would drop every fact and score 0."""
+    from explorer.engine import lama_data
+
+    if protocol == "lama" and not lama_data.read_common_vocab(path):
+        raise CliError(f"The common vocabulary '{path}' holds no words: give LAMA's common_vocab_cased.txt.")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from explorer.engine import lama_data
+    from explorer.engine.errors import ExplorerError
+    from explorer.paths import LAMA_COMMON_VOCAB
 
+    out = output_path(args.out, "--out", RECORD_SUFFIXES)  # every path before any work
+    common = input_file(args.common_vocab, "--common-vocab")
     try:
+        if common:
+            _check_common_vocab(common, args.protocol)
         data = drive(lama_data.read_steps(args.path, args.probe), label="reading")
-    except (FileNotFoundError, NotADirectoryError) as exc:
+        if not common:
+            common = lama_data.find_upwards(Path(args.path).expanduser(), "common_vocab_cased.txt")
+            _check_common_vocab(common or LAMA_COMMON_VOCAB, args.protocol)
+    except (ExplorerError, FileNotFoundError, NotADirectoryError) as exc:
         raise CliError(str(exc)) from exc
+    if out and out.resolve() in {Path(f).resolve() for f in (*data.sources, common) if f}:
+        raise CliError(f"--out '{args.out}' is a file this run reads: write the results to another file.")
     for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
     for skip in data.skipped[:20]:
@@ -49,16 +83,16 @@ def run(args: argparse.Namespace) -> int:
     facts = data.facts[: args.limit] if args.limit else data.facts
     if not facts:
         raise CliError(f"No facts to evaluate in '{args.path}'.")
-    common = args.common_vocab or lama_data.find_upwards(Path(args.path), "common_vocab_cased.txt")
     lm = load_model(args)
     from explorer.engine.lama import evaluate
 
     report = drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
                             skipped=data.skipped), label="probing")
-    if args.out:
-        lama_data.write_records(report, args.out)
+    if out:
+        with writing(args.out):
+            lama_data.write_records(report, out)
     if args.json:
-        print(json.dumps(with_load_warnings(args, report.to_json()), ensure_ascii=False, indent=2))
+        print_json(with_load_warnings(args, report.to_json()), indent=2)
         return 0
     print(f"{report.model} · protocol {report.protocol} · {report.overall.n} facts evaluated")
     print(f"{'relation':<16} {'n':>6} {'P@1':>7} {'P@10':>7} {'MRR':>7}")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from explorer.commands import CliError, add_model_options, load_model, with_load_warnings
+from explorer.commands import (
+    CliError,
+    add_model_options,
+    finite_float,
+    int_in,
+    load_model,
+    print_json,
+    seed,
+    text,
+    with_load_warnings,
+)
 
 ORDER = 40
 
@@ -17,9 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mask-demo",
         help="mask ~15%% of TEXT at random, run the model with labels, and show its loss and reconstruction",
     )
-    md.add_argument("text", metavar="TEXT", help="a passage; special tokens ([CLS], [SEP]) are never masked")
-    md.add_argument("--rate", type=float, default=None, help="share of tokens to mask, in (0, 1] (default 0.15)")
-    md.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same masks (default 0)")
+    md.add_argument("text", metavar="TEXT", type=text, help="a passage; special tokens ([CLS], [SEP]) are never masked")
+    md.add_argument("--rate", type=finite_float(0.0, 1.0, lo_open=True), default=None, help="share of tokens to mask, in (0, 1] (default 0.15)")
+    md.add_argument("--seed", type=seed(), default=None, help="random seed: the same seed gives the same masks (default 0)")
     md.add_argument(
         "--no-80-10-10",
         dest="bert_rule",
@@ -27,20 +36,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="every chosen token becomes the mask token (default: BERT's rule, 80%% mask, 10%% random, 10%% kept)",
     )
     add_model_options(md)
-    md.add_argument("--lens", type=int, metavar="POSITION", help="also show the layer lens at token POSITION (from 0)")
+    md.add_argument("--lens", type=int_in(0, None), metavar="POSITION", help="also show the layer lens at token POSITION (from 0)")
     md.add_argument("--json", action="store_true", help="print the JSON contract")
     md.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from explorer.engine.errors import InvalidParameterError
-    from explorer.engine.mlm_params import DEFAULT_RATE, DEFAULT_SEED, check_rate, check_text
+    from explorer.engine.mlm_params import DEFAULT_RATE, DEFAULT_SEED, check_rate, check_seed, check_text
 
     rate = DEFAULT_RATE if args.rate is None else args.rate
     seed = DEFAULT_SEED if args.seed is None else args.seed
     try:  # before the model loads: a typo should not cost seconds
         check_text(args.text)
         check_rate(rate)
+        check_seed(seed)
     except InvalidParameterError as exc:
         raise CliError(str(exc)) from exc
 
@@ -62,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if lens is not None:
             data["lens"] = lens.to_json()
         data["warnings"] = list(result.warnings)
-        print(json.dumps(with_load_warnings(args, data), ensure_ascii=False))
+        print_json(with_load_warnings(args, data))
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

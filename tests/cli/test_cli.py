@@ -67,11 +67,11 @@ def test_errors_exit_2_with_one_line(capsys, monkeypatch, argv, message):
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("bert-explorer: error:")
 
 
-def test_bad_arguments_exit_2(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["fill-mask", "x", "--top-k", "0"])
-    assert exc.value.code == 2
-    assert "must be at least 1" in capsys.readouterr().err
+def test_bad_arguments_exit_2_with_one_line(capsys):
+    code = main(["fill-mask", "x", "--top-k", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "argument --top-k: must be at least 1" in err
+    assert err.count("\n") == 1 and "bert-explorer fill-mask --help" in err  # not argparse's usage block
 
 
 def test_entry_point_runs_as_a_module_without_traceback(bert_dir):
@@ -125,3 +125,14 @@ def test_attention_out_draws_the_grid(capsys, bert_dir, tmp_path, suffix):
 def test_attention_bad_arguments_exit_2(capsys, bert_dir, argv, message):
     code, out, err = run(capsys, "attention", "The cat.", "--model", str(bert_dir), *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unforeseen_error_is_one_line_not_a_traceback(capsys, monkeypatch, bert_dir):
+    import explorer.engine.fill_mask as engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("first line\n  second  line\n\nthird")
+
+    monkeypatch.setattr(engine, "fill_mask", broken)
+    code, out, err = run(capsys, "fill-mask", "x [MASK]", "--model", str(bert_dir))
+    assert code == 1 and out == "" and err == "bert-explorer: error: first line second  line third\n"

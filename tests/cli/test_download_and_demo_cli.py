@@ -70,7 +70,9 @@ def test_download_offline_setting_fails_clearly(capsys, empty_hub_cache, monkeyp
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code, out, err = run(capsys, "download", "bert-base-cased")
     assert code == 2
-    assert "HF_HUB_OFFLINE" in err and "1 of 1 models could not be downloaded" in err
+    errors = [line for line in err.splitlines() if "error" in line]  # the others are progress
+    assert errors == [line for line in errors if line.startswith("bert-explorer: error:")]
+    assert len(errors) == 1 and "HF_HUB_OFFLINE" in errors[0]  # the reason itself, on the one line
 
 
 def test_download_with_the_hub_unreachable_fails_clearly_and_fast(tmp_path):

@@ -53,20 +53,55 @@ def test_plain_output_is_one_sample_a_line(capsys, bert_dir, bert):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--length", "0"], "Length must be at least 1"),
-        (["--temperature", "0"], "Temperature must be above 0"),
-        (["--max-iter", "0"], "Max iterations must be at least 1"),
-        (["--batch-size", "0"], "Batch size must be at least 1"),
-        (["--top-k", "-3"], "Top-k must be 0"),
+        (["--length", "0"], "argument --length: must be at least 1"),
+        (["--temperature", "0"], "argument --temperature: must be above 0"),
+        (["--max-iter", "0"], "argument --max-iter: must be at least 1"),
+        (["--batch-size", "0"], "argument --batch-size: must be at least 1"),
+        (["--top-k", "-3"], "argument --top-k: must be at least 0"),
+        # issue 21: inf, nan, overflow and absurd values, refused before the model loads
+        (["--temperature-decay", "1e300"], "argument --temperature-decay: must be above 0 and at most 10"),
+        (["--temperature", "inf"], "argument --temperature: must be a finite number"),
+        (["--temperature", "nan"], "argument --temperature: must be a finite number"),
+        (["--temperature", "1e999"], "argument --temperature: must be a finite number"),
+        (["--seed", "99999999999999999999999"], "argument --seed: must be at least 0 and at most 9223372036854775807"),
+        (["--seed", "-1"], "argument --seed: must be at least 0"),
+        (["--length", "99999999999999999999"], "argument --length: must be at least 1 and at most"),
+        (["--top-k", "99999999999999999999"], "argument --top-k: must be at least 0 and at most"),
+        (["--max-iter", "1.5"], "argument --max-iter: must be a whole number"),
+        (["--seed-text", "the \udcff\udcfe cat"], "argument --seed-text: is not valid UTF-8 (byte 0xff"),
+    ],
+)
+def test_bad_parameters_exit_2_with_one_line_before_loading(capsys, argv, message):
+    # The model folder does not exist: a check that came after loading would name the model.
+    code, out, err = run(capsys, "generate", *argv, "--model", "/no/such/folder")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bert-explorer generate: error:") and message in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
         (["--length", "100"], "reads at most 64"),
         (["--batch-size", "1000000"], "use a smaller batch size or length"),
     ],
 )
-def test_bad_parameters_exit_2_with_one_line(capsys, bert_dir, argv, message):
+def test_parameters_too_large_for_the_model_exit_2_with_one_line(capsys, bert_dir, argv, message):
     code, out, err = run(capsys, "generate", *argv, "--model", str(bert_dir))
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bert-explorer: error:") and message in lines[0]
+
+
+def test_a_temperature_that_grows_past_any_float_is_capped(bert):
+    # decay 10 for 400 sweeps is 10**400: a float overflows (OverflowError) without the cap.
+    from explorer.engine.generation_params import MAX_TEMPERATURE, temperature_at
+
+    params = GenerationParams(temperature=1.0, temperature_decay=10.0)
+    assert temperature_at(params, 400) == MAX_TEMPERATURE
+    assert temperature_at(GenerationParams(temperature_decay=0.01), 400) == 0.0
+    steps = list(run_to_end(generate(bert, GenerationParams(length=1, max_iter=400, temperature_decay=10.0))).samples)
+    assert len(steps) == 5
 
 
 def test_a_missing_model_exits_2(capsys, tmp_path):
@@ -75,9 +110,8 @@ def test_a_missing_model_exits_2(capsys, tmp_path):
 
 
 def test_unknown_strategy_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["generate", "--strategy", "random"])
-    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    code, out, err = run(capsys, "generate", "--strategy", "random")
+    assert code == 2 and out == "" and "invalid choice" in err and len(err.strip().splitlines()) == 1
 
 
 def test_ctrl_c_prints_the_samples_so_far(capsys, monkeypatch, bert_dir):

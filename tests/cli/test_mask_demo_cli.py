@@ -81,10 +81,16 @@ def test_layer_lens(capsys, bert_dir, bert):
     [
         (["mask-demo", ""], "empty"),
         (["mask-demo", "   "], "empty"),
-        (["mask-demo", TEXT, "--rate", "0"], "rate"),
-        (["mask-demo", TEXT, "--rate", "1.5"], "rate"),
-        (["mask-demo", TEXT, "--rate", "-0.2"], "rate"),
-        (["mask-demo", TEXT, "--rate", "nan"], "rate"),
+        (["mask-demo", TEXT, "--rate", "0"], "argument --rate: must be above 0"),
+        (["mask-demo", TEXT, "--rate", "1.5"], "argument --rate: must be above 0 and at most 1"),
+        (["mask-demo", TEXT, "--rate", "-0.2"], "argument --rate"),
+        (["mask-demo", TEXT, "--rate", "nan"], "argument --rate: must be a finite number"),
+        (["mask-demo", TEXT, "--rate", "inf"], "argument --rate: must be a finite number"),
+        # issue 21: a negative seed was refused only after the model had loaded
+        (["mask-demo", TEXT, "--seed", "-1"], "argument --seed: must be at least 0"),
+        (["mask-demo", TEXT, "--seed", "99999999999999999999999"], "argument --seed"),
+        (["mask-demo", TEXT, "--lens", "-1"], "argument --lens: must be at least 0"),
+        (["mask-demo", "the \udcff\udcfe cat"], "argument TEXT: is not valid UTF-8"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_before_loading(capsys, argv, message):
@@ -92,7 +98,16 @@ def test_bad_input_exits_2_with_one_line_before_loading(capsys, argv, message):
     code, out, err = run(capsys, *argv, "--model", "/no/such/folder")
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bert-explorer: error:") and message in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("bert-explorer") and "error:" in lines[0] and message in lines[0]
+
+
+def test_the_engine_refuses_a_seed_out_of_range(bert):
+    # The window calls the engine directly: its own check stays.
+    from explorer.engine.errors import InvalidParameterError
+
+    for bad in (-1, 2**63, 1.5, "3", True):
+        with pytest.raises(InvalidParameterError, match="random seed"):
+            mask_demo(bert, TEXT, seed=bad)
 
 
 def test_a_lens_position_outside_the_passage_exits_2(capsys, bert_dir):
