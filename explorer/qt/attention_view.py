@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -21,17 +20,23 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.engine.attention_math import grid_shape, without_special
+from explorer.qt import dialogs
 from explorer.qt.heatmap_canvas import HeatmapCanvas
 
 HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
-EXPORT_FILTER = "PNG image (*.png);;SVG image (*.svg)"
+EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
+FILE_STEMS = {HEADS: "heads", AVERAGE: "average", ROLLOUT: "rollout"}  # export names say the view
 
 
-def ask_export_path(parent: QWidget, suggested: str) -> str:
-    path, chosen = QFileDialog.getSaveFileName(parent, "Export", suggested, EXPORT_FILTER)
-    if path and not path.lower().endswith((".png", ".svg")):
-        path += ".svg" if "svg" in chosen.lower() else ".png"
-    return path
+def export_name(mode: str, layer: int, head: int | None = None) -> str:
+    """heads_layer3.png, rollout_layer3.png, head_layer3_head5.png (one head enlarged)."""
+    if head is not None:
+        return f"head_layer{layer}_head{head}.png"
+    return f"{FILE_STEMS[mode]}_layer{layer}.png"
+
+
+def ask_export_path(parent: QWidget, name: str) -> str:
+    return dialogs.ask_save_path(parent, "Export", name, EXPORT_FORMATS)
 
 
 class LayerSpin(QSpinBox):
@@ -68,9 +73,11 @@ class HeadDetail(QDialog):
         layout.addLayout(bottom)
         self.canvas.hovered.connect(self.hover.setText)
         self.title = ""
+        self.file_name = "head.png"  # what Export… suggests
 
-    def set_map(self, matrix: np.ndarray, tokens: list[str], title: str) -> None:
+    def set_map(self, matrix: np.ndarray, tokens: list[str], title: str, file_name: str = "head.png") -> None:
         self.title = title
+        self.file_name = file_name
         self.setWindowTitle(title)
         self.canvas.show_maps(matrix[None], tokens, [title], (1, 1))
 
@@ -78,7 +85,7 @@ class HeadDetail(QDialog):
         self.canvas.save(path)
 
     def _export_dialog(self) -> None:
-        path = ask_export_path(self, self.title.replace(" ", "_").replace(",", "") + ".png")
+        path = ask_export_path(self, self.file_name)
         if path:
             self.export(path)
 
@@ -159,7 +166,11 @@ class AttentionView(QWidget):
         self.export_button.clicked.connect(self._export_dialog)
         self.canvas.hovered.connect(lambda text: self.hover.setText(text or " "))
         self.canvas.panelClicked.connect(self.open_detail)
-        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        # Anywhere in the window while this tab shows (a shortcut is live only while its
+        # widget is visible), whatever has focus: the top-k box and the sentence editor too.
+        # Spin boxes and the two-line sentence editor do not claim PgUp/PgDn before shortcuts
+        # (Ctrl+Home/End still move in the editor), so the keys never step another spin box.
+        ctx = Qt.ShortcutContext.WindowShortcut
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, activated=lambda: self.layer.stepBy(-1), context=ctx)
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, activated=lambda: self.layer.stepBy(1), context=ctx)
 
@@ -259,10 +270,12 @@ class AttentionView(QWidget):
         maps, tokens, titles, _ = self.current_maps()
         panel = min(self._detail_panel, len(maps) - 1)
         title = titles[panel]
-        if self.mode.currentText() == HEADS:
-            title = f"layer {self.layer.value()}, head {panel}"
+        mode, layer = self.mode.currentText(), self.layer.value()
+        head = panel if mode == HEADS else None
+        if head is not None:
+            title = f"layer {layer}, head {head}"
         assert self.detail is not None
-        self.detail.set_map(maps[panel], tokens, title)
+        self.detail.set_map(maps[panel], tokens, title, export_name(mode, layer, head))
 
     def export_grid(self, path: str) -> None:
         mode = self.mode.currentText()
@@ -272,6 +285,6 @@ class AttentionView(QWidget):
     def _export_dialog(self) -> None:
         if self.result is None:
             return
-        path = ask_export_path(self, f"attention_layer{self.layer.value()}.png")
+        path = ask_export_path(self, export_name(self.mode.currentText(), self.layer.value()))
         if path:
             self.export_grid(path)

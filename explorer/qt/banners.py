@@ -35,16 +35,23 @@ class _Banner(QFrame):
 
 
 class ErrorBanner(_Banner):
-    """A model that failed to load, or another error that stops the person."""
+    """A model that failed to load, or another error that stops the person.
+
+    Its buttons are offered only where they fit the error: another model folder when the
+    model could not be had, the automatic device and precision when those were refused."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("errorBanner", "background: #fdecea; border: 1px solid #f5c2c0;", parent)
         self.label.setObjectName("errorText")  # the name tests and people already know
-        self.open_folder = self._button("Open folder…", "bannerOpenFolder")
+        self.open_folder = self._button("Open folder…", "bannerOpenFolder", "Open a model folder that is on this computer")
+        self.use_auto = self._button(
+            "Use auto device and precision", "bannerUseAuto", "Load the model again with the device and precision set to auto"
+        )
 
-    def show_error(self, message: str, *, offer_folder: bool = False) -> None:
+    def show_error(self, message: str, *, offer_folder: bool = False, offer_auto: bool = False) -> None:
         self.label.setText(message)
         self.open_folder.setVisible(offer_folder)
+        self.use_auto.setVisible(offer_auto)
         self.show()
 
 

@@ -22,7 +22,7 @@ class ExplorerController(QObject):
     modelLoading = Signal(str)  # the model's name
     modelProgress = Signal(object)  # LoadProgress
     modelLoaded = Signal(object)  # ModelInfo
-    modelFailed = Signal(str)
+    modelFailed = Signal(str, str)  # message, cause (inference.CAUSE_*: what a way out must fix)
     fillMaskReady = Signal(object)  # FillMaskResult
     fillMaskFailed = Signal(str)
     attentionReady = Signal(object)  # AttentionResult
@@ -99,6 +99,10 @@ class ExplorerController(QObject):
         self.thread.cancel_kind(kind)
         return self._submit(kind, call, interactive=False)
 
+    def jobs_in_flight(self) -> list[str]:
+        """Kinds of the long jobs running or queued (a model load among them), not cancelled."""
+        return self.thread.job_kinds()
+
     @property
     def has_model(self) -> bool:
         return self._model_info is not None
@@ -143,12 +147,12 @@ class ExplorerController(QObject):
         else:
             self.jobProgress.emit(kind, step)
 
-    def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+    def _on_failed(self, request_id: int, kind: str, message: str, cause: str = "") -> None:
         if request_id and not self._is_latest(kind, request_id):
             return
         self.busyChanged.emit(kind, False)
         if kind in ("load", "start"):
-            self.modelFailed.emit(message)
+            self.modelFailed.emit(message, cause)
         elif kind == "fill_mask":
             self.fillMaskFailed.emit(message)
         elif kind == "attention":

@@ -147,6 +147,14 @@ class FillMaskPanel(QScrollArea):
         for card in self.cards[len(result.masks) :]:
             card.hide()
 
+    def clear(self, message: str) -> None:
+        """No guesses, and why (they were for another sentence or model, say)."""
+        self.result = None
+        self.set_busy(False)
+        for card in self.cards:
+            card.hide()
+        self.show_message(message)
+
     def visible_candidates(self) -> list[list[str]]:
         """What a person sees per mask (used by tests and UI automation)."""
         return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.engine import finetune_checks, owned
+from explorer.engine.errors import InvalidParameterError
 from explorer.engine.finetune_params import FinetuneParams
 from explorer.plots.curves import LossCurve
+from explorer.qt import dialogs
 from explorer.qt.controller import ExplorerController
 from explorer.qt.fill_mask_panel import FillMaskPanel
 from explorer.qt.inputs import double_box, spin_box
@@ -30,6 +34,7 @@ from explorer.qt.job_bar import JobBar
 
 KIND = "finetune"
 COMPARE = "compare"
+COMPARE_TITLES = ("Base model", "Adapted model")
 
 
 class FinetuneTab(QWidget):
@@ -43,6 +48,7 @@ class FinetuneTab(QWidget):
         self.controller = controller
         self.sentence = ""
         self.result: Any = None
+        self._before: float | None = None  # the perplexity measured before training, this run
 
         self.base_model = QLineEdit()
         self.base_model.setObjectName("baseModelEdit")
@@ -133,7 +139,7 @@ class FinetuneTab(QWidget):
         right.addLayout(buttons)
         side_by_side = QHBoxLayout()
         self.compare_titles = []
-        for panel, title in ((self.compare_base, "Base model"), (self.compare_adapted, "Adapted model")):
+        for panel, title in zip((self.compare_base, self.compare_adapted), COMPARE_TITLES):
             box = QGroupBox(title)
             box_layout = QVBoxLayout(box)
             box_layout.setContentsMargins(2, 2, 2, 2)
@@ -163,17 +169,27 @@ class FinetuneTab(QWidget):
         return row
 
     def _browse_corpus(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Corpus", "", "Text (*.txt *.jsonl *.csv);;All files (*)")
+        start = str(dialogs.documents_folder())
+        path, _ = QFileDialog.getOpenFileName(self, "Corpus", start, "Text (*.txt *.jsonl *.csv);;All files (*)")
         if path:
             self.corpus.setText(path)
 
     def _browse_out(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Save the adapted model to")
+        path = QFileDialog.getExistingDirectory(self, "Save the adapted model to", str(dialogs.documents_folder()))
         if path:
             self.out.setText(path)
 
     def set_sentence(self, text: str) -> None:
         self.sentence = text
+        shown = self.compare_base.result
+        if shown is not None and shown.text != text:
+            self._clear_compare("The editor's sentence changed: press Compare to see the guesses for it.")
+
+    def _clear_compare(self, message: str) -> None:
+        """Guesses for another sentence (or before another run) never stay on show unmarked."""
+        for panel, box, title in zip((self.compare_base, self.compare_adapted), self.compare_titles, COMPARE_TITLES):
+            panel.clear(message)
+            box.setTitle(title)
 
     def params(self) -> FinetuneParams:
         steps = self.max_steps.value()
@@ -198,9 +214,18 @@ class FinetuneTab(QWidget):
         if not params.corpus or not params.out:
             self._show("Choose a corpus file and a folder to save to.", error=True)
             return
+        try:  # what the CLI checks before any work (numbers, corpus, a writable folder with room)
+            finetune_checks.check_params(dataclasses.replace(params, overwrite=True))
+        except InvalidParameterError as exc:
+            self._show(str(exc), error=True)
+            return
+        if not self._may_write(params):  # the overwrite question, in this tab's words
+            return
         self.result = None
+        self._before = None
         self.use.setEnabled(False)
         self.compare.setEnabled(False)
+        self._clear_compare("The base and adapted models' guesses for the editor's sentence appear here after Compare.")
         self.curve.clear()
         self.canvas.draw_idle()
         self.perplexity.setText("Perplexity: measuring before training…")
@@ -208,6 +233,37 @@ class FinetuneTab(QWidget):
         self.start.setEnabled(False)
         self.job.start("preparing…")
         self.controller.run_job(KIND, lambda session: session.finetune(params))
+
+    def _may_write(self, params: FinetuneParams) -> bool:
+        """The CLI's overwrite rule, before anything runs: never a folder that is not a model
+        folder this app may replace, and a model folder only when asked to, and confirmed."""
+        refusal = owned.replace_refusal(params.out, keep=[params.corpus])
+        if refusal is not None:
+            self._show(refusal, error=True)
+            return False
+        out = Path(params.out).expanduser()
+        try:
+            holds_files = out.is_dir() and any(out.iterdir())
+        except OSError as exc:
+            self._show(f"'{params.out}' cannot be read: {exc.strerror or exc}.", error=True)
+            return False
+        if not holds_files:
+            return True
+        if not params.overwrite:
+            self._show(
+                f"'{params.out}' already holds a model: check \"replace what is there\" to replace it, "
+                "or choose a new folder.",
+                error=True,
+            )
+            return False
+        question = (
+            f"Replace the model in\n{out.resolve()}\nwith the one this run trains? "
+            "What is there now is deleted once the new model is saved."
+        )
+        if not dialogs.confirm(self, "Replace the model?", question, "Replace", "Cancel"):
+            self._show("Not started: the model there is kept.")
+            return False
+        return True
 
     def run_compare(self) -> None:
         if self.result is None:
@@ -232,7 +288,14 @@ class FinetuneTab(QWidget):
             self.curve.add(step.done, step.loss)
             self.canvas.draw_idle()
         if step.phase == "evaluate" and step.perplexity is not None and step.done == 0:
-            self.perplexity.setText(f"Perplexity before: {step.perplexity:.2f}  ·  after: training…")
+            self._before = step.perplexity
+            self._show_perplexity("training…")
+
+    def _show_perplexity(self, after: str) -> None:
+        if self._before is None:  # stopped or failed before the first measurement
+            self.perplexity.setText(f"Perplexity: {after}")
+        else:
+            self.perplexity.setText(f"Perplexity before: {self._before:.2f}  ·  after: {after}")
 
     def _on_finished(self, kind: str, result: Any) -> None:
         if kind == COMPARE:
@@ -261,9 +324,11 @@ class FinetuneTab(QWidget):
             self.start.setEnabled(True)
             self.job.finish("")
             self._show(message, error=True)
+            self._show_perplexity("failed, not measured")
 
     def _on_cancelled(self, kind: str) -> None:
         if kind == KIND:
             self.start.setEnabled(True)
             self.job.finish("stopped")
             self._show("Stopped: nothing was saved.")
+            self._show_perplexity("stopped, not measured")

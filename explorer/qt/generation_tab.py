@@ -18,7 +18,6 @@ from PySide6.QtGui import QGuiApplication, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,13 +38,14 @@ from explorer.engine.generation_params import (
     GenerationResult,
     format_temperature,
 )
+from explorer.qt import dialogs
 from explorer.qt.inputs import double_box, spin_box
 from explorer.qt.job_bar import JobBar
 
 log = logging.getLogger(__name__)
 
 KIND = "generate"
-SAVE_FILTER = "Text, one sample a line (*.txt);;JSON Lines (*.jsonl)"
+SAVE_FORMATS = (("Text, one sample a line", ".txt"), ("JSON Lines", ".jsonl"))
 RENDER_INTERVAL_MS = 50  # steps of a small model arrive far faster than anyone can read
 MAX_LINES = 2000  # the live view keeps the newest lines
 CHANGED_STYLE = "background-color: #ffd866; font-weight: 600;"
@@ -334,11 +334,9 @@ class GenerationTab(QWidget):
         log.info("saved %d samples to %s", len(r.samples), path)
 
     def _save_dialog(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self, "Save samples", "samples.txt", SAVE_FILTER)
+        path = dialogs.ask_save_path(self, "Save samples", "generated_samples.txt", SAVE_FORMATS)
         if not path:
             return
-        if not path.lower().endswith((".txt", ".jsonl")):
-            path += ".jsonl" if "jsonl" in chosen.lower() else ".txt"
         try:
             self.save_samples(path)
         except OSError as exc:

@@ -26,6 +26,8 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from explorer.engine.errors import InvalidParameterError, ModelLoadError
+
 log = logging.getLogger(__name__)
 
 Call = Callable[[Any], Any]
@@ -55,11 +57,25 @@ class _RunningJob:
     steps: Generator[Any, None, Any]
 
 
+# What a failure was about, so the window can offer a way out that fits it.
+CAUSE_SETTINGS = "settings"  # a parameter was refused (a device or precision this machine lacks)
+CAUSE_MODEL = "model"  # the model could not be found or loaded
+CAUSE_OTHER = ""
+
+
 def describe_error(exc: BaseException) -> str:
     """One line a person can read: our own errors carry their message already."""
     from_engine = type(exc).__module__.startswith("explorer.")
     text = str(exc) or type(exc).__name__
     return text if from_engine else f"{type(exc).__name__}: {text}"
+
+
+def error_cause(exc: BaseException) -> str:
+    if isinstance(exc, InvalidParameterError):
+        return CAUSE_SETTINGS
+    if isinstance(exc, ModelLoadError):
+        return CAUSE_MODEL
+    return CAUSE_OTHER
 
 
 class InferenceThread(QThread):
@@ -68,7 +84,7 @@ class InferenceThread(QThread):
     ready = Signal(object)  # the session, once built (torch is imported by then)
     resultReady = Signal(int, str, object)  # request_id, kind, result (a job's return value too)
     progress = Signal(int, str, object)  # request_id, kind, the step a job yielded
-    failed = Signal(int, str, str)  # request_id, kind, message
+    failed = Signal(int, str, str, str)  # request_id, kind, message, cause (CAUSE_*)
     cancelled = Signal(int, str)  # request_id, kind
 
     def __init__(self, session_factory: Callable[[], Any] = default_session_factory, parent: Any = None) -> None:
@@ -114,6 +130,13 @@ class InferenceThread(QThread):
                 self._cancelled.add(self._running.request.request_id)
             self._cond.notify()
 
+    def job_kinds(self) -> list[str]:
+        """The kinds of the job running and of those queued (not cancelled), in order."""
+        with self._cond:
+            queued = [self._running.request] if self._running is not None else []
+            queued += self._jobs
+            return [r.kind for r in queued if r.request_id not in self._cancelled]
+
     def busy_with(self, kind: str) -> bool:
         with self._cond:
             running = self._running is not None and self._running.request.kind == kind
@@ -136,7 +159,7 @@ class InferenceThread(QThread):
             self.session = self._factory()
         except Exception as exc:
             log.exception("could not start the inference session")
-            self.failed.emit(0, "start", describe_error(exc))
+            self._fail(0, "start", exc)
             return
         self.ready.emit(self.session)
         while True:
@@ -154,6 +177,9 @@ class InferenceThread(QThread):
             self._running.steps.close()
             self._running = None
 
+    def _fail(self, request_id: int, kind: str, exc: BaseException) -> None:
+        self.failed.emit(request_id, kind, describe_error(exc), error_cause(exc))
+
     def _take_cancel(self, request_id: int) -> bool:
         with self._cond:
             if request_id in self._cancelled:
@@ -169,7 +195,7 @@ class InferenceThread(QThread):
             result = request.call(self.session)
         except Exception as exc:
             log.debug("request %s (%s) failed", request.request_id, request.kind, exc_info=True)
-            self.failed.emit(request.request_id, request.kind, describe_error(exc))
+            self._fail(request.request_id, request.kind, exc)
             return
         self.resultReady.emit(request.request_id, request.kind, result)
 
@@ -186,7 +212,7 @@ class InferenceThread(QThread):
             try:
                 started = request.call(self.session)
             except Exception as exc:
-                self.failed.emit(request.request_id, request.kind, describe_error(exc))
+                self._fail(request.request_id, request.kind, exc)
                 return
             if not isinstance(started, Generator):
                 self.resultReady.emit(request.request_id, request.kind, started)
@@ -209,6 +235,6 @@ class InferenceThread(QThread):
         except Exception as exc:
             self._running = None
             log.debug("job %s (%s) failed", request.request_id, request.kind, exc_info=True)
-            self.failed.emit(request.request_id, request.kind, describe_error(exc))
+            self._fail(request.request_id, request.kind, exc)
             return
         self.progress.emit(request.request_id, request.kind, step)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -101,9 +101,22 @@ class LamaControls(QWidget):
         layout.addLayout(filters)
 
 
+class FactTable(QTableView):
+    """A table whose selection goes when the selected row is filtered away.
+
+    A plain view in single selection selects the next row instead, and the attention tab,
+    which follows the selection, would silently show a fact nobody picked."""
+
+    def rowsAboutToBeRemoved(self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int) -> None:  # noqa: N802
+        current = self.currentIndex()
+        if current.isValid() and current.parent() == parent and start <= current.row() <= end:
+            self.selectionModel().clear()  # selection and current row both: nothing to move on to
+        super().rowsAboutToBeRemoved(parent, start, end)
+
+
 def fact_table(parent: QWidget, model: QAbstractItemModel) -> QTableView:
     """The facts table, set up so that 28k rows stay cheap: fixed row heights, no word wrap."""
-    table = QTableView(parent)
+    table = FactTable(parent)
     table.setObjectName("lamaTable")
     table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

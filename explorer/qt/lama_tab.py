@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidg
 from explorer.engine import lama_data
 from explorer.engine.lama_data import FactResult, LamaReport, LamaSet
 from explorer.paths import LAMA_SAMPLE
+from explorer.qt import dialogs
 from explorer.qt.job_bar import JobBar, format_seconds
 from explorer.qt.lama_controls import LamaControls, fact_table
 from explorer.qt.lama_panels import FactDetail, LamaSummary
@@ -29,9 +30,14 @@ from explorer.qt.lama_tally import ScoreTally
 log = logging.getLogger(__name__)
 
 READ_KIND, EVAL_KIND = "lama_read", "lama"
-EXPORT_FILTER = "JSON lines (*.jsonl);;CSV (*.csv)"
+EXPORT_FORMATS = (("JSON lines", ".jsonl"), ("CSV", ".csv"))
 SEARCH_DELAY_MS = 200  # filtering 28k rows per keystroke would lag typing
 SUMMARY_EVERY_MS = 400  # a tiny model answers hundreds of batches a second
+
+
+def is_sample(path: str) -> bool:
+    """The sample shipped in the app's own folder (not a place to save or browse from)."""
+    return Path(path).resolve() == LAMA_SAMPLE.resolve()
 
 
 class LamaTab(QWidget):
@@ -163,7 +169,10 @@ class LamaTab(QWidget):
             self.open_path(path)
 
     def _dialog_start(self) -> str:
-        return str(Path(self.path).parent) if self.path else ""
+        """Beside the facts open now, unless they are the shipped sample (in the app's own folder)."""
+        if self.path and not is_sample(self.path):
+            return str(Path(self.path).parent)
+        return str(dialogs.documents_folder())
 
     def _on_probe_changed(self, _index: int) -> None:
         path = self._pending_path[0] if self._pending_path else self.path
@@ -185,9 +194,8 @@ class LamaTab(QWidget):
         self.proxy.set_filters("", self.status.currentText(), self.search.text(), refilter=False)
         self.table_model.set_facts(data.facts, self._current_results())  # the reset filters once
         self._update_count()
-        sample = Path(path).resolve() == LAMA_SAMPLE.resolve()
         shown = "/".join(Path(path).parts[-2:])
-        self.source.setText(f"{shown}  (shipped sample)" if sample else shown)
+        self.source.setText(f"{shown}  (shipped sample)" if is_sample(path) else shown)
         self.source.setToolTip("\n".join([path, *(f"note: {n}" for n in data.notes)]))
         self.summary.set_skipped(data.skipped, data.notes)
         self._refresh_summary()
@@ -420,12 +428,10 @@ class LamaTab(QWidget):
         return len(report.facts)
 
     def _export_dialog(self) -> None:
-        suggested = str(Path(self._dialog_start() or ".") / f"lama-{self.protocol.currentData()}.jsonl")
-        path, chosen = QFileDialog.getSaveFileName(self, "Export LAMA results", suggested, EXPORT_FILTER)
+        name = f"lama_{self.protocol.currentData()}_results.jsonl"
+        path = dialogs.ask_save_path(self, "Export LAMA results", name, EXPORT_FORMATS)
         if not path:
             return
-        if not path.lower().endswith((".jsonl", ".csv")):
-            path += ".csv" if "csv" in chosen.lower() else ".jsonl"
         try:
             count = self.export(path)
         except OSError as exc:

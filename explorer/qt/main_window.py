@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -22,12 +21,16 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import DEFAULT_MODEL
+from explorer.engine.precisions import AUTO
+from explorer.qt import dialogs, finetune_tab, generation_tab, lama_tab
 from explorer.qt.attention_view import AttentionView
 from explorer.qt.banners import DemoBanner, ErrorBanner
 from explorer.qt.controller import ExplorerController
 from explorer.qt.fill_mask_panel import FillMaskPanel
 from explorer.qt.finetune_tab import FinetuneTab
 from explorer.qt.generation_tab import GenerationTab
+from explorer.qt.inference import CAUSE_MODEL, CAUSE_SETTINGS
+from explorer.qt.inputs import CappedSpinBox
 from explorer.qt.lama_tab import LamaTab
 from explorer.qt.mlm_tab import MlmTab
 from explorer.qt.model_bar import ModelBar
@@ -36,6 +39,23 @@ from explorer.qt.sentence_editor import SentenceEditor
 from explorer.qt.token_strip import TokenStrip
 
 START_TEXT = "Nice to [MASK] you."
+MAX_TOP_K = 50
+READY = "ready"
+
+# The long jobs the status bar names while they run ("LAMA running: 120/305").
+JOB_NAMES = {
+    lama_tab.EVAL_KIND: "LAMA running",
+    lama_tab.READ_KIND: "Reading LAMA files",
+    finetune_tab.KIND: "Fine-tuning",
+    generation_tab.KIND: "Generating",
+}
+# Those that run on the loaded model: loading another waits behind them, so the window asks
+# first whether to stop them, and says what stopping loses.
+STOPPING_LOSES = {
+    lama_tab.EVAL_KIND: "the LAMA results are cleared, as they are whenever the model changes",
+    finetune_tab.KIND: "nothing is saved",
+    generation_tab.KIND: "the samples so far are kept",
+}
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +67,10 @@ class MainWindow(QMainWindow):
         self._fit_to_screen()
         self.controller = controller
         self._wanted_model = ""  # the last model asked for other than the demo: Download offers it
+        self._asked: tuple[str, str, str, bool] | None = None  # the last load: model, device, dtype, fallback
+        self._loading = False
+        self._idle_status = "starting"  # the status line when no job runs and nothing loads
+        self._jobs: dict[str, str] = {}  # kind -> what the status line says of it, while it runs
 
         self.model_bar = ModelBar(self)
         toolbar = QToolBar("Model", self)
@@ -61,12 +85,14 @@ class MainWindow(QMainWindow):
         self.insert_mask_button = QPushButton("Insert mask", self)
         self.insert_mask_button.setObjectName("insertMaskButton")
         self.insert_mask_button.setToolTip("Insert the model's mask token at the cursor (Ctrl+M)")
-        self.top_k = QSpinBox(self)
+        self.top_k = CappedSpinBox(self)
         self.top_k.setObjectName("topKSpin")
         self.top_k.setAccessibleName("Guesses per mask")
-        self.top_k.setRange(1, 50)
+        self.top_k.setToolTip(f"Guesses per mask: 1 to {MAX_TOP_K}")
+        self.top_k.setRange(1, MAX_TOP_K)
         self.top_k.setValue(10)
         self.top_k.setPrefix("top ")
+        self.top_k.setKeyboardTracking(False)  # typing 25 asks once for 25, not for 2 first
         self.tokens = TokenStrip(self)
         self.fill_mask = FillMaskPanel(self)
         self.tabs = QTabWidget(self)
@@ -112,6 +138,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._wire()
         self.editor.setPlainText(START_TEXT)
+        # Typing goes into the sentence, not into the model box (where Enter would load it).
+        self.editor.setFocus()
 
     def _fit_to_screen(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -144,6 +172,7 @@ class MainWindow(QMainWindow):
         c = self.controller
         self.model_bar.loadRequested.connect(self.load_model)
         self.banner.open_folder.clicked.connect(self.model_bar.open_folder)
+        self.banner.use_auto.clicked.connect(self._load_with_auto)
         self.demo_banner.openFolderRequested.connect(self.model_bar.open_folder)
         self.demo_banner.downloadRequested.connect(self._ask_download)
         self.editor.textSettled.connect(self._request_predictions)
@@ -156,6 +185,9 @@ class MainWindow(QMainWindow):
         c.attentionReady.connect(self.attention.set_result)
         c.attentionFailed.connect(self.attention.show_error)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
+        self.top_k.capped.connect(
+            lambda k: self.statusBar().showMessage(f"At most {k} guesses per mask: showing {k}.", 8000)
+        )
         self.insert_mask_button.clicked.connect(self.editor.insert_mask)
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.editor.insert_mask)
         self.fill_mask.candidateChosen.connect(self._write_candidate)
@@ -168,12 +200,41 @@ class MainWindow(QMainWindow):
         c.fillMaskReady.connect(self._on_fill_mask)
         c.fillMaskFailed.connect(self.fill_mask.show_error)
         c.busyChanged.connect(self._on_busy)
+        c.jobProgress.connect(self._on_job_progress)
 
     # --- actions ----------------------------------------------------------------------
-    def load_model(self, name: str, device: str = "auto", dtype: str = "auto", *, fallback: bool = False) -> None:
-        """Load `name`; with fallback (at start-up), the demo model if `name` cannot be had."""
+    def load_model(self, name: str, device: str = AUTO, dtype: str = AUTO, *, fallback: bool = False) -> None:
+        """Load `name`; with fallback (at start-up), the demo model if `name` cannot be had.
+
+        A job that runs on the model in use (LAMA, fine-tuning, generation) is stopped first,
+        if the person agrees; if not, nothing changes."""
+        if not self._may_stop_jobs_for(name):
+            self.model_bar.show_in_use()
+            return
+        self._asked = (name, device, dtype, fallback)
         self.model_bar.set_model_name(name, device, dtype)
         self.controller.load_model(name, device, dtype, fallback=fallback)
+
+    def _may_stop_jobs_for(self, name: str) -> bool:
+        running = [k for k in dict.fromkeys(self.controller.jobs_in_flight()) if k in STOPPING_LOSES]
+        if not running:
+            return True
+        lines = [f"{self._jobs.get(k, JOB_NAMES[k])}. Stopping it, {STOPPING_LOSES[k]}." for k in running]
+        text = "\n".join([
+            f"Loading {name} has to wait until this is done:", "", *lines, "",
+            "Stop it and switch now, or keep it running on the model in use?",
+        ])
+        if not dialogs.confirm(self, "Switch model?", text, "Stop and switch", "Keep running"):
+            return False
+        for kind in running:
+            self.controller.cancel(kind)
+        return True
+
+    def _load_with_auto(self) -> None:
+        """The error banner's way out of a device or precision this machine does not run."""
+        self.banner.hide()
+        if self._asked is not None:
+            self.load_model(self._asked[0], AUTO, AUTO, fallback=self._asked[3])
 
     def _ask_download(self) -> None:
         """Loading a hub model downloads it into the cache, with progress in the status bar."""
@@ -208,9 +269,17 @@ class MainWindow(QMainWindow):
             self.editor.replace_span(start, end, self.editor.mask_token)
 
     # --- answers ----------------------------------------------------------------------
+    def _show_status(self) -> None:
+        """A load's own progress, else the newest running job, else ready (or why not)."""
+        if self._loading:
+            return  # the load's progress messages hold the line
+        running = list(self._jobs.values())
+        self.status_load.setText(running[-1] if running else self._idle_status)
+
     def _on_loading(self, name: str) -> None:
         if name != "demo":
             self._wanted_model = name
+        self._loading = True
         self.status_load.setText(f"loading {name}…")
         if self.controller.model_info is None:
             self.fill_mask.show_message(f"Loading {name}… the guesses appear once it is ready.")
@@ -229,9 +298,9 @@ class MainWindow(QMainWindow):
         self.load_progress.hide()
         self.banner.hide()
         self.demo_banner.show_for(info)
-        if info.is_demo:
-            self.model_bar.show_model(info.name)
-        self.status_load.setText("ready")
+        self.model_bar.model_loaded(info.name)  # the demo one, perhaps, opened instead
+        self._loading, self._idle_status = False, READY
+        self._show_status()
         self.status_model.setText(f"{info.name}  ({info.num_layers} layers × {info.num_heads} heads)")
         self.status_device.setText(info.device)
         self.status_dtype.setText(info.dtype)
@@ -239,16 +308,20 @@ class MainWindow(QMainWindow):
         self.attention.invalidate()
         self.editor.settle()
 
-    def _on_load_failed(self, message: str) -> None:
+    def _on_load_failed(self, message: str, cause: str = "") -> None:
         self.load_progress.hide()
         info = self.controller.model_info
-        self.status_load.setText("load failed" if info is None else f"load failed; still using {info.name}")
+        self._loading = False
+        self._idle_status = "load failed" if info is None else f"load failed; still using {info.name}"
+        self._show_status()
         if info is None:
             self.fill_mask.show_message("No model is loaded: pick one above, or open a model folder.")
-        self.banner.show_error(message, offer_folder=True)
-        if info is not None:
-            self.model_bar.show_model(info.name)  # what is in use
-        self.model_bar.forget_last()
+        # Only a way out that fits: another folder will not help a refused precision.
+        settings_asked = self._asked is not None and self._asked[1:3] != (AUTO, AUTO)
+        self.banner.show_error(
+            message, offer_folder=cause == CAUSE_MODEL, offer_auto=cause == CAUSE_SETTINGS and settings_asked
+        )
+        self.model_bar.show_in_use()  # and the failed name leaves the box
 
     def _on_fill_mask(self, result: Any) -> None:
         self.fill_mask.set_result(result)
@@ -259,6 +332,18 @@ class MainWindow(QMainWindow):
             self.fill_mask.set_busy(busy)
         elif kind == "attention":
             self.attention.set_busy(busy)
+        elif kind in JOB_NAMES:
+            if busy:
+                self._jobs[kind] = f"{JOB_NAMES[kind]}…"
+            else:
+                self._jobs.pop(kind, None)
+            self._show_status()
+
+    def _on_job_progress(self, kind: str, step: Any) -> None:
+        total = getattr(step, "total", 0) or 0
+        if kind in self._jobs and total > 0:
+            self._jobs[kind] = f"{JOB_NAMES[kind]} running: {getattr(step, 'done', 0):,}/{total:,}"
+            self._show_status()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Hide first: a step that cannot be interrupted (weights loading) may hold the

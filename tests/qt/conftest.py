@@ -29,3 +29,25 @@ def window(qtbot, bert_dir):
     yield w
     w.close()
     assert w.controller.thread.wait(2000), "closing the window stops the model thread"
+
+
+@pytest.fixture
+def save_dialog(monkeypatch, tmp_path):
+    """A home folder of our own (with Documents) and a save dialog that records the path it
+    was offered and returns nothing (as Cancel does). Yields (documents folder, offered paths)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    home = tmp_path / "home"
+    documents = home / "Documents"
+    documents.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DOCUMENTS_DIR", raising=False)
+    offered: list[str] = []
+
+    def dialog(_parent, _caption="", directory="", _filter="", *args, **kwargs):
+        offered.append(directory)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(dialog))
+    return documents, offered

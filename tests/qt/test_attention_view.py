@@ -9,6 +9,7 @@ import pytest
 from matplotlib.backend_bases import MouseEvent
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from explorer.engine.attention_math import head_average, rollout
 from explorer.engine.results import AttentionResult
@@ -167,3 +168,48 @@ def test_sixteen_heads_make_a_four_by_four_grid(qtbot):
     rows = {round(ax.get_position().y0, 3) for ax in axes}
     cols = {round(ax.get_position().x0, 3) for ax in axes}
     assert len(rows) == 4 and len(cols) == 4
+
+
+def test_page_keys_step_the_layer_whatever_has_focus_on_this_tab(qtbot, shown):
+    view = shown.attention
+    shown.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is shown, timeout=WAIT_MS)
+    top_k = shown.top_k.value()
+    # The top-k box, the sentence editor (two lines: Ctrl+Home/End move in it) and a check box.
+    for widget in (shown.top_k, shown.editor, view.hide_special):
+        widget.setFocus()
+        qtbot.waitUntil(widget.hasFocus, timeout=WAIT_MS)
+        qtbot.keyClick(widget, Qt.Key.Key_PageDown)
+        assert view.layer.value() == 1, widget.objectName()
+        qtbot.keyClick(widget, Qt.Key.Key_PageUp)
+        assert view.layer.value() == 0, widget.objectName()
+    assert shown.top_k.value() == top_k  # never another spin box
+    # On another tab the keys are the focused widget's own.
+    shown.tabs.setCurrentWidget(shown.fill_mask)
+    shown.top_k.setFocus()
+    qtbot.keyClick(shown.top_k, Qt.Key.Key_PageUp)
+    assert view.layer.value() == 0 and shown.top_k.value() == min(top_k + 10, shown.top_k.maximum())
+
+
+def test_exports_default_to_documents_with_a_name_that_says_the_view(qtbot, shown, save_dialog):
+    documents, offered = save_dialog
+    view = shown.attention
+    view.layer.setValue(1)
+    view.export_button.click()
+    view.mode.setCurrentText(ROLLOUT)
+    view.export_button.click()
+    view.mode.setCurrentText(AVERAGE)
+    view.export_button.click()
+    view.mode.setCurrentText("Heads")
+    view.open_detail(5)
+    view.detail.findChild(QPushButton, "exportHeadButton").click()
+    view.detail.close()
+    assert offered == [str(documents / name) for name in
+                       ("heads_layer1.png", "rollout_layer1.png", "average_layer1.png", "head_layer1_head5.png")]
+
+
+def test_exports_default_to_home_without_a_documents_folder(qtbot, shown, save_dialog):
+    documents, offered = save_dialog
+    documents.rmdir()
+    shown.attention.export_button.click()
+    assert offered == [str(documents.parent / "heads_layer0.png")]

@@ -67,12 +67,141 @@ def test_stop_keeps_nothing_and_says_so(qtbot, window, tmp_path):
     assert tab.start.isEnabled()
 
 
-def test_bad_input_is_explained_before_training(qtbot, window, tmp_path):
+def test_bad_input_is_explained_before_training(qtbot, window, tmp_path, monkeypatch):
     tab = window.finetune
     tab.corpus.setText(str(tmp_path / "missing.txt"))
-    with qtbot.waitSignal(window.controller.jobFailed, timeout=WAIT_MS):
-        tab.start.click()
+    tab.out.setText(str(tmp_path / "adapted"))
+    started: list = []
+    monkeypatch.setattr(window.controller, "run_job", lambda *a, **k: started.append(a))
+    tab.start.click()  # checked in the tab, as the CLI checks: no job starts
     assert "does not exist" in tab.message.text()
+    assert tab.start.isEnabled() and not started
     tab.corpus.setText("")
     tab.start.click()
     assert "Choose a corpus file" in tab.message.text()
+
+
+# --- issue 21: stale displays, switching model mid-run, the overwrite rule ---------------------
+
+def start_and_wait_for_training(qtbot, window) -> list:
+    """Start a long run; return once it trains (its perplexity before is measured by then)."""
+    steps: list = []
+    window.controller.jobProgress.connect(lambda kind, step: steps.append(step) if kind == "finetune" else None)
+    window.finetune.max_steps.setValue(100000)
+    window.finetune.start.click()
+    qtbot.waitUntil(lambda: any(s.phase == "train" and s.done >= 2 for s in steps), timeout=WAIT_MS)
+    return steps
+
+
+def test_after_stop_the_perplexity_says_it_was_not_measured(qtbot, window):
+    tab = window.finetune
+    start_and_wait_for_training(qtbot, window)
+    assert "training…" in tab.perplexity.text()
+    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS):
+        tab.job.stop.click()
+    assert "training…" not in tab.perplexity.text()
+    assert "after: stopped, not measured" in tab.perplexity.text()
+
+
+def test_switching_model_while_training_asks_and_stop_and_switch_says_what_happened(qtbot, window, model_dirs, monkeypatch):
+    from explorer.qt import dialogs
+
+    tab = window.finetune
+    start_and_wait_for_training(qtbot, window)
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "confirm", lambda _parent, _title, text, *_a, **_k: asked.append(text) or False)
+    loads: list[str] = []
+    window.controller.modelLoading.connect(loads.append)
+    window.model_bar.loadRequested.emit(str(model_dirs["distilbert"]), "auto", "auto")
+    assert len(asked) == 1 and "Fine-tuning" in asked[0]
+    # Keep running: nothing is loaded and the model box shows the model in use again.
+    assert loads == [] and tab.job.running
+    assert window.model_bar.model_selector.currentText() == window.controller.model_info.name
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a, **_k: True)
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+        window.model_bar.loadRequested.emit(str(model_dirs["distilbert"]), "auto", "auto")
+    assert loaded.args[0].source == str(model_dirs["distilbert"].resolve())
+    assert "nothing was saved" in tab.message.text() and "not measured" in tab.perplexity.text()
+    assert not tab.job.running and tab.start.isEnabled()
+
+
+def test_compare_panes_do_not_keep_an_old_sentence_unmarked(qtbot, window):
+    tab = window.finetune
+    tab.max_steps.setValue(2)
+    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "finetune"):
+        tab.start.click()
+    window.editor.setPlainText("the cat sat on the [MASK] .")
+    window.editor.settle()
+    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "compare"):
+        tab.compare.click()
+    assert tab.compare_base.visible_candidates() and tab.compare_adapted.visible_candidates()
+    window.editor.setPlainText("the dog sat on the [MASK] .")
+    window.editor.settle()
+    for panel in (tab.compare_base, tab.compare_adapted):
+        assert panel.visible_candidates() == []
+        assert "sentence changed" in panel.message.text() and "Compare" in panel.message.text()
+
+
+# The overwrite rule is the CLI's (explorer.engine.owned.replace_refusal), applied before the run.
+
+@pytest.fixture
+def no_training(window, monkeypatch):
+    """Record the jobs the tab would start instead of starting them."""
+    started: list[str] = []
+    monkeypatch.setattr(window.controller, "run_job", lambda kind, _call: started.append(kind) or 1)
+    return started
+
+
+def test_a_folder_that_is_not_a_model_folder_is_never_replaced(qtbot, window, tmp_path, no_training):
+    tab = window.finetune
+    mine = tmp_path / "my documents"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    tab.out.setText(str(mine))
+    tab.overwrite.setChecked(True)
+    tab.start.click()
+    assert no_training == []
+    assert "never replaced" in tab.message.text() and "b00020" in tab.message.styleSheet()
+    assert (mine / "thesis.txt").read_text() == "years of work"
+
+
+def test_the_folder_holding_the_corpus_is_never_replaced(qtbot, window, tmp_path, no_training):
+    tab = window.finetune
+    tab.out.setText(str(tmp_path))  # holds corpus.txt
+    tab.overwrite.setChecked(True)
+    tab.start.click()
+    assert no_training == [] and "corpus.txt" in tab.message.text()
+
+
+def test_replacing_a_model_folder_asks_first(qtbot, window, tmp_path, no_training, monkeypatch):
+    from explorer.qt import dialogs
+
+    tab = window.finetune
+    saved = tmp_path / "adapted"
+    saved.mkdir()
+    (saved / "config.json").write_text("{}")
+    (saved / CARD).write_text("{}")
+    answers = [False, True]
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, *_a, **_k: asked.append(text) or answers.pop(0))
+    # Not checked: said before anything starts.
+    tab.start.click()
+    assert no_training == [] and asked == []
+    assert "replace what is there" in tab.message.text()
+    tab.overwrite.setChecked(True)
+    tab.start.click()  # asked, and the answer is no
+    assert no_training == [] and len(asked) == 1 and str(saved) in asked[0]
+    assert "Not started" in tab.message.text()
+    tab.start.click()  # asked, and the answer is yes
+    assert no_training == ["finetune"] and len(asked) == 2
+
+
+def test_a_new_or_empty_folder_starts_without_asking(qtbot, window, tmp_path, no_training, monkeypatch):
+    from explorer.qt import dialogs
+
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a, **_k: pytest.fail("asked about a new folder"))
+    window.finetune.start.click()
+    (tmp_path / "empty").mkdir()
+    window.finetune.out.setText(str(tmp_path / "empty"))
+    window.finetune.start_training()  # the button waits for the run that never started
+    assert no_training == ["finetune", "finetune"]

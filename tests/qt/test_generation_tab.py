@@ -155,3 +155,13 @@ def test_live_line_highlights_the_sampled_token(bert):
     new_piece = html.escape(first.pieces[0][first.positions[0]])
     assert f'<span style="background-color: #ffd866; font-weight: 600;">{new_piece}</span>' in line
     assert line.count("[MASK]") == 2  # the two positions not reached yet, greyed
+
+
+def test_save_defaults_to_documents_with_a_name_that_says_the_view(qtbot, window, save_dialog):
+    documents, offered = save_dialog
+    tab = window.generation
+    set_params(tab, max_iter=2)
+    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, _r: k == "generate"):
+        tab.generate_button.click()
+    tab.save_button.click()
+    assert offered == [str(documents / "generated_samples.txt")]

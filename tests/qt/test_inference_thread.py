@@ -140,7 +140,7 @@ def test_an_exception_becomes_failed_and_the_worker_goes_on(qtbot, thread):
 
     with qtbot.waitSignal(thread.failed, timeout=WAIT_MS) as blocker:
         request_id = thread.submit("fill_mask", boom, interactive=True)
-    assert blocker.args == [request_id, "fill_mask", "ValueError: bad input"]
+    assert blocker.args == [request_id, "fill_mask", "ValueError: bad input", ""]
 
     def failing_job(session):
         yield 1

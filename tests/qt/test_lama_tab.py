@@ -383,3 +383,80 @@ def test_the_running_tally_equals_summarise_also_when_a_run_replaces_results(lam
             (score.p_at_1, score.p_at_10, score.mrr))
     for a, b in ((got.overall, want.overall), (got.overall_facts, want.overall_facts)):
         assert a.n == b.n and (a.p_at_1, a.p_at_10, a.mrr) == pytest.approx((b.p_at_1, b.p_at_10, b.mrr))
+
+
+# --- issue 21 ----------------------------------------------------------------------------------
+
+def test_filtering_the_selected_fact_away_clears_the_selection(qtbot, window, lama_dir):
+    tab = window.lama
+    open_folder(qtbot, window, lama_dir)
+    tab.set_filters(relation="P36")
+    with qtbot.waitSignal(tab.showInAttention, timeout=WAIT_MS):
+        tab.select_row(0)
+    sent: list[str] = []
+    tab.showInAttention.connect(sent.append)
+    assert shown_column(tab, 2)[0] != "London"
+    tab.set_filters(relation="P36", text="England")  # the selected fact goes; another stays
+    assert shown_column(tab, 2) == ["London"]
+    assert tab._current_fact() is None and tab.table.selectionModel().selectedRows() == []
+    assert sent == []  # the attention tab keeps the sentence it had
+    assert tab.detail.heading.text().startswith("Select a fact")
+
+
+def test_export_defaults_to_documents_not_the_apps_folder(qtbot, window, lama_dir, save_dialog):
+    documents, offered = save_dialog
+    tab = window.lama
+    open_folder(qtbot, window, lama_dir)
+    run_all(qtbot, window)
+    tab.export_button.click()
+    assert offered == [str(documents / "lama_lab_results.jsonl")]
+
+
+def test_the_status_bar_shows_the_running_job(qtbot, window, lama_dir):
+    tab = window.lama
+    open_folder(qtbot, window, lama_dir)
+    tab.batch_size.setValue(1)
+    seen: list[str] = []
+    window.controller.jobProgress.connect(lambda kind, _s: seen.append(window.status_load.text()) if kind == "lama" else None)
+    run_all(qtbot, window)
+    assert seen and all(text.startswith("LAMA running") for text in seen)
+    assert any("/9" in text for text in seen)
+    assert window.status_load.text() == "ready"
+
+
+def big_sample(tmp_path) -> Path:
+    """3,050 facts (the sample ten times): with batch size 1 no machine finishes before we act."""
+    lines = LAMA_SAMPLE.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "Squad").mkdir()
+    (tmp_path / "Squad" / "test.jsonl").write_text("\n".join(lines * 10) + "\n", encoding="utf-8")
+    return tmp_path / "Squad" / "test.jsonl"
+
+
+def test_switching_model_while_lama_runs_asks_and_says_what_it_cleared(qtbot, window, tmp_path, model_dirs, monkeypatch):
+    from explorer.qt import dialogs
+
+    tab = window.lama
+    open_folder(qtbot, window, big_sample(tmp_path))
+    tab.batch_size.setValue(1)
+    old = window.controller.model_info.name
+    progress: list = []
+    window.controller.jobProgress.connect(lambda kind, step: progress.append(step) if kind == "lama" else None)
+    tab.run()
+    qtbot.waitUntil(lambda: any(s.payload for s in progress), timeout=WAIT_MS)
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, *_a, **_k: asked.append(text) or False)
+    loads: list[str] = []
+    window.controller.modelLoading.connect(loads.append)
+    other = str(model_dirs["distilbert"])
+    window.model_bar.loadRequested.emit(other, "auto", "auto")
+    assert len(asked) == 1 and "LAMA" in asked[0] and "cleared" in asked[0]
+    assert loads == [] and tab.job_bar.running  # Keep running
+    assert window.status_load.text().startswith("LAMA running")
+    assert window.model_bar.model_selector.currentText() == old
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a, **_k: True)
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS):
+        window.model_bar.loadRequested.emit(other, "auto", "auto")
+    assert tab.job_bar.label.text().startswith("stopped") or "cleared" in tab.message.text()
+    assert tab.message.isVisible() and f"Results of {old} cleared" in tab.message.text()
+    assert all(r is None for r in tab._current_results())
+    assert window.status_load.text() == "ready"

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+)
 from transformers import pipeline
 
 from explorer.qt.app import create_window
 from explorer.qt.fill_mask_panel import CandidateRow
+from explorer.qt.model_bar import OPEN_FOLDER
 
 WAIT_MS = 15000
 
@@ -216,3 +227,138 @@ def test_leaving_the_model_box_does_not_reload_the_model(qtbot, window):
 def test_object_names_of_the_predictions_are_unique(window):
     assert len(window.findChildren(QScrollArea, "fillMaskPanel")) == 1
     assert len(window.findChildren(QLabel, "fillMaskMessage")) == 1
+
+
+# --- the defects a new user hit (issue 21) ---------------------------------------------------
+
+def answer_folder_dialog(monkeypatch, folder) -> list[tuple]:
+    """Make the folder dialog return `folder` at once; the list records each time it was asked."""
+    asked: list[tuple] = []
+
+    def dialog(*args, **kwargs):
+        asked.append(args)
+        return str(folder)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(dialog))
+    return asked
+
+
+def test_open_folder_loads_the_folder(qtbot, window, model_dirs, monkeypatch):
+    folder = model_dirs["distilbert"]
+    answer_folder_dialog(monkeypatch, folder)
+    # What the error banner's and the demo banner's Open folder… buttons call.
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+        window.model_bar.open_folder()
+    assert loaded.args[0].source == str(folder.resolve())
+    assert str(folder) in window.status_model.text()
+    assert window.model_bar.model_selector.currentText() == str(folder)
+
+
+def test_open_folder_from_the_model_list_loads_the_folder(qtbot, window, model_dirs, monkeypatch):
+    folder = model_dirs["roberta"]
+    answer_folder_dialog(monkeypatch, folder)
+    box = window.model_bar.model_selector
+    index = box.findText(OPEN_FOLDER)
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+        box.setCurrentIndex(index)
+        box.activated.emit(index)  # what choosing the entry emits
+    assert loaded.args[0].source == str(folder.resolve())
+    assert box.currentText() == str(folder)
+    assert window.editor.mask_token == "<mask>"  # the guesses follow the new model
+
+
+def test_focus_starts_in_the_sentence_editor(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    assert QApplication.focusWidget() is window.editor
+
+
+def test_a_name_that_fails_to_load_leaves_the_list(qtbot, window, bert_dir):
+    box = window.model_bar.model_selector
+    presets = [box.itemText(i) for i in range(box.count())]
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "demoabc")
+    with qtbot.waitSignal(window.controller.modelFailed, timeout=WAIT_MS):
+        qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.findText("demoabc") < 0
+    assert [box.itemText(i) for i in range(box.count())] == presets
+    assert box.currentText() == str(bert_dir)  # the model in use
+    assert window.banner.isVisible() and window.banner.open_folder.isVisible()
+
+
+def test_precision_offers_only_what_the_device_runs(qtbot, window):
+    bar = window.model_bar
+    offered = lambda: [bar.dtype_selector.itemText(i) for i in range(bar.dtype_selector.count())]  # noqa: E731
+    assert offered() == ["auto", "float32"]  # this machine: a CPU
+    bar.set_devices(["cpu", "cuda"])
+    assert offered() == ["auto", "float32", "float16", "bfloat16"]  # auto is the GPU now
+    bar.dtype_selector.setCurrentText("float16")
+    bar.device_selector.setCurrentText("cpu")
+    loads: list[tuple] = []
+    bar.loadRequested.connect(lambda *args: loads.append(args))
+    bar.device_selector.activated.emit(bar.device_selector.currentIndex())
+    assert offered() == ["auto", "float32"]
+    assert bar.dtype_selector.currentText() == "auto"  # float16 is not offered on a CPU
+    assert loads == [(str(window.controller.model_info.name), "cpu", "auto")]
+    bar.set_devices(["cpu", "mps"])
+    bar.device_selector.setCurrentText("mps")
+    bar.device_selector.activated.emit(bar.device_selector.currentIndex())
+    assert offered() == ["auto", "float32", "float16"]
+    qtbot.waitUntil(lambda: window.status_load.text() == "ready" or window.banner.isVisible(), timeout=WAIT_MS)
+
+
+def test_the_precisions_offered_are_ones_the_engine_runs():
+    from explorer.engine.devices import resolve_dtype
+    from explorer.engine.errors import InvalidParameterError
+    from explorer.engine.precisions import PRECISIONS, precisions_for
+
+    for device in ("cpu", "cuda", "mps"):
+        for name in precisions_for(device, [device]):
+            resolve_dtype(name, device)  # never refused
+    for name in ("float16", "bfloat16"):
+        assert name not in PRECISIONS["cpu"]
+        with pytest.raises(InvalidParameterError):
+            resolve_dtype(name, "cpu")
+
+
+def test_a_precision_error_offers_a_way_out_that_fits(qtbot, window, bert_dir):
+    with qtbot.waitSignal(window.controller.modelFailed, timeout=WAIT_MS):
+        window.load_model(str(bert_dir), "cpu", "float16")  # e.g. `bert-explorer gui --dtype float16`
+    banner = window.banner
+    assert banner.isVisible() and "float16" in banner.label.text()
+    assert not banner.open_folder.isVisible()  # a folder would not help
+    assert banner.use_auto.isVisible()
+    assert window.model_bar.dtype_selector.currentText() == "auto"  # what is in use
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+        banner.use_auto.click()
+    assert loaded.args[0].dtype == "float32" and not banner.isVisible()
+
+
+def test_top_k_says_its_maximum(qtbot, window):
+    spin = window.top_k
+    assert "50" in spin.toolTip()
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "999")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    assert spin.value() == 50
+    assert "50" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("click, expected", [("Stop and switch", True), ("Keep running", False)])
+def test_confirm_answers_with_the_button_pressed_and_escape_keeps(qtbot, monkeypatch, click, expected):
+    from PySide6.QtWidgets import QMessageBox
+
+    from explorer.qt import dialogs
+
+    seen: list = []
+
+    def press(box):
+        seen.append(([b.text() for b in box.buttons()], box.escapeButton().text(), box.text()))
+        next(b for b in box.buttons() if b.text() == click).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", press)
+    assert dialogs.confirm(None, "Switch model?", "LAMA is running", "Stop and switch", "Keep running") is expected
+    assert seen == [(["Stop and switch", "Keep running"], "Keep running", "LAMA is running")]
