@@ -55,6 +55,8 @@ class LamaTab(QWidget):
         self._results: dict[str, list[FactResult | None]] = {}  # per protocol, one per fact
         self._tallies: dict[str, ScoreTally] = {}  # per protocol, the sums behind the summary
         self._model_name = ""
+        self._cleared_note = False  # the message says results of an earlier model were cleared
+        self._probed_now: set[int] = set()
         self._active: str | None = None  # the kind of job the bar follows
         self._run: tuple[list[int], str] | None = None  # fact indices and protocol of the running job
         self._started = 0.0
@@ -249,6 +251,7 @@ class LamaTab(QWidget):
 
         self._model_name = self.controller.model_info.name
         self._run = (indices, protocol)
+        self._probed_now = set()  # this run's facts only: earlier runs filled others
         self._dropped_before = -1
         self._active = EVAL_KIND
         self._started = time.monotonic()
@@ -282,6 +285,7 @@ class LamaTab(QWidget):
             tally.replace(facts[i].relation, results[i], new)
             results[i] = new
             arrived.append(i)
+        self._probed_now.update(arrived)
         if protocol == self.protocol.currentData():
             self.table_model.results_arrived(arrived)
             current = self._current_fact()
@@ -324,8 +328,7 @@ class LamaTab(QWidget):
             return
         if kind == EVAL_KIND and self._run is not None:
             results = self._results.setdefault(self._run[1], [None] * len(self.table_model.facts))
-            done = sum(1 for i in self._run[0] if results[i] is not None)
-            text = f"stopped: {done:,} of {len(self._run[0]):,} facts probed"
+            text = f"stopped: {len(self._probed_now):,} of {len(self._run[0]):,} facts probed"
             told = sum(1 for i in self._run[0] if results[i] is not None and results[i].dropped)
             if self._dropped_before > told:  # evaluate() hands the dropped facts over with its report only
                 text += f" ({self._dropped_before - told:,} dropped ones are shown as not yet run)"
@@ -337,12 +340,16 @@ class LamaTab(QWidget):
         self._update_buttons()
 
     def _on_model_loaded(self, info: Any) -> None:
+        if self._cleared_note:  # it spoke of the model before this one
+            self._hide_message()
+            self._cleared_note = False
         if self._model_name and info.name != self._model_name and any(
             r is not None for results in self._results.values() for r in results
         ):
             self._results, self._tallies = {}, {}
             self.table_model.set_results(self._current_results())
             self._show_message(f"Results of {self._model_name} cleared: {info.name} is loaded now.")
+            self._cleared_note = True
             self._refresh_summary()
             self._refresh_detail()
         self._model_name = info.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -44,7 +44,7 @@ READY = "ready"
 
 # The long jobs the status bar names while they run ("LAMA running: 120/305").
 JOB_NAMES = {
-    lama_tab.EVAL_KIND: "LAMA running",
+    lama_tab.EVAL_KIND: "LAMA running",  # "LAMA running: 120/305", "Generating: 36/300"
     lama_tab.READ_KIND: "Reading LAMA files",
     finetune_tab.KIND: "Fine-tuning",
     generation_tab.KIND: "Generating",
@@ -52,9 +52,9 @@ JOB_NAMES = {
 # Those that run on the loaded model: loading another waits behind them, so the window asks
 # first whether to stop them, and says what stopping loses.
 STOPPING_LOSES = {
-    lama_tab.EVAL_KIND: "the LAMA results are cleared, as they are whenever the model changes",
-    finetune_tab.KIND: "nothing is saved",
-    generation_tab.KIND: "the samples so far are kept",
+    lama_tab.EVAL_KIND: "Stopping it clears the LAMA results: they always belong to one model.",
+    finetune_tab.KIND: "Stopping it saves nothing.",
+    generation_tab.KIND: "Stopping it keeps the samples so far.",
 }
 
 
@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._wire()
         self.editor.setPlainText(START_TEXT)
+        self.editor.moveCursor(QTextCursor.MoveOperation.End)  # typing at once goes after the example, not into it
         # Typing goes into the sentence, not into the model box (where Enter would load it).
         self.editor.setFocus()
 
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         self.top_k.capped.connect(
             lambda k: self.statusBar().showMessage(f"At most {k} guesses per mask: showing {k}.", 8000)
         )
+        self.top_k.valueChanged.connect(self._forget_cap_note)
         self.insert_mask_button.clicked.connect(self.editor.insert_mask)
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.editor.insert_mask)
         self.fill_mask.candidateChosen.connect(self._write_candidate)
@@ -219,7 +221,7 @@ class MainWindow(QMainWindow):
         running = [k for k in dict.fromkeys(self.controller.jobs_in_flight()) if k in STOPPING_LOSES]
         if not running:
             return True
-        lines = [f"{self._jobs.get(k, JOB_NAMES[k])}. Stopping it, {STOPPING_LOSES[k]}." for k in running]
+        lines = [f"{self._jobs.get(k, JOB_NAMES[k])} (when asked). {STOPPING_LOSES[k]}" for k in running]
         text = "\n".join([
             f"Loading {name} has to wait until this is done:", "", *lines, "",
             "Stop it and switch now, or keep it running on the model in use?",
@@ -342,8 +344,12 @@ class MainWindow(QMainWindow):
     def _on_job_progress(self, kind: str, step: Any) -> None:
         total = getattr(step, "total", 0) or 0
         if kind in self._jobs and total > 0:
-            self._jobs[kind] = f"{JOB_NAMES[kind]} running: {getattr(step, 'done', 0):,}/{total:,}"
+            self._jobs[kind] = f"{JOB_NAMES[kind]}: {getattr(step, 'done', 0):,}/{total:,}"
             self._show_status()
+
+    def _forget_cap_note(self, k: int) -> None:
+        if k < MAX_TOP_K:  # the note about the maximum no longer describes what is shown
+            self.statusBar().clearMessage()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Hide first: a step that cannot be interrupted (weights loading) may hold the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -319,6 +320,22 @@ def test_stop_works_mid_run_and_keeps_what_was_probed(qtbot, window, tmp_path):
     assert tab.run_button.isEnabled() and not stop.isEnabled()
     tab.set_filters(status="Not yet run")
     assert tab.proxy.rowCount() == total - done
+    # Again over every fact, stopped at once: it counts its own facts, not the first run's.
+    tab.set_filters()
+    arrived: list[int] = []
+    window.controller.jobProgress.disconnect(stop_at_first)
+
+    def stop_again(kind, step):
+        if kind == "lama" and step.payload:
+            arrived.extend(r.index for r in step.payload)
+            if len(arrived) == len(step.payload):
+                qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
+
+    window.controller.jobProgress.connect(stop_again)
+    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS, check_params_cb=lambda kind: kind == "lama"):
+        tab.run()
+    window.controller.jobProgress.disconnect(stop_again)
+    assert tab.job_bar.label.text().startswith(f"stopped: {len(set(arrived)):,} of {total:,}")
 
 
 def test_sorting_by_a_column_keeps_the_selection(qtbot, window, lama_dir):
@@ -420,7 +437,7 @@ def test_the_status_bar_shows_the_running_job(qtbot, window, lama_dir):
     window.controller.jobProgress.connect(lambda kind, _s: seen.append(window.status_load.text()) if kind == "lama" else None)
     run_all(qtbot, window)
     assert seen and all(text.startswith("LAMA running") for text in seen)
-    assert any("/9" in text for text in seen)
+    assert any(re.fullmatch(r"LAMA running: \d+/9", text) for text in seen)  # said once, with the count
     assert window.status_load.text() == "ready"
 
 
@@ -449,7 +466,7 @@ def test_switching_model_while_lama_runs_asks_and_says_what_it_cleared(qtbot, wi
     window.controller.modelLoading.connect(loads.append)
     other = str(model_dirs["distilbert"])
     window.model_bar.loadRequested.emit(other, "auto", "auto")
-    assert len(asked) == 1 and "LAMA" in asked[0] and "cleared" in asked[0]
+    assert len(asked) == 1 and "LAMA" in asked[0] and "clears the LAMA results" in asked[0]
     assert loads == [] and tab.job_bar.running  # Keep running
     assert window.status_load.text().startswith("LAMA running")
     assert window.model_bar.model_selector.currentText() == old
@@ -460,3 +477,7 @@ def test_switching_model_while_lama_runs_asks_and_says_what_it_cleared(qtbot, wi
     assert tab.message.isVisible() and f"Results of {old} cleared" in tab.message.text()
     assert all(r is None for r in tab._current_results())
     assert window.status_load.text() == "ready"
+    # The note speaks of the model before; it goes when yet another one loads.
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS):
+        window.model_bar.loadRequested.emit(old, "auto", "auto")
+    assert not tab.message.isVisible()

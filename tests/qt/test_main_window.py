@@ -271,6 +271,7 @@ def test_focus_starts_in_the_sentence_editor(qtbot, window):
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
     assert QApplication.focusWidget() is window.editor
+    assert window.editor.textCursor().atEnd()  # what a person types first follows the example
 
 
 def test_a_name_that_fails_to_load_leaves_the_list(qtbot, window, bert_dir):
@@ -344,6 +345,8 @@ def test_top_k_says_its_maximum(qtbot, window):
     qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
     assert spin.value() == 50
     assert "50" in window.statusBar().currentMessage()
+    spin.setValue(10)  # the note spoke of the maximum: it goes once fewer are shown
+    assert window.statusBar().currentMessage() == ""
 
 
 @pytest.mark.parametrize("click, expected", [("Stop and switch", True), ("Keep running", False)])
