@@ -33,7 +33,7 @@ WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")  # what AutoModel loads, 
 MAX_CONFIG_BYTES = 10_000_000  # a config is a few KB; reading a huge "config.json" would only hang
 
 OFFLINE_HELP = (
-    "Open a model folder that is on this computer (Model ▸ Open folder…, or --model PATH), "
+    "Open a model folder that is on this computer (Open folder… in the model list, or --model PATH), "
     "or connect to the internet and try again."
 )
 
