@@ -31,6 +31,12 @@ MODEL_FILE_NAMES = frozenset({
     "chat_template.jinja", "README.md", "training_args.bin", ".gitattributes", CARD, MARKER,
 })
 MODEL_FILE_PREFIXES = ("model-", "pytorch_model-")  # shards: model-00001-of-00002.safetensors
+# Without weights and a config that names a model type, "config.json" and "README.md" are just
+# a person's files that happen to have those names (a notes folder lost both to --overwrite).
+WEIGHT_FILE_NAMES = frozenset({
+    "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
+    "tf_model.h5", "flax_model.msgpack",
+})
 
 
 def mark_ours(folder: Path, kind: str, **extra: Any) -> None:
@@ -105,12 +111,26 @@ def only_what_we_wrote(folder: Path) -> bool:
 
 
 def is_model_folder(folder: Path) -> bool:
-    """A transformers model folder with nothing else in it (config.json and model files only)."""
+    """A transformers model folder with nothing else in it: a config.json naming a model type,
+    weights, and model files only."""
     names = _plain_files(folder)
-    return (
-        names is not None and "config.json" in names
-        and all(name in MODEL_FILE_NAMES or name.startswith(MODEL_FILE_PREFIXES) for name in names)
-    )
+    if names is None or "config.json" not in names:
+        return False
+    if not all(name in MODEL_FILE_NAMES or name.startswith(MODEL_FILE_PREFIXES) for name in names):
+        return False
+    if not any(name in WEIGHT_FILE_NAMES or name.startswith(MODEL_FILE_PREFIXES) for name in names):
+        return False
+    return _names_a_model_type(Path(folder) / "config.json")
+
+
+def _names_a_model_type(config: Path) -> bool:
+    try:
+        if config.stat().st_size > 10_000_000:  # no transformers config is this large
+            return False
+        record = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return isinstance(record, dict) and isinstance(record.get("model_type"), str) and bool(record["model_type"])
 
 
 def _contains(folder: Path, path: Path) -> bool:

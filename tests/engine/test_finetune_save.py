@@ -250,6 +250,7 @@ def test_the_checkpoint_folder_follows_the_same_rule(params, tmp_path):
         check_params(with_checkpoints)
     assert (checkpoint / "notes.txt").read_text() == "mine"
     (checkpoint / "notes.txt").unlink()
-    (checkpoint / "config.json").write_text("{}")
+    (checkpoint / "config.json").write_text('{"model_type": "bert"}')
+    (checkpoint / "model.safetensors").write_bytes(b"weights")
     mark_ours(checkpoint, "checkpoint")
     check_params(FinetuneParams(**{**with_checkpoints.__dict__, "overwrite": False}))  # its own: replaced anyway

@@ -23,9 +23,27 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def model_folder(folder: Path, *extra: str) -> Path:
     folder.mkdir(parents=True)
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt", *extra):
+    for name in ("model.safetensors", "tokenizer.json", "vocab.txt", *extra):
         (folder / name).write_text("{}")
+    (folder / "config.json").write_text('{"model_type": "bert"}')
     return folder
+
+
+@pytest.mark.parametrize("files", [
+    {"README.md": "# my notes", "config.json": '{"theme": "dark"}'},  # the audit's notes folder
+    {"config.json": '{"theme": "dark"}', "model.safetensors": "x"},  # a config that names no model
+    {"config.json": '{"model_type": "bert"}', "vocab.txt": "a", "README.md": "notes"},  # no weights
+    {"config.json": "[1, 2]", "pytorch_model.bin": "x"},
+    {"config.json": "not json", "model.safetensors": "x"},
+])
+def test_files_with_model_file_names_are_not_a_model_folder(tmp_path, home, files):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    assert not is_model_folder(folder)
+    assert replace_refusal(folder) is not None
+    assert {p.name: p.read_text() for p in folder.iterdir()} == files
 
 
 def test_a_new_an_empty_and_a_model_folder_may_be_replaced(tmp_path, home):

@@ -179,7 +179,8 @@ def test_replacing_a_model_folder_asks_first(qtbot, window, tmp_path, no_trainin
     tab = window.finetune
     saved = tmp_path / "adapted"
     saved.mkdir()
-    (saved / "config.json").write_text("{}")
+    (saved / "config.json").write_text('{"model_type": "bert"}')
+    (saved / "model.safetensors").write_bytes(b"weights")
     (saved / CARD).write_text("{}")
     answers = [False, True]
     asked: list[str] = []
