@@ -136,3 +136,15 @@ def test_an_unforeseen_error_is_one_line_not_a_traceback(capsys, monkeypatch, be
     monkeypatch.setattr(engine, "fill_mask", broken)
     code, out, err = run(capsys, "fill-mask", "x [MASK]", "--model", str(bert_dir))
     assert code == 1 and out == "" and err == "bert-explorer: error: first line second  line third\n"
+
+
+def test_the_window_without_a_display_is_one_line_not_an_abort(tmp_path):
+    """Qt aborts the process (SIGABRT, seven lines of plugin messages) when it has no display."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run(
+        [sys.executable, "-m", "explorer"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "No display" in done.stderr
