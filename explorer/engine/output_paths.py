@@ -90,6 +90,12 @@ def check_output_path(path: str, option: str, suffixes: tuple[str, ...]) -> Path
             raise InvalidParameterError(f"{option} {given} is read-only: give another name, or make it writable.")
     if target.is_symlink():
         target = Path(os.path.realpath(target))  # the new file goes where the link points
+        # A link named r.jsonl that points at thesis.txt would replace the thesis: the file
+        # written must be of a kind the command writes, whatever the link is called.
+        if suffixes and not target.name.lower().endswith(tuple(s.lower() for s in suffixes)):
+            raise InvalidParameterError(
+                f"{option} {given} is a link to '{target}', which does not end in {wanted}: give the file itself."
+            )
     parent = target.parent
     if not parent.is_dir():
         problem = "is a file, not a folder" if parent.exists() else "does not exist: create it first"

@@ -51,6 +51,17 @@ def test_device_and_good_names(tmp_path):
     assert check_output_path(str(link), "--out", (".png",)) == tmp_path / "real.png"  # where the file goes
 
 
+def test_a_link_to_another_kind_of_file_is_refused(tmp_path):
+    """`lama --out link.jsonl` with the link pointing at thesis.txt replaced the thesis."""
+    thesis = tmp_path / "thesis.txt"
+    thesis.write_text("two years of work")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(thesis)
+    with pytest.raises(InvalidParameterError, match="link to .*thesis.txt.*give the file itself"):
+        check_output_path(str(link), "--out", (".jsonl", ".csv"))
+    assert thesis.read_text() == "two years of work"
+
+
 def test_read_only_places_are_refused(tmp_path, monkeypatch):
     # os.access, as the check asks it (a test run as root could write anywhere).
     locked = tmp_path / "locked"
