@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.engine.errors import InvalidParameterError
-from explorer.engine.input_files import not_text_reason, path_problem, read_sample
+from explorer.engine.input_files import not_text_reason, not_text_share_reason, path_problem, read_sample
 
 DOC_MODES = ("auto", "lines", "paragraphs")
 # \s is exactly str.isspace(), what str.split() splits on. A run of whitespace other than one
@@ -102,6 +102,9 @@ def read_corpus(path: str | Path, *, text_column: str = "text", mode: str = "aut
             docs, used = _read_txt(file, mode)
     except OSError as exc:  # permission, a disk error: after the checks, still one clear line
         raise InvalidParameterError(f"Corpus file '{path}' cannot be read: {exc.strerror or exc}.") from exc
+    not_text = not_text_share_reason(docs)  # the start was sampled above; the rest may not be text
+    if not_text:
+        raise InvalidParameterError(f"Corpus file '{path}' is {not_text}.")
     docs = [d for d in docs if has_text(d)]
     if not docs:
         raise InvalidParameterError(

@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 SAMPLE_BYTES = 64 * 1024
@@ -70,10 +71,28 @@ def not_text_reason(sample: bytes) -> str | None:
     text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=False)
     if not text:
         return None
-    bad = text.count("\ufffd") + len(_CONTROL.findall(text))
-    if bad > MAX_NOT_TEXT_SHARE * len(text):
+    return _too_many_bad(not_text_count(text), len(text), "at its start")
+
+
+def not_text_count(text: str) -> int:
+    """Characters of decoded text that no text holds: undecodable bytes (U+FFFD) and control characters."""
+    return text.count("\ufffd") + len(_CONTROL.findall(text))
+
+
+def not_text_share_reason(texts: Iterable[str]) -> str | None:
+    """Why decoded text as a whole is not text (over MAX_NOT_TEXT_SHARE undecodable or control
+    characters), or None: a file whose start is text but whose rest is binary is caught here."""
+    bad = total = 0
+    for text in texts:
+        bad += not_text_count(text)
+        total += len(text)
+    return _too_many_bad(bad, total, "in it")
+
+
+def _too_many_bad(bad: int, total: int, where: str) -> str | None:
+    if total and bad > MAX_NOT_TEXT_SHARE * total:
         return (
-            f"not UTF-8 text: {bad / len(text):.0%} of the characters at its start are undecodable bytes or "
+            f"not UTF-8 text: {bad / total:.0%} of the characters {where} are undecodable bytes or "
             f"control characters (more than {MAX_NOT_TEXT_SHARE:.0%})"
         )
     return None

@@ -76,6 +76,17 @@ def test_binary_or_mostly_non_text_is_refused(tmp_path, content, reason, suffix)
         read_corpus(file)
 
 
+def test_text_at_the_start_and_binary_after_it_is_refused(tmp_path):
+    """Only the first 64 KB were sampled: four copies of a corpus and 3 MB of random bytes trained."""
+    import random
+
+    text = "".join(f"Line {i} of a perfectly ordinary corpus.\n" for i in range(4000)).encode()
+    noise = bytes(b for b in random.Random(0).randbytes(3_000_000) if b not in (0, 10, 13))
+    (tmp_path / "tail.txt").write_bytes(text + noise)
+    with pytest.raises(InvalidParameterError, match=r"tail.txt' is not UTF-8 text: \d+% of the characters in it"):
+        read_corpus(tmp_path / "tail.txt")
+
+
 def test_a_few_undecodable_bytes_are_read_as_replacement_characters(tmp_path):
     file = tmp_path / "latin1.txt"
     file.write_bytes("Caf\u00e9 au lait, cr\u00e8me br\u00fbl\u00e9e and a long line of plain words\n".encode("latin-1") * 20)
