@@ -108,4 +108,10 @@ def postprocess(lm: MaskedLM, enc: Encoded, candidates: list[tuple[Candidate, ..
 def fill_mask(lm: MaskedLM, text: str, top_k: int = DEFAULT_TOP_K) -> FillMaskResult:
     enc, warnings = preprocess(lm, text)
     logits = forward(lm, [enc])
+    if logits.numel() and not bool(torch.isfinite(logits).all()):
+        warnings.append(NOT_NUMBERS)
     return postprocess(lm, enc, top_candidates(lm, logits, top_k), warnings)
+
+
+# Said wherever such scores are shown: a model whose weights hold NaN answers with noise.
+NOT_NUMBERS = "The model's scores are not numbers (NaN or infinite): its weights are broken, so these guesses mean nothing."
