@@ -63,11 +63,13 @@ def download_steps(name: str) -> Generator[LoadProgress, None, Downloaded]:
 
 def cached_models() -> list[CachedModel]:
     """The models in the Hugging Face cache, newest first; empty when there is no cache."""
-    from huggingface_hub import scan_cache_dir
+    from huggingface_hub import constants, scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
     try:
-        info = scan_cache_dir()
+        # The cache as it is set now (HF_HUB_CACHE read at this call, not when huggingface_hub
+        # first imported the scanner), so a changed setting is honoured.
+        info = scan_cache_dir(constants.HF_HUB_CACHE)
     except CacheNotFound:
         return []
     found = []
