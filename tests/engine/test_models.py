@@ -7,6 +7,8 @@ import shutil
 import huggingface_hub
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from explorer.engine import devices, models
 from explorer.engine.errors import InvalidParameterError, ModelLoadError
@@ -166,3 +168,69 @@ def test_devices_and_dtypes():
     with pytest.raises(InvalidParameterError, match="needs a GPU"):
         devices.resolve_dtype("float16", "cpu")
     assert devices.resolve_dtype("bfloat16", "cuda") == torch.bfloat16
+
+
+# --- A model without its trained masked-LM head (issue 21) -------------------------------------
+
+
+def _without_head(model_dir, folder, drop):
+    """A copy of model_dir (its name is the encoder's prefix) whose checkpoint lacks the head
+    tensors drop(head) picks."""
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(model_dir, folder)
+    weights = folder / "model.safetensors"
+    tensors = load_file(str(weights))
+    head = sorted(key for key in tensors if not key.startswith(f"{model_dir.name}."))
+    for key in drop(head):
+        del tensors[key]
+    save_file(tensors, str(weights), metadata={"format": "pt"})
+    return folder
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
+def test_a_bare_encoder_saved_without_its_mlm_head_is_refused(model_dirs, tmp_path, arch):
+    """issue 21: a bare BertModel's folder (the demo's base package) loaded with a newly
+    initialised head and gave random guesses, exit 0: only 'over half missing' was refused."""
+    from transformers import AutoModel
+
+    folder = tmp_path / "bare"
+    shutil.copytree(model_dirs[arch], folder, ignore=shutil.ignore_patterns("*.safetensors"))
+    AutoModel.from_pretrained(str(model_dirs[arch])).save_pretrained(folder)  # the encoder alone
+    with pytest.raises(ModelLoadError, match=r"has no trained masked-LM head \(its weights are not in the folder\)"
+                       r": its guesses would be random") as refused:
+        models.load(str(folder))
+    assert str(folder) in str(refused.value) and "\n" not in str(refused.value)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(arch=st.sampled_from(["bert", "roberta", "distilbert"]), data=st.data())
+def test_any_head_tensor_missing_is_refused_and_a_tied_decoder_is_not_missing(model_dirs, tmp_path_factory, arch, data):
+    """Property: a checkpoint loads iff every head tensor it should hold is there. The decoder,
+    tied to the word embeddings, is never in the file (save_pretrained leaves it out) and must
+    not count as missing."""
+    from safetensors import safe_open
+
+    with safe_open(str(model_dirs[arch] / "model.safetensors"), "pt") as stored:
+        assert not any(key.endswith(("decoder.weight", "vocab_projector.weight")) for key in stored.keys())
+    dropped: list[str] = []
+
+    def drop(head):
+        dropped.extend(data.draw(st.lists(st.sampled_from(head), unique=True, max_size=3)))
+        return dropped
+
+    folder = _without_head(model_dirs[arch], tmp_path_factory.mktemp("head") / "m", drop)
+    if dropped:
+        with pytest.raises(ModelLoadError, match="has no trained masked-LM head"):
+            models.load(str(folder))
+    else:
+        assert models.load(str(folder)).info().name == str(folder)
+
+
+def test_the_weights_of_another_model_still_say_so(model_dirs, tmp_path):
+    """Every tensor missing, the head's too: the older, wider diagnosis comes first."""
+    folder = tmp_path / "m"
+    shutil.copytree(model_dirs["bert"], folder)
+    shutil.copy(model_dirs["distilbert"] / "model.safetensors", folder / "model.safetensors")
+    with pytest.raises(ModelLoadError, match="are not this model's"):
+        models.load(str(folder))
