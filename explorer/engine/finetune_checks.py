@@ -21,19 +21,13 @@ from explorer.engine.finetune_params import FinetuneParams
 from explorer.engine.input_files import path_problem
 from explorer.engine.owned import is_ours, replace_refusal
 from explorer.engine.saving import recover
+from explorer.engine.token_limits import token_limit
 
 SEED_MAX = 2**32 - 1  # the widest range every generator we seed accepts (numpy's legacy seeds too)
 MIN_CHUNK = 8
 CHECKPOINT = "checkpoint"  # the kind of folder checkpoint_every writes, beside --out
 SAVE_MARGIN = 1.2  # room asked for, per byte of the base model's weights
 
-# Models whose position ids start after the padding id, as RoBERTa's do: they read
-# max_position_embeddings - pad_token_id - 1 tokens at most (514 -> 512).
-PADDED_POSITIONS = frozenset({
-    "roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "roberta-prelayernorm", "data2vec-text", "xmod",
-    "longformer", "ibert",
-})
-TOKENIZER_NO_LIMIT = 10**6  # tokenizers with no maximum say 1e30
 
 
 class OutOfRange(InvalidParameterError):
@@ -192,17 +186,10 @@ def max_tokens(source: str) -> int | None:
     files (cheap: no model is loaded); None when they do not say."""
     folder = Path(source)
     config = _json(folder / "config.json")
-    limits = []
-    positions = config.get("max_position_embeddings")
-    if isinstance(positions, int) and not isinstance(positions, bool) and positions > 0:
-        if config.get("model_type") in PADDED_POSITIONS:
-            pad = config.get("pad_token_id")
-            positions -= (pad if isinstance(pad, int) else 1) + 1
-        limits.append(positions)
-    most = _json(folder / "tokenizer_config.json").get("model_max_length")
-    if isinstance(most, int) and not isinstance(most, bool) and 0 < most < TOKENIZER_NO_LIMIT:
-        limits.append(most)
-    return min(limits) if limits else None
+    return token_limit(
+        config.get("max_position_embeddings"), config.get("model_type"), config.get("pad_token_id"),
+        _json(folder / "tokenizer_config.json").get("model_max_length"),
+    )
 
 
 def fit_chunk_size(p: FinetuneParams, source: str, name: str) -> tuple[FinetuneParams, str]:

@@ -22,6 +22,7 @@ from explorer.engine.devices import dtype_name, resolve_device, resolve_dtype
 from explorer.engine.errors import ModelLoadError
 from explorer.engine.jobs import run_to_end
 from explorer.engine.results import LoadProgress, ModelInfo
+from explorer.engine.token_limits import token_limit
 
 log = logging.getLogger(__name__)
 
@@ -311,15 +312,11 @@ class MaskedLM:
 
     def _max_length(self) -> int:
         cfg = self.model.config
-        limits = [int(getattr(cfg, "max_position_embeddings", 512) or 512)]
-        # RoBERTa's positions start after the padding index, so two positions are never usable.
-        pad = getattr(cfg, "pad_token_id", None)
-        if getattr(cfg, "model_type", "") in ("roberta", "xlm-roberta", "camembert") and pad is not None:
-            limits[0] -= pad + 1
-        tok_max = getattr(self.tokenizer, "model_max_length", None)
-        if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
-            limits.append(tok_max)
-        return min(limits)
+        limit = token_limit(
+            getattr(cfg, "max_position_embeddings", None) or 512, getattr(cfg, "model_type", ""),
+            getattr(cfg, "pad_token_id", None), getattr(self.tokenizer, "model_max_length", None),
+        )
+        return limit or 512
 
     def _find_mlm_head(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         return find_mlm_head(self.model)

@@ -456,6 +456,11 @@ def test_max_tokens_reads_the_config_and_the_tokenizer(model_dirs, tmp_path):
 
     # BERT and DistilBERT: 64 positions; RoBERTa: 66, less the padding id and one (as 514 -> 512).
     assert {arch: max_tokens(str(folder)) for arch, folder in model_dirs.items()} == {"bert": 64, "roberta": 64, "distilbert": 64}
+    from explorer.engine import models
+
+    # One rule (token_limits): the folder read before loading says what the loaded model says.
+    assert {arch: models.load(str(folder)).max_length for arch, folder in model_dirs.items()} == {
+        arch: max_tokens(str(folder)) for arch, folder in model_dirs.items()}
     (tmp_path / "config.json").write_text('{"max_position_embeddings": 512}')
     (tmp_path / "tokenizer_config.json").write_text('{"model_max_length": 128}')
     assert max_tokens(str(tmp_path)) == 128
