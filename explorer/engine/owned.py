@@ -41,9 +41,12 @@ WEIGHT_FILE_NAMES = frozenset({
 
 def mark_ours(folder: Path, kind: str, **extra: Any) -> None:
     """Write the marker that says this app made `folder` (kind: "demo", "model", "partial", ...)."""
-    record = {"kind": kind, "pid": os.getpid(), "host": socket.gethostname(), "created": time.time(), **extra}
-    # Written whole or not at all: a marker cut short by a kill would make the folder look
-    # like a person's, and it would then never be cleaned up.
+    write_marker(folder, {"kind": kind, "pid": os.getpid(), "host": socket.gethostname(), "created": time.time(), **extra})
+
+
+def write_marker(folder: Path, record: dict[str, Any]) -> None:
+    """Write `record` as `folder`'s marker, whole or not at all: a marker cut short by a kill
+    would make the folder look like a person's, and it would then never be cleaned up."""
     staged = Path(folder) / f"{MARKER}.{os.getpid()}.tmp"
     staged.write_text(json.dumps(record, allow_nan=False), encoding="utf-8")
     os.replace(staged, Path(folder) / MARKER)

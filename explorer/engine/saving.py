@@ -14,7 +14,6 @@ library only, so the GUI's checks recover a folder the same way.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import shutil
@@ -24,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from explorer.engine.errors import ExplorerError
-from explorer.engine.owned import MARKER, is_ours, mark_ours, marker, owner_gone
+from explorer.engine.owned import MARKER, is_ours, mark_ours, marker, owner_gone, write_marker
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def _put_back_marker(folder: Path, record: dict | None) -> None:
     if record is None:
         (folder / MARKER).unlink(missing_ok=True)
     else:
-        (folder / MARKER).write_text(json.dumps(record), encoding="utf-8")
+        write_marker(folder, record)
 
 
 def recover(target: str | os.PathLike[str]) -> list[str]:
