@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from explorer.engine import owned
+from explorer.engine.saving import reported_os_error
 from explorer.paths import RESOURCES
 
 if TYPE_CHECKING:
@@ -524,7 +524,7 @@ def _save(built: _Built, folder: Path) -> None:
     except OSError:
         raise
     except Exception as exc:
-        code = re.search(r"os error (\d+)", str(exc))
-        if code:
-            raise OSError(int(code[1]), os.strerror(int(code[1])), str(folder)) from exc
+        reported = reported_os_error(exc, folder)
+        if reported is not None:
+            raise reported from exc
         raise DemoUnavailable(f"The demo model could not be written to {folder}: {exc}") from exc

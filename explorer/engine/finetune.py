@@ -19,8 +19,6 @@ import datetime as dt
 import json
 import logging
 import math
-import os
-import re
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -38,7 +36,7 @@ from explorer.engine.finetune_checks import (  # check_params: also imported fro
 from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.models import find_mlm_head
 from explorer.engine.owned import CARD
-from explorer.engine.saving import replace_folder
+from explorer.engine.saving import replace_folder, reported_os_error
 from explorer.engine.weighted_masking import WeightedMaskCollator, token_counts, token_log_weights
 
 log = logging.getLogger(__name__)
@@ -181,10 +179,10 @@ def _save(model: Any, tokenizer: Any, out: Path, card: dict, refusal: Any, kind:
         try:
             model.save_pretrained(folder)
         except Exception as exc:  # safetensors' writer reports a full disk as its own error
-            found = re.search(r"os error (\d+)", str(exc))
-            if isinstance(exc, OSError) or not found:
+            reported = reported_os_error(exc)
+            if reported is None or reported is exc:
                 raise
-            raise OSError(int(found.group(1)), os.strerror(int(found.group(1)))) from exc
+            raise reported from exc
         tokenizer.save_pretrained(folder)
         (folder / CARD).write_text(json.dumps(card, indent=2, allow_nan=False), encoding="utf-8")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -134,6 +135,19 @@ def sweep(parent: str | os.PathLike[str], skip: str | os.PathLike[str] | None = 
         if (skip is None or folder != Path(skip)) and folder.is_dir() and not folder.is_symlink():
             done += recover(folder)
     return done
+
+
+def reported_os_error(exc: BaseException, path: str | os.PathLike[str] | None = None) -> OSError | None:
+    """The OSError a writer reported in words, or None: safetensors' writer reports a full disk
+    as its own SafetensorError "... (os error 28)", which must read as a full disk, not as
+    whatever else its caller would make of an error."""
+    if isinstance(exc, OSError):
+        return exc
+    code = re.search(r"os error (\d+)", str(exc))
+    if code is None:
+        return None
+    number = int(code[1])
+    return OSError(number, os.strerror(number), *([str(path)] if path is not None else []))
 
 
 def why_not_written(exc: OSError, folder: Path) -> str:
