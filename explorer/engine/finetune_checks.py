@@ -8,7 +8,6 @@ the GUI checks a run with the same rules before it starts one.
 from __future__ import annotations
 
 import errno
-import json
 import math
 import os
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from explorer.engine.errors import InvalidParameterError
 from explorer.engine.finetune_params import FinetuneParams
-from explorer.engine.input_files import path_problem
+from explorer.engine.input_files import json_object, path_problem
 from explorer.engine.owned import is_ours, replace_refusal
 from explorer.engine.saving import recover
 from explorer.engine.token_limits import token_limit
@@ -155,7 +154,7 @@ def model_bytes(source: str) -> int:
     files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
     weights = sum(f.stat().st_size for f in files if f.name.startswith("model") and f.suffix == ".safetensors")
     weights = weights or sum(f.stat().st_size for f in files if f.name.startswith("pytorch_model") and f.suffix == ".bin")
-    config = _json(folder / "config.json")
+    config = json_object(folder / "config.json")
     stored = config.get("torch_dtype") or config.get("dtype")
     widen = 2 if stored in ("float16", "bfloat16") else 1  # it is trained and saved in float32
     others = sum(f.stat().st_size for f in files if f.name.startswith(("tokenizer", "vocab", "merges", "spiece")))
@@ -173,22 +172,14 @@ def check_room(p: FinetuneParams, place: Path, source: str) -> None:
         )
 
 
-def _json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def max_tokens(source: str) -> int | None:
     """How many tokens the model in `source` reads at once, from its config and tokenizer
     files (cheap: no model is loaded); None when they do not say."""
     folder = Path(source)
-    config = _json(folder / "config.json")
+    config = json_object(folder / "config.json")
     return token_limit(
         config.get("max_position_embeddings"), config.get("model_type"), config.get("pad_token_id"),
-        _json(folder / "tokenizer_config.json").get("model_max_length"),
+        json_object(folder / "tokenizer_config.json").get("model_max_length"),
     )
 
 

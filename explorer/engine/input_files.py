@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import json
 import os
 import re
 import stat
@@ -58,6 +59,21 @@ def path_problem(path: Path, *, folder_ok: bool = False) -> str | None:
     if stat.S_ISDIR(mode):
         return "is a folder, not a file"
     return f"is {kind_of(mode)}, not a file{' or folder' if folder_ok else ''}"
+
+
+def json_object(path: Path, max_bytes: int = 10_000_000) -> dict:
+    """The JSON object in a small regular file (a model's config.json, say), or {} when it is
+    missing, not a regular file (never opened: a FIFO would block), larger than `max_bytes`
+    (no config is), not JSON, or not an object."""
+    if path_problem(path) is not None:
+        return {}
+    try:
+        if os.stat(path).st_size > max_bytes:
+            return {}
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def not_text_reason(sample: bytes) -> str | None:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from explorer.engine.input_files import json_object
+
 MARKER = ".bert-explorer.json"  # inside a folder this app created
 CARD = "explorer_card.json"  # the card of a model this app trained (older saves have only this)
 
@@ -127,13 +129,8 @@ def is_model_folder(folder: Path) -> bool:
 
 
 def _names_a_model_type(config: Path) -> bool:
-    try:
-        if config.stat().st_size > 10_000_000:  # no transformers config is this large
-            return False
-        record = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
-        return False
-    return isinstance(record, dict) and isinstance(record.get("model_type"), str) and bool(record["model_type"])
+    model_type = json_object(config).get("model_type")
+    return isinstance(model_type, str) and bool(model_type)
 
 
 def _contains(folder: Path, path: Path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -467,6 +468,10 @@ def test_max_tokens_reads_the_config_and_the_tokenizer(model_dirs, tmp_path):
     (tmp_path / "tokenizer_config.json").write_text('{"model_max_length": 1000000000000000019884624838656}')
     assert max_tokens(str(tmp_path)) == 512  # "no limit", as transformers writes it
     assert max_tokens(str(tmp_path / "missing")) is None
+    # A FIFO is never opened (reading it would wait forever), nor a config too large to be one.
+    (tmp_path / "tokenizer_config.json").unlink()
+    os.mkfifo(tmp_path / "tokenizer_config.json")
+    assert max_tokens(str(tmp_path)) == 512
 
 
 @pytest.mark.parametrize("arch", ["bert", "roberta"])
