@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.engine import finetune_checks, owned
+from explorer.engine import finetune_checks
 from explorer.engine.errors import InvalidParameterError
 from explorer.engine.finetune_params import FinetuneParams
 from explorer.plots.curves import LossCurve
@@ -235,12 +235,8 @@ class FinetuneTab(QWidget):
         self.controller.run_job(KIND, lambda session: session.finetune(params))
 
     def _may_write(self, params: FinetuneParams) -> bool:
-        """The CLI's overwrite rule, before anything runs: never a folder that is not a model
-        folder this app may replace, and a model folder only when asked to, and confirmed."""
-        refusal = owned.replace_refusal(params.out, keep=[params.corpus])
-        if refusal is not None:
-            self._show(refusal, error=True)
-            return False
+        """A model folder is replaced only when asked to, and confirmed. (Whether it may be
+        replaced at all, check_params has said: the CLI's rule, owned.replace_refusal.)"""
         out = Path(params.out).expanduser()
         try:
             holds_files = out.is_dir() and any(out.iterdir())
