@@ -697,17 +697,6 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def no_nan(x: Any) -> Any:
-    """Strict JSON: NaN (a measurement that did not happen) becomes null."""
-    if isinstance(x, float) and x != x:
-        return None
-    if isinstance(x, dict):
-        return {k: no_nan(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [no_nan(v) for v in x]
-    return x
-
-
 def _sum(a: Any, b: Any) -> Any:
     return a + b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
 
@@ -809,7 +798,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nTotal {res['total_s']:.0f} s. Numbers: {args.output}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(no_nan(res), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    from explorer.engine import strict_json
+
+    # Strict JSON: a measurement that did not happen (NaN) becomes null.
+    args.output.write_text(strict_json.dumps(res, indent=2) + "\n", encoding="utf-8")
     failed = res.get("gui", {}).get("error") or res.get("attention", {}).get("error")
     if not args.core_only:
         # One command for every benchmark: the feature scripts print tables of their own.
