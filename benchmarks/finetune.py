@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer.engine.finetune import finetune  # noqa: E402
-from explorer.engine.finetune_params import FinetuneParams  # noqa: E402
+from explorer.core.finetune_params import FinetuneParams  # noqa: E402
 from explorer.engine.synthetic import WORDS, write_bert_tokenizer  # noqa: E402
 
 SHAPES = {

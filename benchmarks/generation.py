@@ -105,8 +105,8 @@ def lab_loop(model: Any, tokenizer: Any, *, iterations: int, seed: int, grad: bo
 # --- ours ----------------------------------------------------------------------------------
 def ours(lm: Any, *, iterations: int, seed: int) -> Any:
     from explorer.engine.generation import generate
-    from explorer.engine.generation_params import GenerationParams
-    from explorer.engine.jobs import run_to_end
+    from explorer.core.generation_params import GenerationParams
+    from explorer.core.jobs import run_to_end
 
     params = GenerationParams(
         seed_text="", length=LENGTH, batch_size=BATCH, temperature=TEMPERATURE, temperature_decay=DECAY,

@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from explorer.engine import lama_data, models
+    from explorer.core import lama_data
+
+    from explorer.engine import models
     from explorer.paths import LAMA_SAMPLE
 
     facts = lama_data.read(LAMA_SAMPLE).facts

@@ -10,7 +10,7 @@ These are measurements, not tests: nothing here fails on a slow number.
    while the inference thread starts (imports torch), while it loads the model, and while
    fill-mask requests arrive like typing (one every 30-60 ms). The GUI part runs in a child
    process so that torch is imported on the model thread, as in the app.
-3. The attention tab (`explorer.qt.attention_view.AttentionView`, offscreen, sized like the tab
+3. The attention tab (`explorer.qt.tabs.attention.view.AttentionView`, offscreen, sized like the tab
    in the window, in a child process): the first draw of a new sentence's result and switching
    layers, at 32, 128 and 512 tokens (real results of the model, several sentences each); and
    the compute behind it, `explorer.engine.attention.attention` at 32 tokens (what the model
@@ -202,7 +202,7 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
     from PySide6.QtCore import QObject, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from explorer.qt.app import create_window
+    from explorer.qt.shell.app import create_window
 
     import_s = time.perf_counter() - t_import
     torch_on_ui_thread = "torch" in sys.modules  # should be False: the model thread imports it
@@ -437,7 +437,7 @@ def attention_child(model_dir: str, sentences: int, cycles: int, runs: int, warm
 
     from explorer.engine import models
     from explorer.engine.attention import attention
-    from explorer.qt.attention_view import AttentionView
+    from explorer.qt.tabs.attention.view import AttentionView
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     clock = time.perf_counter
@@ -456,7 +456,7 @@ def attention_child(model_dir: str, sentences: int, cycles: int, runs: int, warm
     lm = models.load(model_dir)
     import gc
 
-    gc.freeze()  # as the app does once a model has loaded (explorer/qt/app.py)
+    gc.freeze()  # as the app does once a model has loaded (explorer/qt/shell/app.py)
 
     def n_tokens(text: str) -> int:
         return len(lm.tokenizer(text)["input_ids"])
@@ -798,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nTotal {res['total_s']:.0f} s. Numbers: {args.output}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    from explorer.engine import strict_json
+    from explorer.core import strict_json
 
     # Strict JSON: a measurement that did not happen (NaN) becomes null.
     args.output.write_text(strict_json.dumps(res, indent=2) + "\n", encoding="utf-8")

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # one clear line, never a traceback, for anything unforeseen
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        from explorer.engine.errors import ExplorerError
+        from explorer.core.errors import ExplorerError
 
         code = EXIT_USAGE if isinstance(exc, (ExplorerError, ValueError)) else EXIT_FAILED
         print(f"bert-explorer: error: {one_line(exc) or type(exc).__name__}", file=sys.stderr)

@@ -133,7 +133,7 @@ def test_every_build_phase_reads_a_corpus_an_earlier_or_same_phase_writes(tmp_pa
 
 def test_phase_6_trains_on_each_training_sentence_once_and_never_on_held_out_ones(tmp_path):
     from explorer.demo import build
-    from explorer.engine.corpus import split
+    from explorer.core.corpus import split
 
     sentences = [f"Sentence number {i} is here." for i in range(600)] + ["Yeah, me neither."] * 300
     (tmp_path / "phase3").mkdir()

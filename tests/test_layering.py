@@ -49,6 +49,10 @@ def test_qt_imports_no_torch_or_transformers():
     assert violations(PACKAGE / "qt", TORCH_MODULES) == []
 
 
+def test_core_imports_neither_torch_nor_qt_nor_the_engine():
+    assert violations(PACKAGE / "core", QT_MODULES + TORCH_MODULES + ("explorer.engine", "explorer.qt")) == []
+
+
 def test_plots_import_neither_qt_nor_torch():
     # The CLI renders figures without Qt; the GUI draws them without torch.
     assert violations(PACKAGE / "plots", QT_MODULES + TORCH_MODULES) == []
@@ -71,7 +75,7 @@ def test_the_rules_would_catch_a_violation(tmp_path):
         ("explorer.engine.session", "PySide6"),
         ("explorer.engine.fill_mask", "PySide6"),
         # The window module must not pull torch in at import: it loads on the model thread.
-        ("explorer.qt.app", "torch"),
+        ("explorer.qt.shell.app", "torch"),
         ("explorer.plots.heatmaps", "torch"),
         ("explorer.plots.heatmaps", "PySide6"),
         ("explorer.cli", "torch"),

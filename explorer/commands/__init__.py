@@ -59,8 +59,8 @@ def load_model(args: argparse.Namespace) -> Any:
     named explicitly is never swapped for another: its failure is the command's.
     """
     from explorer.engine import models
-    from explorer.engine.errors import ExplorerError, ModelLoadError
-    from explorer.engine.jobs import run_to_end
+    from explorer.core.errors import ExplorerError, ModelLoadError
+    from explorer.core.jobs import run_to_end
 
     quiet_libraries()
     try:
@@ -82,7 +82,7 @@ def _with_hint(args: argparse.Namespace, exc: Exception) -> str:
 def resolve_model_source(args: argparse.Namespace) -> tuple[str, str]:
     """(folder, name) of --model without loading it, falling back as load_model does."""
     from explorer.engine import models
-    from explorer.engine.errors import ModelLoadError
+    from explorer.core.errors import ModelLoadError
 
     if args.model is not None:
         try:
@@ -156,7 +156,7 @@ positive = int_in(1, None)
 
 def seed() -> Callable[[str], int]:
     """An argparse type: a random seed, as torch and numpy take it."""
-    from explorer.engine.generation_params import MAX_SEED
+    from explorer.core.generation_params import MAX_SEED
 
     return int_in(0, MAX_SEED)
 
@@ -164,7 +164,7 @@ def seed() -> Callable[[str], int]:
 def text(value: str) -> str:
     """An argparse type for text and names: valid UTF-8 only (Python hands bytes that are not
     UTF-8 in argv over as lone surrogates, which no tokenizer or file can take)."""
-    from explorer.engine.output_paths import not_utf8
+    from explorer.core.output_paths import not_utf8
 
     problem = not_utf8(value)
     if problem:
@@ -173,9 +173,9 @@ def text(value: str) -> str:
 
 
 def output_path(value: str | None, option: str, suffixes: tuple[str, ...]) -> Path | None:
-    """The checked path to write (explorer.engine.output_paths), or a CliError that says why not."""
-    from explorer.engine.errors import InvalidParameterError
-    from explorer.engine.output_paths import check_output_path
+    """The checked path to write (explorer.core.output_paths), or a CliError that says why not."""
+    from explorer.core.errors import InvalidParameterError
+    from explorer.core.output_paths import check_output_path
 
     if value is None:
         return None
@@ -187,8 +187,8 @@ def output_path(value: str | None, option: str, suffixes: tuple[str, ...]) -> Pa
 
 def input_file(value: str | None, option: str) -> Path | None:
     """The checked file to read, or a CliError that says why not."""
-    from explorer.engine.errors import InvalidParameterError
-    from explorer.engine.output_paths import check_input_file
+    from explorer.core.errors import InvalidParameterError
+    from explorer.core.output_paths import check_input_file
 
     if value is None:
         return None
@@ -200,7 +200,7 @@ def input_file(value: str | None, option: str) -> Path | None:
 
 @contextlib.contextmanager
 def writing(path: str) -> Iterator[None]:
-    """Around a write (atomic: explorer.engine.output_paths): a full disk or a folder that
+    """Around a write (atomic: explorer.core.output_paths): a full disk or a folder that
     became read-only ends the command with one line that names the file."""
     try:
         yield
@@ -209,9 +209,9 @@ def writing(path: str) -> Iterator[None]:
 
 
 def print_json(payload: Any, *, indent: int | None = None) -> None:
-    """Print strict JSON (explorer.engine.strict_json): a number that is not finite becomes
+    """Print strict JSON (explorer.core.strict_json): a number that is not finite becomes
     null, and a dict's `warnings` says so; never NaN or Infinity, which JSON has not."""
-    from explorer.engine.strict_json import finite, not_finite_warning
+    from explorer.core.strict_json import finite, not_finite_warning
 
     clean, replaced = finite(payload)
     if replaced and isinstance(clean, dict):

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from explorer.engine.attention import attention
-    from explorer.engine.output_paths import atomic_path, atomic_write
+    from explorer.core.output_paths import atomic_path, atomic_write
 
     lm = load_model(args)
     layer = args.layer if args.layer >= 0 else lm.num_layers + args.layer

@@ -29,7 +29,7 @@ def _mb(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.engine.downloads import cached_models, download_steps
-    from explorer.engine.errors import ExplorerError
+    from explorer.core.errors import ExplorerError
 
     quiet_libraries()
     if args.list:

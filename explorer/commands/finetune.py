@@ -7,7 +7,7 @@ import json
 
 from explorer import DEFAULT_MODEL
 from explorer.commands import CliError, drive, positive, quiet_libraries, resolve_model_source, with_load_warnings
-from explorer.engine.finetune_checks import SEED_MAX
+from explorer.core.finetune_checks import SEED_MAX
 
 ORDER = 60
 
@@ -47,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.engine.errors import ExplorerError
+    from explorer.core.errors import ExplorerError
     from explorer.engine.finetune import check_params, finetune
-    from explorer.engine.finetune_checks import OutOfRange
-    from explorer.engine.finetune_params import FinetuneParams
+    from explorer.core.finetune_checks import OutOfRange
+    from explorer.core.finetune_params import FinetuneParams
 
     params = FinetuneParams(
         corpus=args.corpus, out=args.out, base_model=args.model or "", text_column=args.text_column,

@@ -29,7 +29,7 @@ EXIT_INTERRUPTED = 130
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from explorer.engine import generation_params as gp
+    from explorer.core import generation_params as gp
 
     d = gp.GenerationParams()
     g = sub.add_parser(
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _params(args: argparse.Namespace) -> Any:
-    from explorer.engine.generation_params import GenerationParams
+    from explorer.core.generation_params import GenerationParams
 
     params = GenerationParams(
         seed_text=args.seed_text,
@@ -110,9 +110,9 @@ def _print(result: Any, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.engine.errors import InvalidParameterError
+    from explorer.core.errors import InvalidParameterError
     from explorer.engine.generation import generate
-    from explorer.engine.generation_params import GenerationResult
+    from explorer.core.generation_params import GenerationResult
 
     params = _params(args)
     lm = load_model(args)

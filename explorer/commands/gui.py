@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     reason = no_display_reason()
     if reason:
         raise CliError(reason)
-    from explorer.qt.app import main as gui_main
+    from explorer.qt.shell.app import main as gui_main
 
     argv = ["--device", args.device, "--dtype", args.dtype]
     if args.model:

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check_common_vocab(path: Any, protocol: str) -> None:
     """Read it now, not after the model loads: an empty list would drop every fact and score 0."""
-    from explorer.engine import lama_data
+    from explorer.core import lama_data
 
     if protocol == "lama" and not lama_data.read_common_vocab(path):
         raise CliError(f"The common vocabulary '{path}' holds no words: give LAMA's common_vocab_cased.txt.")
@@ -57,8 +57,8 @@ def _check_common_vocab(path: Any, protocol: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from explorer.engine import lama_data
-    from explorer.engine.errors import ExplorerError
+    from explorer.core import lama_data
+    from explorer.core.errors import ExplorerError
     from explorer.paths import LAMA_COMMON_VOCAB
 
     out = output_path(args.out, "--out", RECORD_SUFFIXES)  # every path before any work

@@ -42,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.engine.errors import InvalidParameterError
-    from explorer.engine.mlm_params import DEFAULT_RATE, DEFAULT_SEED, check_rate, check_seed, check_text
+    from explorer.core.errors import InvalidParameterError
+    from explorer.core.mlm_params import DEFAULT_RATE, DEFAULT_SEED, check_rate, check_seed, check_text
 
     rate = DEFAULT_RATE if args.rate is None else args.rate
     seed = DEFAULT_SEED if args.seed is None else args.seed

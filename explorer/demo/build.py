@@ -35,7 +35,7 @@ from pathlib import Path
 
 from explorer.demo.sources import SOURCES, build_corpus, write_documents
 from explorer.engine import demo_model as delta
-from explorer.engine.finetune_params import FinetuneParams
+from explorer.core.finetune_params import FinetuneParams
 
 log = logging.getLogger("explorer.demo.build")
 
@@ -129,7 +129,7 @@ def distinct_training_sentences(work: Path, phase: int, seed: int) -> dict[str, 
     A third of their training sentences are copies (the chats went in twice, and short chat
     lines recur), so a pass over them spends a third of its steps on lines the model knows.
     Their held-out sentences stay out, so the benchmark's unseen sentences stay unseen."""
-    from explorer.engine.corpus import read_corpus, split
+    from explorer.core.corpus import read_corpus, split
 
     source = train_params(work, DERIVED_FROM[phase], 1, seed)
     documents = read_corpus(source.corpus, text_column=source.text_column, mode=source.doc_mode).documents

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from explorer.engine.attention_math import head_average, rollout
+from explorer.core.attention_math import head_average, rollout
 from explorer.engine.models import MaskedLM
-from explorer.engine.results import AttentionResult
+from explorer.core.results import AttentionResult
 from explorer.engine.tokens import encode
 
 

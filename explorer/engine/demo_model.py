@@ -7,7 +7,7 @@ decoder) as two thin factors, rank EMBEDDING_RANK (~8 MB). `ensure_assembled` pu
 delta together once into an ordinary model folder in the user's cache, so the demo model
 loads, fine-tunes and saves like any other.
 
-The cache heals: the assembled folder carries this app's marker (explorer.engine.owned) with
+The cache heals: the assembled folder carries this app's marker (explorer.core.owned) with
 the size and SHA-256 of every file written, is checked at every start (sizes and mtimes; the
 hashes of what changed), and is put together again when it does not match. A load that fails
 anyway (a file changed in place with its mtime put back) has every file hashed again and the
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from explorer.engine import owned
-from explorer.engine.saving import reported_os_error
+from explorer.core import owned
+from explorer.core.saving import reported_os_error
 from explorer.paths import RESOURCES
 
 if TYPE_CHECKING:

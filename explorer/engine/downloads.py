@@ -7,8 +7,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.engine.errors import ModelLoadError
-from explorer.engine.results import LoadProgress
+from explorer.core.errors import ModelLoadError
+from explorer.core.results import LoadProgress
 
 log = logging.getLogger(__name__)
 

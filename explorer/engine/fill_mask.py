@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from explorer.engine.models import MaskedLM
-from explorer.engine.results import Candidate, FillMaskResult, MaskPrediction
+from explorer.core.results import Candidate, FillMaskResult, MaskPrediction
 from explorer.engine.tokens import Encoded, encode
 
 DEFAULT_TOP_K = 10

@@ -7,9 +7,9 @@ DataCollatorForLanguageModeling (token-level 80/10/10, or whole words from the o
 for training only, with rare_word_exponent, explorer.engine.weighted_masking.
 
 Nothing is written until training ends: the model is saved to a hidden folder beside the
-target and swapped into place (explorer.engine.saving), so a stopped run leaves no checkpoint
+target and swapped into place (explorer.core.saving), so a stopped run leaves no checkpoint
 that looks finished, and a run killed mid-swap loses neither model. What may be replaced,
-and every number, is checked before anything loads (explorer.engine.finetune_checks). A run
+and every number, is checked before anything loads (explorer.core.finetune_checks). A run
 whose loss stops being a number stops and saves nothing.
 """
 
@@ -27,16 +27,16 @@ from typing import Any
 import torch
 
 from explorer import __version__
-from explorer.engine.chunking import Prepared, chunk, prepare  # noqa: F401  (Prepared, chunk: also imported from here)
+from explorer.core.chunking import Prepared, chunk, prepare  # noqa: F401  (Prepared, chunk: also imported from here)
 from explorer.engine.devices import resolve_device
-from explorer.engine.errors import ExplorerError, InvalidParameterError
-from explorer.engine.finetune_checks import (  # check_params: also imported from here
+from explorer.core.errors import ExplorerError, InvalidParameterError
+from explorer.core.finetune_checks import (  # check_params: also imported from here
     CHECKPOINT, check_params, checkpoint_folder, fit_chunk_size, folder_refusal, kept_paths,
 )
-from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
+from explorer.core.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.engine.models import find_mlm_head
-from explorer.engine.owned import CARD
-from explorer.engine.saving import replace_folder, reported_os_error
+from explorer.core.owned import CARD
+from explorer.core.saving import replace_folder, reported_os_error
 from explorer.engine.weighted_masking import WeightedMaskCollator, token_counts, token_log_weights
 
 log = logging.getLogger(__name__)

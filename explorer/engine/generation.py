@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from explorer.engine.errors import InvalidParameterError
-from explorer.engine.generation_params import (
+from explorer.core.errors import InvalidParameterError
+from explorer.core.generation_params import (
     PARALLEL,
     PARALLEL_SEQUENTIAL,
     GenerationParams,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from explorer.engine.errors import InvalidParameterError
+from explorer.core.errors import InvalidParameterError
 from explorer.engine.fill_mask import forward
-from explorer.engine.lama_data import (
+from explorer.core.lama_data import (
     DROP_CUT,
     DROP_LONG_SENTENCE,
     DROP_NOT_COMMON,
@@ -33,7 +33,7 @@ from explorer.engine.lama_data import (
     summarise,
 )
 from explorer.engine.models import MaskedLM
-from explorer.engine.results import JobStep
+from explorer.core.results import JobStep
 from explorer.engine.tokens import Encoded, encode
 from explorer.paths import LAMA_COMMON_VOCAB
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from explorer.engine.errors import ExplorerError, InvalidParameterError
+from explorer.core.errors import ExplorerError, InvalidParameterError
 from explorer.engine.masking import display_tokens
-from explorer.engine.mlm_params import LENS_TOP_K
-from explorer.engine.mlm_results import LayerLensResult
+from explorer.core.mlm_params import LENS_TOP_K
+from explorer.core.mlm_results import LayerLensResult
 from explorer.engine.models import MaskedLM
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.engine.errors import InvalidParameterError
-from explorer.engine.mlm_params import DEFAULT_RATE, DEFAULT_SEED, KEPT, MASKED, RANDOM, check_rate, check_seed, check_text
-from explorer.engine.mlm_results import MaskDemoResult, MaskedToken
+from explorer.core.errors import InvalidParameterError
+from explorer.core.mlm_params import DEFAULT_RATE, DEFAULT_SEED, KEPT, MASKED, RANDOM, check_rate, check_seed, check_text
+from explorer.core.mlm_results import MaskDemoResult, MaskedToken
 from explorer.engine.models import MaskedLM
 from explorer.engine.tokens import Encoded, encode
 

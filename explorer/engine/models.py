@@ -19,10 +19,10 @@ from typing import Any
 import torch
 
 from explorer.engine.devices import dtype_name, resolve_device, resolve_dtype
-from explorer.engine.errors import ModelLoadError
-from explorer.engine.jobs import run_to_end
-from explorer.engine.results import LoadProgress, ModelInfo
-from explorer.engine.token_limits import token_limit
+from explorer.core.errors import ModelLoadError
+from explorer.core.jobs import run_to_end
+from explorer.core.results import LoadProgress, ModelInfo
+from explorer.core.token_limits import token_limit
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def check_model_folder(folder: str | os.PathLike[str], name: str) -> None:
     """ModelLoadError with one line that says what is wrong with a model folder and where:
     its config.json (missing, not JSON, a model type this transformers does not know or one
     with no masked-LM head) or its weights (missing). Reads config.json only; loads nothing."""
-    from explorer.engine.output_paths import path_kind
+    from explorer.core.output_paths import path_kind
 
     folder = Path(folder)
     config = folder / "config.json"
@@ -209,7 +209,7 @@ def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
     is said to be one (and never opened: a pipe would block).
     """
     from explorer.engine.demo_model import DEMO_NAME
-    from explorer.engine.output_paths import not_utf8, path_kind
+    from explorer.core.output_paths import not_utf8, path_kind
 
     if name == DEMO_NAME:
         return (yield from _demo_source())
@@ -259,9 +259,9 @@ def resolve_source(name: str) -> Generator[LoadProgress, None, str]:
 
 def _put_back(path: Path) -> str | None:
     """A missing folder that a save killed between its two renames moved aside (finetune
-    --out PATH --overwrite): put back now, as the next save to it would (explorer.engine.saving).
+    --out PATH --overwrite): put back now, as the next save to it would (explorer.core.saving).
     What was done, in words, when the folder is there again; None when it is not."""
-    from explorer.engine.saving import recover
+    from explorer.core.saving import recover
 
     done = recover(path)  # logged there, as warnings
     if not done or not path.is_dir():

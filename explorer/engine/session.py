@@ -10,10 +10,10 @@ import logging
 from collections.abc import Generator
 
 from explorer.engine import attention, devices, fill_mask, models, tokens
-from explorer.engine.errors import ModelNotLoadedError
+from explorer.core.errors import ModelNotLoadedError
 from explorer.engine.fill_mask import DEFAULT_TOP_K
-from explorer.engine.finetune_params import FinetuneParams, FinetuneResult, TrainStep
-from explorer.engine.results import AttentionResult, FillMaskResult, LoadProgress, ModelInfo, Tokenization
+from explorer.core.finetune_params import FinetuneParams, FinetuneResult, TrainStep
+from explorer.core.results import AttentionResult, FillMaskResult, LoadProgress, ModelInfo, Tokenization
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from explorer.engine.models import MaskedLM
-from explorer.engine.results import Tokenization
+from explorer.core.results import Tokenization
 
 # People type the mask the way their lab or paper spells it; accept both for every model.
 MASK_SPELLINGS = ("[MASK]", "<mask>")

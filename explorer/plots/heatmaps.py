@@ -163,7 +163,7 @@ def render_layer(
     """Write one layer's grid of heads to PNG or SVG (by the file's suffix), without Qt."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from explorer.engine.attention_math import grid_shape
+    from explorer.core.attention_math import grid_shape
 
     heads = weights.shape[1]
     rows, cols = grid_shape(heads)

@@ -62,12 +62,12 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
-from explorer.qt.app import create_window  # noqa: E402
-from explorer.qt.attention_view import AttentionView  # noqa: E402
-from explorer.qt.fill_mask_panel import FillMaskPanel  # noqa: E402
-from explorer.qt.generation_tab import GenerationTab  # noqa: E402
-from explorer.qt.main_window import MainWindow  # noqa: E402
-from explorer.qt.mlm_tab import MlmTab  # noqa: E402
+from explorer.qt.shell.app import create_window  # noqa: E402
+from explorer.qt.tabs.attention.view import AttentionView  # noqa: E402
+from explorer.qt.tabs.predictions.panel import FillMaskPanel  # noqa: E402
+from explorer.qt.tabs.generate.tab import GenerationTab  # noqa: E402
+from explorer.qt.shell.main_window import MainWindow  # noqa: E402
+from explorer.qt.tabs.mlm.tab import MlmTab  # noqa: E402
 
 log = logging.getLogger("take_screenshots")
 

@@ -150,7 +150,7 @@ def test_a_full_disk_or_a_refused_write_while_saving_keeps_the_old_model(capsys,
 
 
 def test_no_room_for_the_model_is_refused_before_training(capsys, bert_dir, tmp_path, monkeypatch):
-    from explorer.engine import finetune_checks
+    from explorer.core import finetune_checks
 
     monkeypatch.setattr(finetune_checks.shutil, "disk_usage", lambda path: type("usage", (), {"free": 1000}))
     code, out, err = finetune(capsys, corpus_in(tmp_path), "--out", tmp_path / "o", "--model", bert_dir, *QUICK)

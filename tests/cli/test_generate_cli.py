@@ -10,8 +10,8 @@ import pytest
 
 from explorer.cli import main
 from explorer.engine.generation import generate
-from explorer.engine.generation_params import GenerationParams
-from explorer.engine.jobs import run_to_end
+from explorer.core.generation_params import GenerationParams
+from explorer.core.jobs import run_to_end
 
 ARGS = ["--seed-text", "The cat", "--length", "4", "--batch-size", "3", "--max-iter", "8", "--seed", "5"]
 
@@ -95,7 +95,7 @@ def test_parameters_too_large_for_the_model_exit_2_with_one_line(capsys, bert_di
 
 def test_a_temperature_that_grows_past_any_float_is_capped(bert):
     # decay 10 for 400 sweeps is 10**400: a float overflows (OverflowError) without the cap.
-    from explorer.engine.generation_params import MAX_TEMPERATURE, temperature_at
+    from explorer.core.generation_params import MAX_TEMPERATURE, temperature_at
 
     params = GenerationParams(temperature=1.0, temperature_decay=10.0)
     assert temperature_at(params, 400) == MAX_TEMPERATURE

@@ -103,7 +103,7 @@ def test_bad_input_exits_2_with_one_line_before_loading(capsys, argv, message):
 
 def test_the_engine_refuses_a_seed_out_of_range(bert):
     # The window calls the engine directly: its own check stays.
-    from explorer.engine.errors import InvalidParameterError
+    from explorer.core.errors import InvalidParameterError
 
     for bad in (-1, 2**63, 1.5, "3", True):
         with pytest.raises(InvalidParameterError, match="random seed"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from explorer.commands import drive, progress_line
-from explorer.engine.results import JobStep
+from explorer.core.results import JobStep
 
 
 def job(n: int):

@@ -399,7 +399,7 @@ def test_an_empty_common_vocabulary_is_refused_not_scored(capsys, loaded_once, b
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES])
 def test_a_write_that_fails_keeps_the_old_file_and_says_which(capsys, loaded_once, bert_dir, places, tmp_path,
                                                               monkeypatch, code):
-    from explorer.engine import output_paths
+    from explorer.core import output_paths
 
     def fail(fd: int) -> None:
         raise OSError(code, os.strerror(code))

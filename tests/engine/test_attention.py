@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from explorer.engine.attention import attention
-from explorer.engine.attention_math import grid_shape, head_average, rollout, without_special
+from explorer.core.attention_math import grid_shape, head_average, rollout, without_special
 
 TEXT = "Nice to [MASK] you. The cat sat on the mat."
 

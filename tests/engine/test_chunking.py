@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from explorer.engine import chunking
-from explorer.engine.chunking import Chunks, chunk, chunk_whole, pieces, prepare, tokenize
-from explorer.engine.finetune_params import FinetuneParams
+from explorer.core import chunking
+from explorer.core.chunking import Chunks, chunk, chunk_whole, pieces, prepare, tokenize
+from explorer.core.finetune_params import FinetuneParams
 from explorer.engine.synthetic import WORDS, write_bert_tokenizer, write_roberta_tokenizer
 
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from explorer.engine import corpus as corpus_module
-from explorer.engine.corpus import collapse_spaces, has_text, read_corpus
-from explorer.engine.errors import InvalidParameterError
+from explorer.core import corpus as corpus_module
+from explorer.core.corpus import collapse_spaces, has_text, read_corpus
+from explorer.core.errors import InvalidParameterError
 
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u2060", "\u00a0", "\u3000", "\u00ad", "\u200e", "\u2800", "\t", "\x0b"]
 

@@ -25,8 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.engine import demo_model, models, owned
-from explorer.engine.errors import ModelLoadError
+from explorer.engine import demo_model, models
+
+from explorer.core import owned
+from explorer.core.errors import ModelLoadError
 
 DAY_AGO = time.time() - 2 * demo_model.STALE_S
 

@@ -9,9 +9,9 @@ import torch
 from safetensors.torch import load_file
 
 from explorer.engine import demo_model, models
-from explorer.engine.errors import ModelLoadError
+from explorer.core.errors import ModelLoadError
 from explorer.engine.fill_mask import fill_mask
-from explorer.engine.jobs import collect
+from explorer.core.jobs import collect
 
 SENTENCES = ["Nice to [MASK] you.", "She wrote a [MASK] to her grandmother.", "The [MASK] is blue and the grass is [MASK]."]
 

@@ -11,12 +11,12 @@ import pytest
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from explorer.engine import models
-from explorer.engine.corpus import read_corpus, split
-from explorer.engine.errors import ExplorerError, InvalidParameterError
+from explorer.core.corpus import read_corpus, split
+from explorer.core.errors import ExplorerError, InvalidParameterError
 from explorer.engine.fill_mask import fill_mask
-from explorer.engine.jobs import collect as drain
+from explorer.core.jobs import collect as drain
 from explorer.engine.finetune import CARD, chunk, finetune, masked_batches, perplexity, prepare
-from explorer.engine.finetune_params import FinetuneParams
+from explorer.core.finetune_params import FinetuneParams
 
 REPETITIVE = "the cat sat on the mat . the dog sat on the mat ."
 
@@ -342,7 +342,7 @@ def test_head_lr_needs_a_head_it_can_address(lms):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from explorer.engine.finetune_checks import RANGES, SEED_MAX, OutOfRange, check_params  # noqa: E402
+from explorer.core.finetune_checks import RANGES, SEED_MAX, OutOfRange, check_params  # noqa: E402
 
 ANY_NUMBER = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -453,7 +453,7 @@ def test_the_card_is_strict_json(bert_dir, corpus, tmp_path):
 
 
 def test_max_tokens_reads_the_config_and_the_tokenizer(model_dirs, tmp_path):
-    from explorer.engine.finetune_checks import max_tokens
+    from explorer.core.finetune_checks import max_tokens
 
     # BERT and DistilBERT: 64 positions; RoBERTa: 66, less the padding id and one (as 514 -> 512).
     assert {arch: max_tokens(str(folder)) for arch, folder in model_dirs.items()} == {"bert": 64, "roberta": 64, "distilbert": 64}

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from explorer.engine import finetune_checks, models, saving
-from explorer.engine.errors import InvalidParameterError, ModelLoadError
-from explorer.engine.finetune_checks import check_params
-from explorer.engine.finetune_params import FinetuneParams
-from explorer.engine.jobs import collect
-from explorer.engine.owned import MARKER, mark_ours, marker
-from explorer.engine.saving import SaveError, recover, replace_folder
+from explorer.core import finetune_checks, saving
+
+from explorer.engine import models
+from explorer.core.errors import InvalidParameterError, ModelLoadError
+from explorer.core.finetune_checks import check_params
+from explorer.core.finetune_params import FinetuneParams
+from explorer.core.jobs import collect
+from explorer.core.owned import MARKER, mark_ours, marker
+from explorer.core.saving import SaveError, recover, replace_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KILLED_SAVE = """
 import os, shutil, sys
 from pathlib import Path
-from explorer.engine.saving import replace_folder
+from explorer.core.saving import replace_folder
 
 target, moment = Path(sys.argv[1]), sys.argv[2]
 renames = []

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from explorer.engine import generation, models
-from explorer.engine.errors import InvalidParameterError
+from explorer.core.errors import InvalidParameterError
 from explorer.engine.generation import generate, sample_tokens
-from explorer.engine.generation_params import STRATEGIES, GenerationParams, GenerationResult, join_pieces
-from explorer.engine.jobs import collect
+from explorer.core.generation_params import STRATEGIES, GenerationParams, GenerationResult, join_pieces
+from explorer.core.jobs import collect
 
 
 def run(steps):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.engine import lama_data
-from explorer.engine.jobs import collect as run
+from explorer.core import lama_data
+from explorer.core.jobs import collect as run
 from explorer.engine.lama import evaluate
-from explorer.engine.lama_data import DROP_NOT_COMMON, DROP_NOT_ONE_TOKEN, DROP_RATERS
+from explorer.core.lama_data import DROP_NOT_COMMON, DROP_NOT_ONE_TOKEN, DROP_RATERS
 from explorer.paths import LAMA_SAMPLE
 
 
@@ -169,7 +169,7 @@ def test_dropped_facts_are_handed_over_before_the_first_batch(bert, lama_dir):
 def test_uncased_models_find_cased_objects(demo_lm):
     """LAMA's objects are cased ("Paris"); an uncased model's vocabulary has "paris"."""
     from explorer.engine.lama import Vocabulary
-    from explorer.engine.lama_data import Fact
+    from explorer.core.lama_data import Fact
 
     vocab = Vocabulary(demo_lm)
     assert vocab.token_id("Paris") == demo_lm.tokenizer.convert_tokens_to_ids("paris")

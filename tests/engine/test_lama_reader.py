@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.engine import lama_data
-from explorer.engine.lama_data import WHOLE_FILE, LamaPathError
+from explorer.core import lama_data
+from explorer.core.lama_data import WHOLE_FILE, LamaPathError
 
 GOOD = {"uuid": "ok", "sub_label": "France", "obj_label": "Paris", "predicate_id": "P36",
         "evidences": [{"masked_sentence": "The capital of France is [MASK] ."}]}

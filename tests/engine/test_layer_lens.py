@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.engine.errors import InvalidParameterError
+from explorer.core.errors import InvalidParameterError
 from explorer.engine.fill_mask import fill_mask
 from explorer.engine.layer_lens import layer_lens
 from explorer.engine.masking import mask_demo

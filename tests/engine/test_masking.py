@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.engine.errors import InvalidParameterError
+from explorer.core.errors import InvalidParameterError
 from explorer.engine.masking import IGNORE_INDEX, mask_demo, plan_masks, replacement_pool
-from explorer.engine.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM
+from explorer.core.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM
 
 TEXT = "The cat sat on the mat. She wrote a letter to her grandmother in Paris, and the dog sat by the house."
 ARCHS = ["bert", "roberta", "distilbert"]

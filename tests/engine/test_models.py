@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from explorer.engine import devices, models
-from explorer.engine.errors import InvalidParameterError, ModelLoadError
-from explorer.engine.jobs import collect
+from explorer.core.errors import InvalidParameterError, ModelLoadError
+from explorer.core.jobs import collect
 
 
 def test_local_folder_loads_with_its_own_special_tokens(lms):

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.engine import output_paths, strict_json
-from explorer.engine.errors import InvalidParameterError
-from explorer.engine.output_paths import atomic_path, atomic_write, check_input_file, check_output_path, not_utf8
+from explorer.core import output_paths, strict_json
+from explorer.core.errors import InvalidParameterError
+from explorer.core.output_paths import atomic_path, atomic_write, check_input_file, check_output_path, not_utf8
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.engine.owned import CARD, MARKER, is_model_folder, is_ours, mark_ours, owner_gone, replace_refusal
+from explorer.core.owned import CARD, MARKER, is_model_folder, is_ours, mark_ours, owner_gone, replace_refusal
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import itertools
 import pytest
 import torch
 
-from explorer.engine.errors import InvalidParameterError
+from explorer.core.errors import InvalidParameterError
 from explorer.engine.finetune import _train_collator, check_params
-from explorer.engine.finetune_params import FinetuneParams
+from explorer.core.finetune_params import FinetuneParams
 from explorer.engine.weighted_masking import WeightedMaskCollator, token_log_weights
 
 MASK_ID, VOCAB = 1, 50

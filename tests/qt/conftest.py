@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.qt.inference import live_threads
+from explorer.qt.shell.inference import live_threads
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +19,7 @@ def no_thread_left_running():
 def window(qtbot, bert_dir):
     """The main window on the tiny BERT, shown and with its model loaded; closed afterwards,
     and its model thread must have stopped."""
-    from explorer.qt.app import create_window
+    from explorer.qt.shell.app import create_window
 
     w = create_window(str(bert_dir))
     qtbot.addWidget(w)

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from explorer.engine.attention_math import head_average, rollout
-from explorer.engine.results import AttentionResult
-from explorer.qt.attention_view import AVERAGE, ROLLOUT, AttentionView
+from explorer.core.attention_math import head_average, rollout
+from explorer.core.results import AttentionResult
+from explorer.qt.tabs.attention.view import AVERAGE, ROLLOUT, AttentionView
 
 WAIT_MS = 15000
 TEXT = "Nice to [MASK] you."

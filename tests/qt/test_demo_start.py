@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QInputDialog
 
 from explorer.engine.fill_mask import fill_mask
-from explorer.qt.app import create_window
+from explorer.qt.shell.app import create_window
 
 
 @pytest.fixture

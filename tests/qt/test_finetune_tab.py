@@ -104,7 +104,7 @@ def test_after_stop_the_perplexity_says_it_was_not_measured(qtbot, window):
 
 
 def test_switching_model_while_training_asks_and_stop_and_switch_says_what_happened(qtbot, window, model_dirs, monkeypatch):
-    from explorer.qt import dialogs
+    from explorer.qt.widgets import dialogs
 
     tab = window.finetune
     start_and_wait_for_training(qtbot, window)
@@ -142,7 +142,7 @@ def test_compare_panes_do_not_keep_an_old_sentence_unmarked(qtbot, window):
         assert "sentence changed" in panel.message.text() and "Compare" in panel.message.text()
 
 
-# The overwrite rule is the CLI's (explorer.engine.owned.replace_refusal), applied before the run.
+# The overwrite rule is the CLI's (explorer.core.owned.replace_refusal), applied before the run.
 
 @pytest.fixture
 def no_training(window, monkeypatch):
@@ -174,7 +174,7 @@ def test_the_folder_holding_the_corpus_is_never_replaced(qtbot, window, tmp_path
 
 
 def test_replacing_a_model_folder_asks_first(qtbot, window, tmp_path, no_training, monkeypatch):
-    from explorer.qt import dialogs
+    from explorer.qt.widgets import dialogs
 
     tab = window.finetune
     saved = tmp_path / "adapted"
@@ -198,7 +198,7 @@ def test_replacing_a_model_folder_asks_first(qtbot, window, tmp_path, no_trainin
 
 
 def test_a_new_or_empty_folder_starts_without_asking(qtbot, window, tmp_path, no_training, monkeypatch):
-    from explorer.qt import dialogs
+    from explorer.qt.widgets import dialogs
 
     monkeypatch.setattr(dialogs, "confirm", lambda *_a, **_k: pytest.fail("asked about a new folder"))
     window.finetune.start.click()

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.engine.generation import generate
-from explorer.engine.generation_params import GenerationParams
-from explorer.engine.jobs import run_to_end
-from explorer.qt.controller import ExplorerController
-from explorer.qt.generation_tab import GenerationTab, step_html
+from explorer.core.generation_params import GenerationParams
+from explorer.core.jobs import run_to_end
+from explorer.qt.shell.controller import ExplorerController
+from explorer.qt.tabs.generate.tab import GenerationTab, step_html
 
 WAIT_MS = 15000
 LEFT = Qt.MouseButton.LeftButton

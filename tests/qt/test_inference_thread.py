@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from explorer.qt.controller import ExplorerController
-from explorer.qt.inference import InferenceThread
+from explorer.qt.shell.controller import ExplorerController
+from explorer.qt.shell.inference import InferenceThread
 
 WAIT_MS = 5000
 

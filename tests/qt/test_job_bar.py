@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from explorer.qt.job_bar import LABEL_MAX, JobBar
+from explorer.qt.widgets.job_bar import LABEL_MAX, JobBar
 
 
 def test_a_long_finish_message_is_shortened_not_squeezing_the_bar(qtbot):

@@ -14,10 +14,10 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QTableView, QWidget
 
-from explorer.engine import lama_data
+from explorer.core import lama_data
 from explorer.paths import LAMA_SAMPLE
-from explorer.qt.lama_panels import MEAN_OF_FACTS, MEAN_OF_RELATIONS
-from explorer.qt.lama_table_model import CORRECT, RANK, TOP1
+from explorer.qt.tabs.lama.panels import MEAN_OF_FACTS, MEAN_OF_RELATIONS
+from explorer.qt.tabs.lama.table_model import CORRECT, RANK, TOP1
 
 WAIT_MS = 20000
 P19 = "[X] was born in [Y] ."
@@ -372,8 +372,8 @@ def test_probe_from_the_original_sentences(qtbot, window, lama_dir):
 
 
 def test_the_running_tally_equals_summarise_also_when_a_run_replaces_results(lama_dir):
-    from explorer.engine.lama_data import FactResult
-    from explorer.qt.lama_tally import ScoreTally
+    from explorer.core.lama_data import FactResult
+    from explorer.core.lama_tally import ScoreTally
 
     facts = lama_data.read(lama_dir).facts
     tally, held = ScoreTally(), [None] * len(facts)
@@ -450,7 +450,7 @@ def big_sample(tmp_path) -> Path:
 
 
 def test_switching_model_while_lama_runs_asks_and_says_what_it_cleared(qtbot, window, tmp_path, model_dirs, monkeypatch):
-    from explorer.qt import dialogs
+    from explorer.qt.widgets import dialogs
 
     tab = window.lama
     open_folder(qtbot, window, big_sample(tmp_path))

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
 )
 from transformers import pipeline
 
-from explorer.qt.app import create_window
-from explorer.qt.fill_mask_panel import CandidateRow
-from explorer.qt.model_bar import OPEN_FOLDER
+from explorer.qt.shell.app import create_window
+from explorer.qt.tabs.predictions.panel import CandidateRow
+from explorer.qt.shell.model_bar import OPEN_FOLDER
 
 WAIT_MS = 15000
 
@@ -311,8 +311,8 @@ def test_precision_offers_only_what_the_device_runs(qtbot, window):
 
 def test_the_precisions_offered_are_ones_the_engine_runs():
     from explorer.engine.devices import resolve_dtype
-    from explorer.engine.errors import InvalidParameterError
-    from explorer.engine.precisions import PRECISIONS, precisions_for
+    from explorer.core.errors import InvalidParameterError
+    from explorer.core.precisions import PRECISIONS, precisions_for
 
     for device in ("cpu", "cuda", "mps"):
         for name in precisions_for(device, [device]):
@@ -353,7 +353,7 @@ def test_top_k_says_its_maximum(qtbot, window):
 def test_confirm_answers_with_the_button_pressed_and_escape_keeps(qtbot, monkeypatch, click, expected):
     from PySide6.QtWidgets import QMessageBox
 
-    from explorer.qt import dialogs
+    from explorer.qt.widgets import dialogs
 
     seen: list = []
 

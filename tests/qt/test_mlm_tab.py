@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QPlainTextEdit,
 
 from explorer.engine.layer_lens import layer_lens
 from explorer.engine.masking import mask_demo
-from explorer.engine.mlm_params import LAB_PASSAGE
-from explorer.qt.mlm_tab import RIGHT_COLOR, TREATMENT_COLORS, WRONG_COLOR, MlmTab
+from explorer.core.mlm_params import LAB_PASSAGE
+from explorer.qt.tabs.mlm.tab import RIGHT_COLOR, TREATMENT_COLORS, WRONG_COLOR, MlmTab
 
 WAIT_MS = 15000
 

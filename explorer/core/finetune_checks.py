@@ -1,0 +1,239 @@
+"""Everything about a fine-tuning run that can be checked before a model loads.
+
+Numbers (finite, in range), the output folder (what --overwrite may replace, that it can be
+written, that the model fits) and the chunk size the model can read. Standard library only:
+the GUI checks a run with the same rules before it starts one.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from explorer.core.errors import InvalidParameterError
+from explorer.core.finetune_params import FinetuneParams
+from explorer.core.input_files import json_object, path_problem
+from explorer.core.owned import is_ours, replace_refusal
+from explorer.core.saving import recover
+from explorer.core.token_limits import token_limit
+
+SEED_MAX = 2**32 - 1  # the widest range every generator we seed accepts (numpy's legacy seeds too)
+MIN_CHUNK = 8
+CHECKPOINT = "checkpoint"  # the kind of folder checkpoint_every writes, beside --out
+SAVE_MARGIN = 1.2  # room asked for, per byte of the base model's weights
+
+
+
+class OutOfRange(InvalidParameterError):
+    """A number out of its range; `field` names the FinetuneParams field (the CLI's option)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Range:
+    what: str
+    low: float
+    high: float
+    integer: bool = False
+    low_open: bool = False  # the low end itself is out
+    high_open: bool = False
+
+    def describe(self) -> str:
+        if self.integer:
+            return f"a whole number from {self.low:,} to {self.high:,}"
+        low = f"above {self.low:g}" if self.low_open else f"at least {self.low:g}"
+        high = f"below {self.high:g}" if self.high_open else f"at most {self.high:g}"
+        return f"a number {low} and {high}"
+
+    def holds(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)):
+            return False
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+
+# Each number a run takes, and the range that makes sense for it. Bounds that are not the
+# parameter's own (10,000 epochs, a batch of 65,536) stop a typo from running for days.
+RANGES: dict[str, Range] = {
+    "validation": Range("the validation share", 0, 1, low_open=True, high_open=True),
+    "chunk_size": Range("the chunk size", MIN_CHUNK, 65_536, integer=True),
+    "mlm_probability": Range("the masking probability", 0, 1, low_open=True, high_open=True),
+    "max_steps": Range("the number of steps", 1, 100_000_000, integer=True),
+    "epochs": Range("the number of epochs", 0, 10_000, low_open=True),
+    "lr": Range("the learning rate", 0, 1, low_open=True),
+    "batch_size": Range("the batch size", 1, 65_536, integer=True),
+    "grad_accum": Range("the gradient accumulation", 1, 65_536, integer=True),
+    "warmup": Range("the warm-up share", 0, 1),
+    "weight_decay": Range("the weight decay", 0, 1),
+    "eval_every": Range("the evaluation interval", 0, 100_000_000, integer=True),
+    "seed": Range("the seed", 0, SEED_MAX, integer=True),
+    "head_lr": Range("the head's learning rate", 0, 1, low_open=True),
+    "checkpoint_every": Range("the checkpoint interval", 0, 100_000_000, integer=True),
+    "rare_word_exponent": Range("the rare-word exponent", 0, 10),
+}
+OPTIONAL = frozenset({"max_steps", "head_lr"})  # None: not given
+
+
+def check_numbers(p: FinetuneParams) -> None:
+    """Every number finite and in its range (OutOfRange names the first that is not)."""
+    for field, rule in RANGES.items():
+        value = getattr(p, field)
+        if value is None and field in OPTIONAL:
+            continue
+        if not rule.holds(value):
+            raise OutOfRange(field, f"{rule.what.capitalize()} must be {rule.describe()}, not {value}.")
+
+
+def checkpoint_folder(out: str) -> Path:
+    """Where checkpoint_every saves: OUT.checkpoint, beside the output folder."""
+    path = Path(out).expanduser().resolve()
+    return path.with_name(f"{path.name}.{CHECKPOINT}")
+
+
+def _has_entries(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(folder.iterdir())
+    except OSError:
+        return True  # unreadable: never take it for empty
+
+
+def folder_refusal(folder: Path, given: str, *, overwrite: bool, keep: list[str], own_kind: str = "") -> str | None:
+    """Why a model may not be saved at `folder` now (None: it may).
+
+    replace_refusal's rule, and a folder that holds anything is replaced only with
+    overwrite, or when it is this app's folder of `own_kind` (a checkpoint it wrote)."""
+    reason = replace_refusal(given, keep)
+    if reason:
+        return reason
+    if _has_entries(folder.expanduser()) and not overwrite and not (own_kind and is_ours(folder.expanduser(), own_kind)):
+        return f"Output folder '{given}' exists and is not empty: choose another one, or allow overwriting (--overwrite)."
+    return None
+
+
+def _nearest_existing(folder: Path) -> Path:
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def writable_place(out: Path, given: str) -> Path:
+    """The existing folder the output folder will be made in, checked writable by writing.
+
+    os.access alone is not enough (a read-only mount, some network folders): a hidden file
+    is created and removed there."""
+    place = _nearest_existing(out.parent)
+    if not place.is_dir():
+        raise InvalidParameterError(f"Cannot make output folder '{given}': '{place}' is a file, not a folder.")
+    problem = None if os.access(place, os.W_OK | os.X_OK) else "no permission to write there"
+    if problem is None:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".bert-explorer-probe-", dir=place)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            problem = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc)).lower()
+    if problem:
+        raise InvalidParameterError(f"Cannot save to '{given}': {problem} ('{place}'). Choose another folder.")
+    return place
+
+
+def model_bytes(source: str) -> int:
+    """About how much a fine-tuned copy of the model in `source` takes on disk (float32)."""
+    folder = Path(source)
+    files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
+    weights = sum(f.stat().st_size for f in files if f.name.startswith("model") and f.suffix == ".safetensors")
+    weights = weights or sum(f.stat().st_size for f in files if f.name.startswith("pytorch_model") and f.suffix == ".bin")
+    config = json_object(folder / "config.json")
+    stored = config.get("torch_dtype") or config.get("dtype")
+    widen = 2 if stored in ("float16", "bfloat16") else 1  # it is trained and saved in float32
+    others = sum(f.stat().st_size for f in files if f.name.startswith(("tokenizer", "vocab", "merges", "spiece")))
+    return int(weights * widen * SAVE_MARGIN) + others
+
+
+def check_room(p: FinetuneParams, place: Path, source: str) -> None:
+    copies = 2 if p.checkpoint_every else 1  # a checkpoint and the final model, at the end
+    needed = model_bytes(source) * copies
+    free = shutil.disk_usage(place).free
+    if free < needed:
+        raise InvalidParameterError(
+            f"Not enough room to save the model in '{place}': about {needed / 1e6:,.0f} MB needed, "
+            f"{free / 1e6:,.0f} MB free. Free some space or choose another folder."
+        )
+
+
+def max_tokens(source: str) -> int | None:
+    """How many tokens the model in `source` reads at once, from its config and tokenizer
+    files (cheap: no model is loaded); None when they do not say."""
+    folder = Path(source)
+    config = json_object(folder / "config.json")
+    return token_limit(
+        config.get("max_position_embeddings"), config.get("model_type"), config.get("pad_token_id"),
+        json_object(folder / "tokenizer_config.json").get("model_max_length"),
+    )
+
+
+def fit_chunk_size(p: FinetuneParams, source: str, name: str) -> tuple[FinetuneParams, str]:
+    """The run with a chunk size the model can read, and what was changed, in words ("" if nothing).
+
+    A chunk longer than the model's positions fails deep inside the model, after the whole
+    corpus is read: clamped here, before, with a note."""
+    limit = max_tokens(source)
+    if limit is None or p.chunk_size <= limit:
+        return p, ""
+    if limit < MIN_CHUNK:
+        raise InvalidParameterError(f"{name} reads at most {limit} tokens at once: too few to train on.")
+    note = (
+        f"The chunk size {p.chunk_size} is more than {name} reads at once ({limit} tokens): "
+        f"chunks of {limit} tokens are used instead."
+    )
+    return replace(p, chunk_size=limit), note
+
+
+def kept_paths(p: FinetuneParams, base_source: str | None) -> list[str]:
+    """What the run reads, so what no save may replace: the corpus, the base model's folder."""
+    return [p.corpus] + ([base_source] if base_source and Path(base_source).is_dir() else [])
+
+
+def check_params(p: FinetuneParams, base_source: str | None = None) -> None:
+    """Everything that can be checked before a model is loaded; InvalidParameterError if not.
+
+    With `base_source` (the base model's folder), also that the model fits on the disk
+    and that the run does not replace the folder it reads the model from. Leftovers of an
+    interrupted save to the output folder are recovered first (see explorer.core.saving).
+    """
+    check_numbers(p)
+    if p.head_bias not in ("keep", "corpus"):
+        raise InvalidParameterError(f"head bias must be 'keep' or 'corpus', not '{p.head_bias}'.")
+    if p.rare_word_exponent and p.whole_word:
+        raise InvalidParameterError("Masking rarer words more works on tokens: it does not combine with whole-word masking.")
+    problem = path_problem(Path(p.corpus).expanduser())  # stat only: a FIFO is never opened
+    if problem:
+        raise InvalidParameterError(f"Corpus file '{p.corpus}' {problem}.")
+    if not p.out.strip():
+        raise InvalidParameterError("No output folder given.")
+    keep = kept_paths(p, base_source)
+    out = Path(p.out).expanduser()
+    folders = [(out, p.out, "")]
+    if p.checkpoint_every:
+        folders.append((checkpoint_folder(p.out), str(checkpoint_folder(p.out)), CHECKPOINT))
+    for folder, given, own_kind in folders:
+        if not folder.is_symlink():
+            recover(folder.resolve())
+        reason = folder_refusal(folder, given, overwrite=p.overwrite, keep=keep, own_kind=own_kind)
+        if reason:
+            raise InvalidParameterError(reason)
+    place = writable_place(out.resolve(), p.out)
+    if base_source:
+        check_room(p, place, base_source)
+

@@ -1,0 +1,488 @@
+"""Reading LAMA probe data (Petroni et al. 2019): stdlib and jsonlines only, no torch.
+
+LAMA's files come in three shapes: SQuAD / ConceptNet (`masked_sentences`, `obj_label`),
+T-REx (`sub_label`, `obj_label`, `evidences[].masked_sentence`, `predicate_id`) and
+Google-RE (`sub_label`, `obj_label`, `masked_sentences`, `judgments`). A fact is probed from
+its relation's template ("[X] was born in [Y] .") or from an original masked sentence.
+
+Nothing in the data aborts a run: a line that is not JSON (also 100k nested brackets), not an
+object, or has a field of the wrong type is skipped and reported with file and line; a file that
+cannot be read (a folder named x.jsonl, a FIFO, a loop of symbolic links, a binary file) is
+skipped and reported with line 0, the whole file. Only a PATH that is wholly unusable raises,
+LamaPathError, before anything is opened.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonlines
+
+from explorer.core.errors import InvalidParameterError
+from explorer.core.input_files import not_text_reason, path_problem, read_sample
+from explorer.core.jobs import run_to_end
+from explorer.core.results import JobStep
+
+LAMA_MASK = "[MASK]"
+# Hard-coded in LAMA's scripts/run_experiments.py; not in any data file.
+GOOGLE_RE_TEMPLATES = {
+    "place_of_birth": "[X] was born in [Y] .",
+    "date_of_birth": "[X] (born [Y]).",
+    "place_of_death": "[X] died in [Y] .",
+}
+SUBSETS = ("Google_RE", "TREx", "Squad", "ConceptNet")
+PROBES = ("template", "sentences")
+WHOLE_FILE = 0  # SkippedLine.line of a file skipped whole
+MAX_LINE_BYTES = 16 * 1024 * 1024  # LAMA's longest lines (T-REx, many evidences) are tens of KB
+
+
+class LamaPathError(InvalidParameterError):
+    """The PATH given cannot be read as LAMA data at all (missing, a FIFO, no .jsonl files)."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    relation: str  # LAMA's id: P19, place_of_birth, Squad, ConceptNet
+    subset: str  # TREx, Google_RE, Squad, ConceptNet (or the folder's name)
+    # With [MASK]. A record's several masked sentences are joined (LAMA does so for SQuAD and
+    # ConceptNet); where that gives several masks (3 SQuAD lines), the first is probed, as the lab does.
+    sentence: str
+    obj_label: str
+    sub_label: str = ""
+    has_template: bool = False
+    raters_reject: bool = False  # Google-RE: more "no" than "yes" judgments
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    file: str
+    line: int  # 1-based, as an editor shows it; 0 (WHOLE_FILE): the whole file
+    reason: str
+
+
+@dataclass(frozen=True)
+class LamaSet:
+    facts: tuple[Fact, ...]
+    skipped: tuple[SkippedLine, ...]
+    probe: str
+    sources: tuple[str, ...]  # the files read
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def relations(self) -> list[str]:
+        return sorted({f.relation for f in self.facts})
+
+
+def _is_folder(path: Path) -> bool:
+    return path_problem(path, folder_ok=True) is None and path.is_dir()
+
+
+def find_upwards(start: Path, name: str, levels: int = 3) -> Path | None:
+    """A file of LAMA's data/ folder (relations.jsonl, common_vocab_cased.txt) near `start`."""
+    here = start if _is_folder(start) else start.parent
+    for folder in [here, *list(here.parents)[:levels]]:
+        if path_problem(folder / name) is None:  # a regular file: never a FIFO or a folder of that name
+            return folder / name
+    return None
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _json_lines(file: Path) -> Iterator[tuple[int, Any] | SkippedLine]:
+    """(line number, value) for each non-blank line of a file, or a SkippedLine for a line
+    (or the whole file) that cannot be read. Never raises for what the file holds."""
+    problem = path_problem(file)
+    if problem:
+        yield SkippedLine(str(file), WHOLE_FILE, f"{problem}: skipped")
+        return
+    try:
+        not_text = not_text_reason(read_sample(file))
+        if not_text:
+            yield SkippedLine(str(file), WHOLE_FILE, f"the file is {not_text}: skipped")
+            return
+        with open(file, "rb") as handle:
+            for number in itertools.count(1):
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    return
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                        pass
+                    yield SkippedLine(str(file), number, f"longer than {MAX_LINE_BYTES // 2**20} MB")
+                    continue
+                text = raw.decode("utf-8", errors="replace").strip().removeprefix("\ufeff")
+                if not text:
+                    continue
+                try:
+                    yield number, json.loads(text)
+                except RecursionError:
+                    yield SkippedLine(str(file), number, "not valid JSON (nested too deeply)")
+                except ValueError as exc:
+                    detail = str(exc).split(":", 1)[0]
+                    yield SkippedLine(str(file), number, f"not valid JSON ({detail})")
+    except OSError as exc:  # unreadable, or an I/O error part way through
+        yield SkippedLine(str(file), WHOLE_FILE, f"cannot be read ({exc.strerror or exc}): skipped")
+
+
+def read_templates(path: Path | None) -> tuple[dict[str, str], list[SkippedLine]]:
+    """The relations' templates ([X] ... [Y]) from LAMA's relations.jsonl, with the lines skipped."""
+    templates = dict(GOOGLE_RE_TEMPLATES)
+    skipped: list[SkippedLine] = []
+    if path is None:
+        return templates, skipped
+    for item in _json_lines(path):
+        if isinstance(item, SkippedLine):
+            skipped.append(item)
+            continue
+        number, record = item
+        if not isinstance(record, dict):
+            skipped.append(SkippedLine(str(path), number, f"{_kind(record)}, not a JSON object"))
+            continue
+        relation, template = record.get("relation"), record.get("template")
+        if not isinstance(relation, str) or not relation.strip():
+            skipped.append(SkippedLine(str(path), number, "no relation name (text)"))
+        elif not isinstance(template, str) or "[X]" not in template or "[Y]" not in template:
+            skipped.append(SkippedLine(str(path), number, "no template with [X] and [Y]"))
+        else:
+            templates[relation] = template
+    return templates, skipped
+
+
+def lama_files(path: Path) -> tuple[list[Path], list[SkippedLine]]:
+    """Every data file under a LAMA folder, one subset folder, or the file itself; and the
+    entries named like data files that are not (a folder, a FIFO, a loop of links)."""
+    problem = path_problem(path, folder_ok=True)
+    if problem:
+        raise LamaPathError(f"'{path}' {problem}.")
+    if not path.is_dir():
+        return [path], []
+    subsets = [path / s for s in SUBSETS if _is_folder(path / s)]
+    folders = subsets or [path]
+    files: list[Path] = []
+    skipped: list[SkippedLine] = []
+    for folder in folders:
+        try:
+            names = sorted(entry.name for entry in folder.iterdir())
+        except OSError as exc:
+            if folder == path:
+                raise LamaPathError(f"'{path}' cannot be read ({exc.strerror or exc}).") from exc
+            skipped.append(SkippedLine(str(folder), WHOLE_FILE, f"cannot be read ({exc.strerror or exc}): skipped"))
+            continue
+        for name in names:
+            if not name.endswith(".jsonl") or name == "relations.jsonl":
+                continue
+            entry = folder / name
+            problem = path_problem(entry)
+            if problem:
+                skipped.append(SkippedLine(str(entry), WHOLE_FILE, f"{problem}: skipped"))
+            else:
+                files.append(entry)
+    if not files and not skipped:
+        raise LamaPathError(f"'{path}' holds no LAMA .jsonl files (looked in {', '.join(map(str, folders))}).")
+    return files, skipped
+
+
+def _subset_and_relation(file: Path, record: dict) -> tuple[str, str]:
+    subset = file.parent.name
+    if record.get("predicate_id"):
+        return subset, str(record["predicate_id"])
+    if subset == "Google_RE" or file.stem.endswith("_test") and "pred" in record:
+        return "Google_RE", file.stem.removesuffix("_test")
+    if subset in ("Squad", "ConceptNet"):
+        return subset, subset
+    # A lone file or a substitute folder: T-REx relations are named like the file (P17.jsonl).
+    stem = file.stem.removesuffix("_test")
+    return subset, stem if stem[:1] == "P" and stem[1:].isdigit() else (subset or stem)
+
+
+def _is_list_of(kind: type | tuple[type, ...]) -> Any:
+    return lambda v: isinstance(v, list) and all(isinstance(x, kind) for x in v)
+
+
+# The fields a fact is built from, and what each must be when present (null counts as absent).
+_FIELDS: dict[str, tuple[Any, str]] = {
+    "sub_label": (lambda v: isinstance(v, str), "text"),
+    "predicate_id": (lambda v: isinstance(v, str), "text"),
+    "uuid": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool), "text or a number"),
+    "id": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool), "text or a number"),
+    "masked_sentences": (_is_list_of(str), "a list of sentences (text)"),
+    "evidences": (_is_list_of(dict), "a list of objects"),
+    "judgments": (_is_list_of(dict), "a list of objects"),
+}
+
+
+def _wrong_type(record: dict) -> str | None:
+    obj = record.get("obj_label")
+    if obj is not None and not isinstance(obj, str):
+        return f"obj_label is {_kind(obj)}, not text"
+    for name, (ok, wanted) in _FIELDS.items():
+        value = record.get(name)
+        if value is not None and not ok(value):
+            return f"{name} is {_kind(value)}, not {wanted}"
+    return None
+
+
+def _original_sentence(record: dict) -> str | None:
+    sentences = record.get("masked_sentences")
+    if sentences:
+        return " ".join(sentences)
+    for evidence in record.get("evidences") or []:
+        if isinstance(evidence.get("masked_sentence"), str) and evidence["masked_sentence"]:
+            return evidence["masked_sentence"]
+    return None
+
+
+def _raters_reject(record: dict) -> bool:
+    judgments = record.get("judgments") or []
+    no = sum(1 for j in judgments if j.get("judgment") == "no")
+    yes = sum(1 for j in judgments if j.get("judgment") == "yes")
+    return no > yes
+
+
+def _fact(
+    file: Path, number: int, record: Any, templates: dict[str, str], probe: str, seen: set[tuple[str, str, str]]
+) -> Fact | str | None:
+    """The fact of one line; or why it is skipped; or None for a fact already probed."""
+    if not isinstance(record, dict):
+        return f"{_kind(record)}, not a JSON object"
+    wrong = _wrong_type(record)
+    if wrong:
+        return wrong
+    obj = record.get("obj_label")
+    if obj is None or not obj.strip():
+        return "no obj_label"
+    subset, relation = _subset_and_relation(file, record)
+    template = templates.get(relation)
+    sub = record.get("sub_label")
+    use_template = probe == "template" and template is not None and isinstance(sub, str) and bool(sub.strip())
+    if use_template:
+        key = (relation, sub, obj)
+        if key in seen:  # LAMA probes each distinct (subject, object) once
+            return None
+        seen.add(key)
+        sentence = template.replace("[X]", sub).replace("[Y]", LAMA_MASK)
+    else:
+        sentence = _original_sentence(record)
+        if sentence is None:
+            return "no masked sentence and no template to build one"
+    if LAMA_MASK not in sentence:
+        return "no [MASK] in the sentence"
+    fact = Fact(
+        id=str(record.get("uuid") or record.get("id") or f"{file.stem}:{number}"),
+        relation=relation,
+        subset=subset,
+        sentence=sentence,
+        obj_label=obj.strip(),
+        sub_label=sub.strip() if isinstance(sub, str) else "",
+        has_template=use_template,
+        raters_reject=_raters_reject(record),
+    )
+    try:  # JSON's \ud800 escapes make strings no file or terminal can take
+        "".join((fact.id, fact.relation, fact.sentence, fact.obj_label, fact.sub_label)).encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds an unpaired surrogate escape (\\ud800-\\udfff), not text"
+    return fact
+
+
+def _facts_of_file(
+    file: Path, templates: dict[str, str], probe: str, seen: set[tuple[str, str, str]]
+) -> Iterable[Fact | SkippedLine]:
+    for item in _json_lines(file):
+        if isinstance(item, SkippedLine):
+            yield item
+            continue
+        number, record = item
+        fact = _fact(file, number, record, templates, probe, seen)
+        if isinstance(fact, str):
+            yield SkippedLine(str(file), number, fact)
+        elif fact is not None:
+            yield fact
+
+
+def read_steps(path: str | Path, probe: str = "template") -> Generator[JobStep, None, LamaSet]:
+    """Read a LAMA folder, subset or file, one step per file. LamaPathError for a PATH that
+    cannot be read at all (raised at the first step, before any file is opened)."""
+    if probe not in PROBES:
+        raise ValueError(f"probe must be one of {', '.join(PROBES)}, not '{probe}'.")
+    root = Path(path).expanduser()
+    files, skipped = lama_files(root)
+    templates_file = find_upwards(root, "relations.jsonl")
+    templates, bad_templates = read_templates(templates_file)
+    skipped += bad_templates
+    notes = []
+    if probe == "template" and templates_file is None:
+        notes.append("No relations.jsonl found near the data: T-REx facts use their original sentences.")
+    facts: list[Fact] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, file in enumerate(files):
+        yield JobStep(i, len(files), f"reading {file.name}")
+        for item in _facts_of_file(file, templates, probe, seen):
+            (facts if isinstance(item, Fact) else skipped).append(item)
+    yield JobStep(len(files), len(files), f"{len(facts)} facts")
+    return LamaSet(tuple(facts), tuple(skipped), probe, tuple(str(f) for f in files), tuple(notes))
+
+
+def read(path: str | Path, probe: str = "template") -> LamaSet:
+    return run_to_end(read_steps(path, probe))
+
+
+def read_common_vocab(path: str | Path) -> frozenset[str]:
+    """LAMA's common vocabulary (one word a line); LamaPathError when it cannot be read."""
+    file = Path(path).expanduser()
+    problem = path_problem(file)
+    if problem is None:
+        try:
+            not_text = not_text_reason(read_sample(file))
+            if not_text is None:
+                with open(file, encoding="utf-8-sig", errors="replace") as handle:
+                    return frozenset(line.strip() for line in handle if line.strip())
+            problem = f"is {not_text}"
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or exc})"
+    raise LamaPathError(f"The common vocabulary '{path}' {problem}.")
+
+
+# --- results and scores (also torch-free: the GUI summarises what it shows) -------------
+
+DROP_NOT_ONE_TOKEN = "object is not one token of the model's vocabulary"
+DROP_NOT_COMMON = "object is not in the common vocabulary"
+DROP_RATERS = "raters judged the fact wrong (Google-RE)"
+DROP_LONG_SENTENCE = "sentence over 100 words"
+DROP_CUT = "the mask is past the model's length"
+PROTOCOLS = ("lab", "lama")
+
+
+@dataclass(frozen=True)
+class FactResult:
+    index: int  # into the facts that were evaluated
+    top_tokens: tuple[str, ...]
+    top_scores: tuple[float, ...]  # softmax over the whole vocabulary
+    rank: int | None  # 1-based rank of the gold among the candidates; None: the gold is not one token
+    dropped: str | None = None  # why the fact does not count, under the chosen protocol
+
+    @property
+    def correct(self) -> bool:
+        return self.rank == 1
+
+
+@dataclass(frozen=True)
+class Score:
+    p_at_1: float
+    p_at_10: float
+    mrr: float
+    n: int
+
+    def to_json(self) -> dict[str, float | int]:
+        return {"p@1": self.p_at_1, "p@10": self.p_at_10, "mrr": self.mrr, "n": self.n}
+
+
+def score_of(results: Iterable[FactResult]) -> Score:
+    counted = [r for r in results if r.dropped is None]
+    n = len(counted)
+    if n == 0:
+        return Score(0.0, 0.0, 0.0, 0)
+    p1 = sum(r.rank == 1 for r in counted) / n
+    p10 = sum(r.rank is not None and r.rank <= 10 for r in counted) / n
+    mrr = sum(1.0 / r.rank for r in counted if r.rank) / n
+    return Score(p1, p10, mrr, n)
+
+
+@dataclass(frozen=True)
+class LamaReport:
+    model: str
+    protocol: str
+    facts: tuple[Fact, ...]
+    results: tuple[FactResult, ...]  # one per fact, in the order of `facts`
+    relations: dict[str, Score]
+    overall: Score  # the mean over relations, as LAMA reports (n: facts counted)
+    overall_facts: Score  # the mean over facts
+    dropped: dict[str, int]
+    skipped: tuple[SkippedLine, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "protocol": self.protocol,
+            "overall": self.overall.to_json(),
+            "overall_facts": self.overall_facts.to_json(),
+            "relations": {name: s.to_json() for name, s in sorted(self.relations.items())},
+            "dropped": dict(self.dropped),
+            "skipped_lines": [{"file": s.file, "line": s.line, "reason": s.reason} for s in self.skipped],
+        }
+
+    def records(self) -> Iterable[dict]:
+        """One record per fact, for JSONL and CSV export."""
+        for fact, r in zip(self.facts, self.results):
+            yield {
+                "id": fact.id,
+                "relation": fact.relation,
+                "sentence": fact.sentence,
+                "gold": fact.obj_label,
+                "top10": [{"token": t, "score": s} for t, s in zip(r.top_tokens, r.top_scores)],
+                "rank": r.rank,
+                "correct": r.correct,
+                "dropped": r.dropped,
+            }
+
+
+def summarise(
+    model: str, protocol: str, facts: Iterable[Fact], results: Iterable[FactResult], skipped: Iterable[SkippedLine] = ()
+) -> LamaReport:
+    facts, results = tuple(facts), tuple(results)
+    by_relation: dict[str, list[FactResult]] = {}
+    dropped: dict[str, int] = {}
+    for fact, r in zip(facts, results):
+        if r.dropped:
+            dropped[r.dropped] = dropped.get(r.dropped, 0) + 1
+        else:
+            by_relation.setdefault(fact.relation, []).append(r)
+    relations = {name: score_of(rs) for name, rs in by_relation.items()}
+    scored = [s for s in relations.values() if s.n]
+    k = len(scored)
+    overall = Score(
+        sum(s.p_at_1 for s in scored) / k if k else 0.0,
+        sum(s.p_at_10 for s in scored) / k if k else 0.0,
+        sum(s.mrr for s in scored) / k if k else 0.0,
+        sum(s.n for s in scored),
+    )
+    return LamaReport(
+        model, protocol, facts, results, relations, overall, score_of(results), dropped, tuple(skipped)
+    )
+
+
+def write_records(report: LamaReport, path: str | Path) -> None:
+    """One record per fact: JSONL, or CSV (top-10 flattened) when the file ends in .csv."""
+    from explorer.core import strict_json
+    from explorer.core.output_paths import atomic_write
+
+    records = list(report.records())
+    if str(path).lower().endswith(".csv"):
+        with atomic_write(path, "w", newline="", encoding="utf-8") as handle:  # whole, or not at all
+            writer = csv.writer(handle)
+            writer.writerow(["id", "relation", "sentence", "gold", "rank", "correct", "dropped", "top10"])
+            for r in records:
+                top = " ".join(f"{t['token']}:{t['score']:.4f}" for t in r["top10"])
+                writer.writerow(
+                    [r["id"], r["relation"], r["sentence"], r["gold"], r["rank"] or "", r["correct"], r["dropped"] or "", top]
+                )
+    else:
+        with atomic_write(path, "w", encoding="utf-8") as handle:
+            jsonlines.Writer(handle, dumps=strict_json.dumps).write_all(records)

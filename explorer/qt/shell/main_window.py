@@ -1,0 +1,362 @@
+"""The main window: composes the panels and wires them to the controller. Computes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer import DEFAULT_MODEL
+from explorer.core.precisions import AUTO
+from explorer.qt.widgets import dialogs
+from explorer.qt.tabs.finetune import tab as finetune_tab
+from explorer.qt.tabs.generate import tab as generation_tab
+from explorer.qt.tabs.lama import tab as lama_tab
+from explorer.qt.tabs.attention.view import AttentionView
+from explorer.qt.shell.banners import DemoBanner, ErrorBanner
+from explorer.qt.shell.controller import ExplorerController
+from explorer.qt.tabs.predictions.panel import FillMaskPanel
+from explorer.qt.tabs.finetune.tab import FinetuneTab
+from explorer.qt.tabs.generate.tab import GenerationTab
+from explorer.qt.shell.inference import CAUSE_MODEL, CAUSE_SETTINGS
+from explorer.qt.widgets.inputs import CappedSpinBox
+from explorer.qt.tabs.lama.tab import LamaTab
+from explorer.qt.tabs.mlm.tab import MlmTab
+from explorer.qt.shell.model_bar import ModelBar
+from explorer.qt.shell.resources import app_icon
+from explorer.qt.widgets.sentence_editor import SentenceEditor
+from explorer.qt.widgets.token_strip import TokenStrip
+
+START_TEXT = "Nice to [MASK] you."
+MAX_TOP_K = 50
+READY = "ready"
+
+# The long jobs the status bar names while they run ("LAMA running: 120/305").
+JOB_NAMES = {
+    lama_tab.EVAL_KIND: "LAMA running",  # "LAMA running: 120/305", "Generating: 36/300"
+    lama_tab.READ_KIND: "Reading LAMA files",
+    finetune_tab.KIND: "Fine-tuning",
+    generation_tab.KIND: "Generating",
+}
+# Those that run on the loaded model: loading another waits behind them, so the window asks
+# first whether to stop them, and says what stopping loses.
+STOPPING_LOSES = {
+    lama_tab.EVAL_KIND: "Stopping it clears the LAMA results: they always belong to one model.",
+    finetune_tab.KIND: "Stopping it saves nothing.",
+    generation_tab.KIND: "Stopping it keeps the samples so far.",
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: ExplorerController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("BERT Explorer")
+        self.setWindowIcon(app_icon())
+        self._fit_to_screen()
+        self.controller = controller
+        self._wanted_model = ""  # the last model asked for other than the demo: Download offers it
+        self._asked: tuple[str, str, str, bool] | None = None  # the last load: model, device, dtype, fallback
+        self._loading = False
+        self._idle_status = "starting"  # the status line when no job runs and nothing loads
+        self._jobs: dict[str, str] = {}  # kind -> what the status line says of it, while it runs
+
+        self.model_bar = ModelBar(self)
+        toolbar = QToolBar("Model", self)
+        toolbar.setObjectName("modelToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.model_bar)
+        self.addToolBar(toolbar)
+
+        self.banner = ErrorBanner(self)
+        self.demo_banner = DemoBanner(self)
+        self.editor = SentenceEditor(self)
+        self.insert_mask_button = QPushButton("Insert mask", self)
+        self.insert_mask_button.setObjectName("insertMaskButton")
+        self.insert_mask_button.setToolTip("Insert the model's mask token at the cursor (Ctrl+M)")
+        self.top_k = CappedSpinBox(self)
+        self.top_k.setObjectName("topKSpin")
+        self.top_k.setAccessibleName("Guesses per mask")
+        self.top_k.setToolTip(f"Guesses per mask: 1 to {MAX_TOP_K}")
+        self.top_k.setRange(1, MAX_TOP_K)
+        self.top_k.setValue(10)
+        self.top_k.setPrefix("top ")
+        self.top_k.setKeyboardTracking(False)  # typing 25 asks once for 25, not for 2 first
+        self.tokens = TokenStrip(self)
+        self.fill_mask = FillMaskPanel(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("tabs")
+        self.tabs.addTab(self.fill_mask, "Predictions")
+        self.attention = AttentionView(self)
+        self.tabs.addTab(self.attention, "Attention")
+        self.mlm = MlmTab(self.controller, self)
+        self.tabs.addTab(self.mlm, "MLM lab")
+        self.generation = GenerationTab(self.controller, self)
+        self.tabs.addTab(self.generation, "Generate")
+        self.finetune = FinetuneTab(self.controller, self)
+        self.tabs.addTab(self.finetune, "Fine-tune")
+        self.lama = LamaTab(self.controller, self)
+        self.tabs.addTab(self.lama, "LAMA")
+
+        sentence = QWidget(self)
+        sentence_layout = QVBoxLayout(sentence)
+        sentence_layout.setContentsMargins(0, 0, 0, 0)
+        editor_row = QHBoxLayout()
+        editor_row.addWidget(self.editor, 1)
+        side = QVBoxLayout()
+        side.addWidget(self.insert_mask_button)
+        side.addWidget(self.top_k)
+        side.addStretch(1)
+        editor_row.addLayout(side)
+        sentence_layout.addLayout(editor_row)
+        sentence_layout.addWidget(self.tokens)
+        # The heatmaps want height; a splitter lets a person trade it against the editor.
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setObjectName("mainSplitter")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(sentence)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.demo_banner)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self._build_status_bar()
+        self._wire()
+        self.editor.setPlainText(START_TEXT)
+        self.editor.moveCursor(QTextCursor.MoveOperation.End)  # typing at once goes after the example, not into it
+        # Typing goes into the sentence, not into the model box (where Enter would load it).
+        self.editor.setFocus()
+
+    def _fit_to_screen(self) -> None:
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1280, 900
+        if screen is not None and screen.width() > 0:
+            width = min(width, int(screen.width() * 0.92))
+            height = min(height, int(screen.height() * 0.92))
+        self.resize(width, height)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_model = QLabel("no model", self)
+        self.status_model.setObjectName("statusModel")
+        self.status_device = QLabel("", self)
+        self.status_device.setObjectName("statusDevice")
+        self.status_dtype = QLabel("", self)
+        self.status_dtype.setObjectName("statusDtype")
+        self.status_load = QLabel("starting", self)
+        self.status_load.setObjectName("statusLoad")
+        self.load_progress = QProgressBar(self)
+        self.load_progress.setObjectName("loadProgress")
+        self.load_progress.setMaximumWidth(160)
+        self.load_progress.hide()
+        for w in (self.status_load, self.load_progress):
+            bar.addWidget(w)
+        for w in (self.status_model, self.status_device, self.status_dtype):
+            bar.addPermanentWidget(w)
+
+    def _wire(self) -> None:
+        c = self.controller
+        self.model_bar.loadRequested.connect(self.load_model)
+        self.banner.open_folder.clicked.connect(self.model_bar.open_folder)
+        self.banner.use_auto.clicked.connect(self._load_with_auto)
+        self.demo_banner.openFolderRequested.connect(self.model_bar.open_folder)
+        self.demo_banner.downloadRequested.connect(self._ask_download)
+        self.editor.textSettled.connect(self._request_predictions)
+        self.editor.textSettled.connect(self.attention.set_text)
+        self.editor.textSettled.connect(self.finetune.set_sentence)
+        self.finetune.useModel.connect(self.load_model)
+        self.attention.requestAttention.connect(c.request_attention)
+        self.lama.showInAttention.connect(self.attention.set_text)
+        self.lama.openInEditor.connect(self.editor.setPlainText)
+        c.attentionReady.connect(self.attention.set_result)
+        c.attentionFailed.connect(self.attention.show_error)
+        self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
+        self.top_k.capped.connect(
+            lambda k: self.statusBar().showMessage(f"At most {k} guesses per mask: showing {k}.", 8000)
+        )
+        self.top_k.valueChanged.connect(self._forget_cap_note)
+        self.insert_mask_button.clicked.connect(self.editor.insert_mask)
+        QShortcut(QKeySequence("Ctrl+M"), self, activated=self.editor.insert_mask)
+        self.fill_mask.candidateChosen.connect(self._write_candidate)
+        self.tokens.tokenClicked.connect(self._mask_token)
+        c.devicesFound.connect(self.model_bar.set_devices)
+        c.modelLoading.connect(self._on_loading)
+        c.modelProgress.connect(self._on_load_progress)
+        c.modelLoaded.connect(self._on_loaded)
+        c.modelFailed.connect(self._on_load_failed)
+        c.fillMaskReady.connect(self._on_fill_mask)
+        c.fillMaskFailed.connect(self.fill_mask.show_error)
+        c.busyChanged.connect(self._on_busy)
+        c.jobProgress.connect(self._on_job_progress)
+
+    # --- actions ----------------------------------------------------------------------
+    def load_model(self, name: str, device: str = AUTO, dtype: str = AUTO, *, fallback: bool = False) -> None:
+        """Load `name`; with fallback (at start-up), the demo model if `name` cannot be had.
+
+        A job that runs on the model in use (LAMA, fine-tuning, generation) is stopped first,
+        if the person agrees; if not, nothing changes."""
+        if not self._may_stop_jobs_for(name):
+            self.model_bar.show_in_use()
+            return
+        self._asked = (name, device, dtype, fallback)
+        self.model_bar.set_model_name(name, device, dtype)
+        self.controller.load_model(name, device, dtype, fallback=fallback)
+
+    def _may_stop_jobs_for(self, name: str) -> bool:
+        running = [k for k in dict.fromkeys(self.controller.jobs_in_flight()) if k in STOPPING_LOSES]
+        if not running:
+            return True
+        lines = [f"{self._jobs.get(k, JOB_NAMES[k])} (when asked). {STOPPING_LOSES[k]}" for k in running]
+        text = "\n".join([
+            f"Loading {name} has to wait until this is done:", "", *lines, "",
+            "Stop it and switch now, or keep it running on the model in use?",
+        ])
+        if not dialogs.confirm(self, "Switch model?", text, "Stop and switch", "Keep running"):
+            return False
+        for kind in running:
+            self.controller.cancel(kind)
+        return True
+
+    def _load_with_auto(self) -> None:
+        """The error banner's way out of a device or precision this machine does not run."""
+        self.banner.hide()
+        if self._asked is not None:
+            self.load_model(self._asked[0], AUTO, AUTO, fallback=self._asked[3])
+
+    def _ask_download(self) -> None:
+        """Loading a hub model downloads it into the cache, with progress in the status bar."""
+        name, ok = QInputDialog.getText(
+            self, "Download a model", "Hugging Face hub id (needs a network; it is kept in the local cache):",
+            text=self._wanted_model or DEFAULT_MODEL,
+        )
+        if ok and name.strip():
+            self.load_model(name.strip(), self.model_bar.device_selector.currentText(), self.model_bar.dtype_selector.currentText())
+
+    def _request_predictions(self, text: str) -> None:
+        self.controller.request_fill_mask(text, self.top_k.value())
+
+    def _current_result(self) -> Any:
+        result = self.fill_mask.result
+        # Offsets belong to the text they were computed for; never apply them to another.
+        return result if result is not None and result.text == self.editor.toPlainText() else None
+
+    def _write_candidate(self, ordinal: int, candidate: Any) -> None:
+        result = self._current_result()
+        if result is None or ordinal >= len(result.masks):
+            return
+        mask = result.masks[ordinal]
+        self.editor.replace_span(mask.char_start, mask.char_end, candidate.text, glue_left=candidate.continues_word)
+
+    def _mask_token(self, index: int) -> None:
+        result = self._current_result()
+        if result is None:
+            return
+        start, end = result.tokenization.offsets[index]
+        if end > start:
+            self.editor.replace_span(start, end, self.editor.mask_token)
+
+    # --- answers ----------------------------------------------------------------------
+    def _show_status(self) -> None:
+        """A load's own progress, else the newest running job, else ready (or why not)."""
+        if self._loading:
+            return  # the load's progress messages hold the line
+        running = list(self._jobs.values())
+        self.status_load.setText(running[-1] if running else self._idle_status)
+
+    def _on_loading(self, name: str) -> None:
+        if name != "demo":
+            self._wanted_model = name
+        self._loading = True
+        self.status_load.setText(f"loading {name}…")
+        if self.controller.model_info is None:
+            self.fill_mask.show_message(f"Loading {name}… the guesses appear once it is ready.")
+        self.load_progress.setRange(0, 0)
+        self.load_progress.show()
+
+    def _on_load_progress(self, step: Any) -> None:
+        self.status_load.setText(step.message)
+        if step.total:
+            self.load_progress.setRange(0, 1000)
+            self.load_progress.setValue(int(1000 * step.done / step.total))
+        else:
+            self.load_progress.setRange(0, 0)
+
+    def _on_loaded(self, info: Any) -> None:
+        self.load_progress.hide()
+        self.banner.hide()
+        self.demo_banner.show_for(info)
+        self.model_bar.model_loaded(info.name)  # the demo one, perhaps, opened instead
+        self._loading, self._idle_status = False, READY
+        self._show_status()
+        self.status_model.setText(f"{info.name}  ({info.num_layers} layers × {info.num_heads} heads)")
+        self.status_device.setText(info.device)
+        self.status_dtype.setText(info.dtype)
+        self.editor.set_mask_token(info.mask_token)
+        self.attention.invalidate()
+        self.editor.settle()
+
+    def _on_load_failed(self, message: str, cause: str = "") -> None:
+        self.load_progress.hide()
+        info = self.controller.model_info
+        self._loading = False
+        self._idle_status = "load failed" if info is None else f"load failed; still using {info.name}"
+        self._show_status()
+        if info is None:
+            self.fill_mask.show_message("No model is loaded: pick one above, or open a model folder.")
+        # Only a way out that fits: another folder will not help a refused precision.
+        settings_asked = self._asked is not None and self._asked[1:3] != (AUTO, AUTO)
+        self.banner.show_error(
+            message, offer_folder=cause == CAUSE_MODEL, offer_auto=cause == CAUSE_SETTINGS and settings_asked
+        )
+        self.model_bar.show_in_use()  # and the failed name leaves the box
+
+    def _on_fill_mask(self, result: Any) -> None:
+        self.fill_mask.set_result(result)
+        self.tokens.set_tokenization(result.tokenization, self.editor.mask_token)
+
+    def _on_busy(self, kind: str, busy: bool) -> None:
+        if kind == "fill_mask":
+            self.fill_mask.set_busy(busy)
+        elif kind == "attention":
+            self.attention.set_busy(busy)
+        elif kind in JOB_NAMES:
+            if busy:
+                self._jobs[kind] = f"{JOB_NAMES[kind]}…"
+            else:
+                self._jobs.pop(kind, None)
+            self._show_status()
+
+    def _on_job_progress(self, kind: str, step: Any) -> None:
+        total = getattr(step, "total", 0) or 0
+        if kind in self._jobs and total > 0:
+            self._jobs[kind] = f"{JOB_NAMES[kind]}: {getattr(step, 'done', 0):,}/{total:,}"
+            self._show_status()
+
+    def _forget_cap_note(self, k: int) -> None:
+        if k < MAX_TOP_K:  # the note about the maximum no longer describes what is shown
+            self.statusBar().clearMessage()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Hide first: a step that cannot be interrupted (weights loading) may hold the
+        # bounded wait below for up to 2 s, and the window should not hang there meanwhile.
+        self.hide()
+        self.controller.shutdown()
+        super().closeEvent(event)

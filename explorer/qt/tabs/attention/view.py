@@ -1,0 +1,290 @@
+"""The attention tab: every head of a layer, the head average, rollout, and one head enlarged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.attention_math import grid_shape, without_special
+from explorer.qt.widgets import dialogs
+from explorer.qt.widgets.heatmap_canvas import HeatmapCanvas
+
+HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
+EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
+FILE_STEMS = {HEADS: "heads", AVERAGE: "average", ROLLOUT: "rollout"}  # export names say the view
+
+
+def export_name(mode: str, layer: int, head: int | None = None) -> str:
+    """heads_layer3.png, rollout_layer3.png, head_layer3_head5.png (one head enlarged)."""
+    if head is not None:
+        return f"head_layer{layer}_head{head}.png"
+    return f"{FILE_STEMS[mode]}_layer{layer}.png"
+
+
+def ask_export_path(parent: QWidget, name: str) -> str:
+    return dialogs.ask_save_path(parent, "Export", name, EXPORT_FORMATS)
+
+
+class LayerSpin(QSpinBox):
+    """PgUp/PgDn step one layer (a plain spin box would jump ten)."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_PageUp:
+            self.stepBy(-1)
+        elif event.key() == Qt.Key.Key_PageDown:
+            self.stepBy(1)
+        else:
+            super().keyPressEvent(event)
+
+
+class HeadDetail(QDialog):
+    """One head (or the average, or rollout) large, with every token labelled."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("headDetail")
+        self.setWindowTitle("Attention head")
+        self.resize(760, 720)
+        self.canvas = HeatmapCanvas(self, detail=True)
+        self.hover = QLabel(self)
+        self.hover.setObjectName("headDetailHover")
+        export = QPushButton("Export…", self)
+        export.setObjectName("exportHeadButton")
+        export.clicked.connect(lambda: self._export_dialog())
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.hover, 1)
+        bottom.addWidget(export)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(bottom)
+        self.canvas.hovered.connect(self.hover.setText)
+        self.title = ""
+        self.file_name = "head.png"  # what Export… suggests
+
+    def set_map(self, matrix: np.ndarray, tokens: list[str], title: str, file_name: str = "head.png") -> None:
+        self.title = title
+        self.file_name = file_name
+        self.setWindowTitle(title)
+        self.canvas.show_maps(matrix[None], tokens, [title], (1, 1))
+
+    def export(self, path: str) -> None:
+        self.canvas.save(path)
+
+    def _export_dialog(self) -> None:
+        path = ask_export_path(self, self.file_name)
+        if path:
+            self.export(path)
+
+
+class AttentionView(QWidget):
+    """Passive view: set_text (the editor's sentence), set_result, set_busy, show_error.
+
+    Emits requestAttention(text) when it is visible and its sentence has no result yet, so
+    nothing is computed for a tab nobody looks at.
+    """
+
+    requestAttention = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attentionView")
+        self.result: Any = None
+        self._text = ""
+        self._requested: str | None = None
+        self.detail: HeadDetail | None = None
+        self._detail_panel = 0
+
+        self.layer = LayerSpin(self)
+        self.layer.setObjectName("layerSelector")
+        self.layer.setAccessibleName("Layer")
+        self.layer.setPrefix("layer ")
+        self.layer.setToolTip("Layer, numbered from 0 as in transformers (PgUp / PgDn)")
+        self.layer.setRange(0, 0)
+        self.mode = QComboBox(self)
+        self.mode.setObjectName("attentionViewMode")
+        self.mode.setAccessibleName("View")
+        self.mode.addItems([HEADS, AVERAGE, ROLLOUT])
+        self.hide_special = QCheckBox("Hide special tokens", self)
+        self.hide_special.setObjectName("hideSpecialTokens")
+        self.hide_special.setToolTip(
+            "Leave out [CLS]/[SEP] (<s>/</s>), where many heads park their attention; "
+            "each row is renormalised to sum to 1"
+        )
+        self.scale = QComboBox(self)
+        self.scale.setObjectName("colorScaleSelector")
+        self.scale.addItems(["shared colour scale", "per-head colour scale"])
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setObjectName("exportAttentionButton")
+        self.scale_label = QLabel("", self)
+        self.scale_label.setObjectName("attentionScale")
+        self.busy = QLabel("", self)
+        self.busy.setObjectName("attentionBusy")
+        self.canvas = HeatmapCanvas(self)
+        self.canvas.setObjectName("attentionCanvas")
+        self.hover = QLabel("Hover over a cell to read its weight; click a head to enlarge it.", self)
+        self.hover.setObjectName("attentionHover")
+        self.caption = QLabel("", self)
+        self.caption.setObjectName("attentionSentence")
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel("", self)
+        self.message.setObjectName("attentionMessage")
+        self.message.setWordWrap(True)
+
+        controls = QHBoxLayout()
+        for w in (self.layer, self.mode, self.hide_special, self.scale):
+            controls.addWidget(w)
+        controls.addWidget(self.scale_label)
+        controls.addStretch(1)
+        controls.addWidget(self.busy)
+        controls.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.message)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.hover)
+        self.message.hide()
+
+        self.layer.valueChanged.connect(lambda _v: self.redraw())
+        self.mode.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.hide_special.toggled.connect(lambda _b: self.redraw())
+        self.scale.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.export_button.clicked.connect(self._export_dialog)
+        self.canvas.hovered.connect(lambda text: self.hover.setText(text or " "))
+        self.canvas.panelClicked.connect(self.open_detail)
+        # Anywhere in the window while this tab shows (a shortcut is live only while its
+        # widget is visible), whatever has focus: the top-k box and the sentence editor too.
+        # Spin boxes and the two-line sentence editor do not claim PgUp/PgDn before shortcuts
+        # (Ctrl+Home/End still move in the editor), so the keys never step another spin box.
+        ctx = Qt.ShortcutContext.WindowShortcut
+        QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, activated=lambda: self.layer.stepBy(-1), context=ctx)
+        QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, activated=lambda: self.layer.stepBy(1), context=ctx)
+
+    # --- following the sentence -------------------------------------------------------
+    def set_text(self, text: str) -> None:
+        self._text = text
+        self._maybe_request()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._maybe_request()
+
+    def _maybe_request(self) -> None:
+        if not self.isVisible() or self._text == self._requested:
+            return
+        if self.result is not None and self.result.text == self._text:
+            return
+        self._requested = self._text
+        self.requestAttention.emit(self._text)
+
+    def invalidate(self) -> None:
+        """A new model: the sentence must be computed again."""
+        self._requested = None
+        self.result = None
+        self._maybe_request()
+
+    # --- results ----------------------------------------------------------------------
+    def set_busy(self, busy: bool) -> None:
+        self.busy.setText("computing…" if busy else "")
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self._requested = None
+        self.message.setText(message)
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.show()
+
+    def set_result(self, result: Any) -> None:
+        self.result = result
+        self.set_busy(False)
+        # The sentence may come from the LAMA tab rather than the editor: say which it is.
+        shown = result.text if len(result.text) <= 160 else result.text[:157] + "…"
+        self.caption.setText(f"Sentence: {shown}")
+        if result.warnings:
+            self.message.setText("\n".join(result.warnings))
+            self.message.setStyleSheet("")
+        self.message.setVisible(bool(result.warnings))
+        self.layer.blockSignals(True)
+        self.layer.setRange(0, result.num_layers - 1)
+        self.layer.blockSignals(False)
+        self.redraw()
+
+    def current_maps(self) -> tuple[np.ndarray, list[str], list[str], tuple[int, int]]:
+        """What the canvas shows now: (n, T, T) matrices, tokens, titles, grid layout."""
+        r = self.result
+        layer = self.layer.value()
+        mode = self.mode.currentText()
+        if mode == HEADS:
+            maps = r.weights[layer]
+            titles = [f"head {h}" for h in range(r.num_heads)]
+            layout = grid_shape(r.num_heads)
+        elif mode == AVERAGE:
+            maps, titles, layout = r.average[layer][None], [f"layer {layer}, average of heads"], (1, 1)
+        else:
+            maps, titles, layout = r.rollout[layer][None], [f"rollout through layer {layer}"], (1, 1)
+        tokens = list(r.tokens)
+        if self.hide_special.isChecked():
+            maps = without_special(maps, r.special)
+            tokens = [t for t, s in zip(tokens, r.special) if not s]
+        return maps, tokens, titles, layout
+
+    def redraw(self) -> None:
+        if self.result is None:
+            return
+        maps, tokens, titles, layout = self.current_maps()
+        shared = self.scale.currentIndex() == 0
+        self.canvas.show_maps(maps, tokens, titles, layout, shared_scale=shared)
+        if layout == (1, 1):
+            self.scale_label.setText("")
+        elif shared:
+            self.scale_label.setText(f"dark 0 → yellow {float(maps.max()):.2f}")
+        else:
+            self.scale_label.setText("dark 0 → yellow: each head's own maximum")
+        if self.detail is not None and self.detail.isVisible():
+            self._show_detail()
+
+    # --- the enlarged head and export -------------------------------------------------
+    def open_detail(self, panel: int) -> None:
+        self._detail_panel = panel
+        if self.detail is None:
+            self.detail = HeadDetail(self)
+        self._show_detail()
+        self.detail.show()
+        self.detail.raise_()
+
+    def _show_detail(self) -> None:
+        maps, tokens, titles, _ = self.current_maps()
+        panel = min(self._detail_panel, len(maps) - 1)
+        title = titles[panel]
+        mode, layer = self.mode.currentText(), self.layer.value()
+        head = panel if mode == HEADS else None
+        if head is not None:
+            title = f"layer {layer}, head {head}"
+        assert self.detail is not None
+        self.detail.set_map(maps[panel], tokens, title, export_name(mode, layer, head))
+
+    def export_grid(self, path: str) -> None:
+        mode = self.mode.currentText()
+        title = f"{self.result.model} · layer {self.layer.value()} · {mode.lower()}" if self.result else ""
+        self.canvas.save(path, title)
+
+    def _export_dialog(self) -> None:
+        if self.result is None:
+            return
+        path = ask_export_path(self, export_name(self.mode.currentText(), self.layer.value()))
+        if path:
+            self.export_grid(path)

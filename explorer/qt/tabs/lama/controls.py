@@ -1,0 +1,140 @@
+"""The LAMA tab's controls (source, probe, protocol, batch; filters, Run, Export) and its table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.qt.tabs.lama.table_model import CORRECT, GOLD, RANK, RELATION, SENTENCE, STATUSES, TOP1
+
+PROBES = (("template", "template"), ("original sentences", "sentences"))
+PROTOCOLS = (("lab: whole vocabulary", "lab"), ("lama: common vocabulary", "lama"))
+
+
+class LamaControls(QWidget):
+    """Two rows of plain widgets; the tab wires them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.open_folder_button = QPushButton("Open folder…", self)
+        self.open_folder_button.setObjectName("lamaOpenFolder")
+        self.open_folder_button.setToolTip("A LAMA data folder, or one subset (TREx, Google_RE, Squad, ConceptNet)")
+        self.open_file_button = QPushButton("Open file…", self)
+        self.open_file_button.setObjectName("lamaOpenFile")
+        self.source = QLabel("", self)
+        self.source.setObjectName("lamaSource")
+        self.probe = QComboBox(self)
+        self.probe.setObjectName("lamaProbe")
+        self.probe.setToolTip("T-REx and Google-RE: probe with the relation's template (as LAMA does) "
+                              "or with the original masked sentences")
+        for label, value in PROBES:
+            self.probe.addItem(label, value)
+        self.protocol = QComboBox(self)
+        self.protocol.setObjectName("lamaProtocol")
+        self.protocol.setToolTip("lab: rank the gold over the whole vocabulary (the lab's correct@1)\n"
+                                 "lama: LAMA's own: only the common vocabulary competes; golds that are not "
+                                 "one token of it are dropped and counted")
+        for label, value in PROTOCOLS:
+            self.protocol.addItem(label, value)
+        self.batch_size = QSpinBox(self)
+        self.batch_size.setObjectName("lamaBatchSize")
+        self.batch_size.setAccessibleName("Batch size")
+        self.batch_size.setPrefix("batch ")
+        self.batch_size.setRange(1, 256)
+        self.batch_size.setValue(32)
+        self.batch_size.setToolTip("Sentences per forward pass (sorted by length, so batches pad little)")
+
+        self.relation = QComboBox(self)
+        self.relation.setObjectName("lamaRelationFilter")
+        self.relation.setAccessibleName("Relation")
+        self.relation.setMinimumContentsLength(14)
+        self.status = QComboBox(self)
+        self.status.setObjectName("lamaStatusFilter")
+        self.status.setAccessibleName("Show")
+        self.status.addItems(STATUSES)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("lamaSearch")
+        self.search.setPlaceholderText("Search sentence, gold, subject, id…  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.count = QLabel("", self)
+        self.count.setObjectName("lamaCount")
+        self.run_button = QPushButton("Run", self)
+        self.run_button.setObjectName("lamaRunButton")
+        self.run_button.setToolTip("Evaluate the facts the filters show")
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setObjectName("lamaExportButton")
+        self.export_button.setToolTip("Every evaluated fact, one record each: id, relation, sentence, gold, "
+                                      "top-10 with scores, rank (.jsonl or .csv)")
+
+        top = QHBoxLayout()
+        top.addWidget(self.open_folder_button)
+        top.addWidget(self.open_file_button)
+        top.addWidget(self.source, 1)
+        for label, w in (("Probe", self.probe), ("Protocol", self.protocol)):
+            caption = QLabel(label, self)
+            caption.setBuddy(w)
+            top.addWidget(caption)
+            top.addWidget(w)
+        top.addWidget(self.batch_size)
+        filters = QHBoxLayout()
+        filters.addWidget(self.relation)
+        filters.addWidget(self.status)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.count)
+        filters.addWidget(self.run_button)
+        filters.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+
+
+class FactTable(QTableView):
+    """A table whose selection goes when the selected row is filtered away.
+
+    A plain view in single selection selects the next row instead, and the attention tab,
+    which follows the selection, would silently show a fact nobody picked."""
+
+    def rowsAboutToBeRemoved(self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int) -> None:  # noqa: N802
+        current = self.currentIndex()
+        if current.isValid() and current.parent() == parent and start <= current.row() <= end:
+            self.selectionModel().clear()  # selection and current row both: nothing to move on to
+        super().rowsAboutToBeRemoved(parent, start, end)
+
+
+def fact_table(parent: QWidget, model: QAbstractItemModel) -> QTableView:
+    """The facts table, set up so that 28k rows stay cheap: fixed row heights, no word wrap."""
+    table = FactTable(parent)
+    table.setObjectName("lamaTable")
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    # No sort column to start with: the facts in the files' order.
+    table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    table.setSortingEnabled(True)
+    vertical = table.verticalHeader()
+    vertical.hide()
+    # Fixed row heights: the view never measures 28k rows.
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setSectionResizeMode(SENTENCE, QHeaderView.ResizeMode.Stretch)
+    for col, width in ((RELATION, 110), (GOLD, 110), (TOP1, 110), (RANK, 60), (CORRECT, 80)):
+        header.resizeSection(col, width)
+    return table

@@ -1,0 +1,454 @@
+"""The LAMA tab: browse LAMA's facts, evaluate what the filters show, look at one fact closely.
+
+Reading a folder and evaluating are both jobs on the model thread (reading T-REx is 40 MB of
+JSON: the window must not wait on it). Results arrive a batch at a time and fill the table in
+as they come; they are kept per protocol, so switching lab <-> lama shows each one's results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from explorer.core import lama_data
+from explorer.core.lama_data import FactResult, LamaReport, LamaSet
+from explorer.paths import LAMA_SAMPLE
+from explorer.qt.widgets import dialogs
+from explorer.qt.widgets.job_bar import JobBar, format_seconds
+from explorer.qt.tabs.lama.controls import LamaControls, fact_table
+from explorer.qt.tabs.lama.panels import FactDetail, LamaSummary
+from explorer.qt.tabs.lama.table_model import ALL_RELATIONS, STATUSES, LamaFilterProxy, LamaTableModel
+from explorer.core.lama_tally import ScoreTally
+
+log = logging.getLogger(__name__)
+
+READ_KIND, EVAL_KIND = "lama_read", "lama"
+EXPORT_FORMATS = (("JSON lines", ".jsonl"), ("CSV", ".csv"))
+SEARCH_DELAY_MS = 200  # filtering 28k rows per keystroke would lag typing
+SUMMARY_EVERY_MS = 400  # a tiny model answers hundreds of batches a second
+
+
+def is_sample(path: str) -> bool:
+    """The sample shipped in the app's own folder (not a place to save or browse from)."""
+    return Path(path).resolve() == LAMA_SAMPLE.resolve()
+
+
+class LamaTab(QWidget):
+    """Emits showInAttention(sentence) for the selected fact, openInEditor(sentence) on request."""
+
+    showInAttention = Signal(str)
+    openInEditor = Signal(str)
+
+    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lamaTab")
+        self.controller = controller
+        self.path: str | None = None
+        self.data: LamaSet | None = None
+        self._results: dict[str, list[FactResult | None]] = {}  # per protocol, one per fact
+        self._tallies: dict[str, ScoreTally] = {}  # per protocol, the sums behind the summary
+        self._model_name = ""
+        self._cleared_note = False  # the message says results of an earlier model were cleared
+        self._probed_now: set[int] = set()
+        self._active: str | None = None  # the kind of job the bar follows
+        self._run: tuple[list[int], str] | None = None  # fact indices and protocol of the running job
+        self._started = 0.0
+        self._pending_path: tuple[str, str] | None = None
+        self._dropped_before = 0  # facts the running job dropped before probing (told by its first step)
+
+        self.table_model = LamaTableModel(self)
+        self.proxy = LamaFilterProxy(self)
+        self.proxy.setSourceModel(self.table_model)
+        self._build()
+        self._wire()
+        self.open_path(str(LAMA_SAMPLE))
+
+    # --- building ---------------------------------------------------------------------
+    def _build(self) -> None:
+        self.controls = LamaControls(self)
+        c = self.controls
+        # The tab's own names for the controls it drives (and tests reach for).
+        self.open_folder_button, self.open_file_button, self.source = c.open_folder_button, c.open_file_button, c.source
+        self.probe, self.protocol, self.batch_size = c.probe, c.protocol, c.batch_size
+        self.relation, self.status, self.search, self.count = c.relation, c.status, c.search, c.count
+        self.run_button, self.export_button = c.run_button, c.export_button
+        self.job_bar = JobBar(self, stop_name="lamaStopButton")
+        self.job_bar.setObjectName("lamaJobBar")
+        self.message = QLabel("", self)
+        self.message.setObjectName("lamaMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.hide()
+        self.table = fact_table(self, self.proxy)
+        self.detail = FactDetail(self)
+        self.summary = LamaSummary(self)
+
+        side = QSplitter(Qt.Orientation.Vertical, self)
+        side.setObjectName("lamaSideSplitter")
+        side.addWidget(self.detail)
+        side.addWidget(self.summary)
+        side.setChildrenCollapsible(False)
+        main = QSplitter(self)
+        main.setObjectName("lamaSplitter")
+        main.addWidget(self.table)
+        main.addWidget(side)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setChildrenCollapsible(False)
+        main.setSizes([800, 380])
+        side.setSizes([400, 260])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.job_bar)
+        layout.addWidget(self.message)
+        layout.addWidget(main, 1)
+
+    def _wire(self) -> None:
+        c = self.controller
+        c.jobProgress.connect(self._on_progress)
+        c.jobFinished.connect(self._on_finished)
+        c.jobFailed.connect(self._on_failed)
+        c.jobCancelled.connect(self._on_cancelled)
+        c.modelLoaded.connect(self._on_model_loaded)
+        self.open_folder_button.clicked.connect(self._open_folder_dialog)
+        self.open_file_button.clicked.connect(self._open_file_dialog)
+        self.probe.currentIndexChanged.connect(self._on_probe_changed)
+        self.protocol.currentIndexChanged.connect(self._on_protocol_changed)
+        self.relation.currentIndexChanged.connect(self._apply_filters)
+        self.status.currentIndexChanged.connect(self._apply_filters)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_filters)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._apply_filters)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._summary_timer = QTimer(self, singleShot=True, interval=SUMMARY_EVERY_MS)
+        self._summary_timer.timeout.connect(self._refresh_summary)
+        # A filter change over 28k rows can insert rows in thousands of ranges: count once after.
+        self._count_timer = QTimer(self, singleShot=True, interval=0)
+        self._count_timer.timeout.connect(self._update_count)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset, self.proxy.layoutChanged):
+            signal.connect(lambda *_args: self._count_timer.start())
+        # Selection, not the current index: focusing the table sets a current row by itself,
+        # and that must not pull the attention view away from the editor's sentence.
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.run_button.clicked.connect(self.run)
+        self.job_bar.stopRequested.connect(self.stop)
+        self.export_button.clicked.connect(self._export_dialog)
+        self.detail.openInEditor.connect(self.openInEditor)
+        self._update_buttons()
+
+    # --- opening ----------------------------------------------------------------------
+    def open_path(self, path: str) -> None:
+        """Read a LAMA folder, one subset folder or one .jsonl file (on the model thread)."""
+        probe = self.probe.currentData()
+        if self._active == EVAL_KIND:
+            self.controller.cancel(EVAL_KIND)  # its results belong to the facts being replaced
+            self._run = None
+        self._pending_path = (path, probe)
+        self._hide_message()
+        self._active = READ_KIND
+        self.job_bar.start(f"reading {Path(path).name}…")
+        self.controller.run_job(READ_KIND, lambda _session: lama_data.read_steps(path, probe))
+        self._update_buttons()
+
+    def _open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a LAMA folder", self._dialog_start())
+        if folder:
+            self.open_path(folder)
+
+    def _open_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a LAMA file", self._dialog_start(), "LAMA (*.jsonl);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _dialog_start(self) -> str:
+        """Beside the facts open now, unless they are the shipped sample (in the app's own folder)."""
+        if self.path and not is_sample(self.path):
+            return str(Path(self.path).parent)
+        return str(dialogs.documents_folder())
+
+    def _on_probe_changed(self, _index: int) -> None:
+        path = self._pending_path[0] if self._pending_path else self.path
+        if path:
+            self.open_path(path)  # other sentences: other facts
+
+    def _set_data(self, path: str, data: LamaSet) -> None:
+        self.path, self.data = path, data
+        self._results, self._tallies = {}, {}
+        self.detail.clear()
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.relation.blockSignals(True)
+        self.relation.clear()
+        self.relation.addItem(f"{ALL_RELATIONS} ({len(data.relations)})", "")
+        for name in data.relations:
+            self.relation.addItem(name, name)
+        self.relation.blockSignals(False)
+        self._search_timer.stop()
+        self.proxy.set_filters("", self.status.currentText(), self.search.text(), refilter=False)
+        self.table_model.set_facts(data.facts, self._current_results())  # the reset filters once
+        self._update_count()
+        shown = "/".join(Path(path).parts[-2:])
+        self.source.setText(f"{shown}  (shipped sample)" if is_sample(path) else shown)
+        self.source.setToolTip("\n".join([path, *(f"note: {n}" for n in data.notes)]))
+        self.summary.set_skipped(data.skipped, data.notes)
+        self._refresh_summary()
+
+    # --- filtering --------------------------------------------------------------------
+    def _apply_filters(self, *_args: Any) -> None:
+        self._search_timer.stop()
+        self.proxy.set_filters(self.relation.currentData() or "", self.status.currentText(), self.search.text())
+        self._update_count()
+
+    def _update_count(self, *_args: Any) -> None:
+        total = len(self.table_model.facts)
+        shown = self.proxy.rowCount()
+        self.count.setText(f"{shown:,} of {total:,} facts")
+        self.run_button.setText(f"Run on {shown:,}" if shown != total else "Run on all")
+        self._update_buttons()
+
+    def set_filters(self, relation: str = "", status: str = STATUSES[0], text: str = "") -> None:
+        """Set the three filters at once (as a person would with the widgets)."""
+        self.relation.setCurrentIndex(max(0, self.relation.findData(relation)) if relation else 0)
+        self.status.setCurrentText(status)
+        self.search.setText(text)
+        self._apply_filters()
+
+    # --- running ----------------------------------------------------------------------
+    def _current_results(self) -> list[FactResult | None]:
+        protocol = self.protocol.currentData()
+        n = len(self.data.facts) if self.data else 0
+        return self._results.setdefault(protocol, [None] * n)
+
+    def run(self) -> None:
+        """Evaluate the facts the filters show, with the current protocol and batch size."""
+        if self.data is None or self._active is not None:
+            return
+        if not self.controller.has_model:
+            self._show_message("No model is loaded yet: the facts are evaluated once one is.")
+            return
+        indices = self.proxy.shown_facts()
+        if not indices:
+            self._show_message("The filters show no facts: nothing to run.")
+            return
+        self._hide_message()
+        facts = [self.data.facts[i] for i in indices]
+        protocol, batch = self.protocol.currentData(), self.batch_size.value()
+        common = lama_data.find_upwards(Path(self.path or ""), "common_vocab_cased.txt")
+
+        def call(session: Any) -> Any:
+            from explorer.engine.lama import evaluate  # on the model thread: torch lives there
+
+            return evaluate(session.lm, facts, protocol, batch_size=batch, common_vocab=common)
+
+        self._model_name = self.controller.model_info.name
+        self._run = (indices, protocol)
+        self._probed_now = set()  # this run's facts only: earlier runs filled others
+        self._dropped_before = -1
+        self._active = EVAL_KIND
+        self._started = time.monotonic()
+        self.job_bar.start(f"probing {len(facts):,} facts…")
+        self.controller.run_job(EVAL_KIND, call)
+        self._update_buttons()
+
+    def stop(self) -> None:
+        if self._active:
+            self.controller.cancel(self._active)
+
+    def _on_progress(self, kind: str, step: Any) -> None:
+        if kind != self._active:
+            return
+        self.job_bar.update(step)
+        if kind == EVAL_KIND and self._dropped_before < 0:
+            self._dropped_before = step.done  # the first step counts the facts dropped up front
+        if kind == EVAL_KIND and step.payload:
+            self._take_results(step.payload)
+
+    def _take_results(self, payload: Any) -> None:
+        assert self._run is not None
+        indices, protocol = self._run
+        results = self._results.setdefault(protocol, [None] * len(self.table_model.facts))
+        tally = self._tallies.setdefault(protocol, ScoreTally())
+        facts = self.table_model.facts
+        arrived = []
+        for r in payload:
+            i = indices[r.index]
+            new = dataclasses.replace(r, index=i)
+            tally.replace(facts[i].relation, results[i], new)
+            results[i] = new
+            arrived.append(i)
+        self._probed_now.update(arrived)
+        if protocol == self.protocol.currentData():
+            self.table_model.results_arrived(arrived)
+            current = self._current_fact()
+            if current in arrived:
+                self._show_detail(current)
+        if not self._summary_timer.isActive():
+            self._summary_timer.start()
+
+    def _on_finished(self, kind: str, result: Any) -> None:
+        if kind == READ_KIND and self._pending_path is not None:
+            path, _probe = self._pending_path
+            self._pending_path = None
+            self._active = None
+            self._set_data(path, result)
+            files = len(result.sources)
+            self.job_bar.finish(f"{len(result.facts):,} facts from {files} file{'s' * (files != 1)}")
+        elif kind == EVAL_KIND and self._run is not None:
+            # The steps carry the probed facts; the dropped ones come only with the report.
+            self._take_results([r for r in result.results if r.dropped])
+            self._active, self._run = None, None
+            counted = result.overall_facts.n
+            took = format_seconds(time.monotonic() - self._started)
+            self.job_bar.finish(f"{len(result.facts):,} facts probed in {took}, {counted:,} counted")
+            self._refresh_summary()
+        else:
+            return
+        self._update_buttons()
+
+    def _on_failed(self, kind: str, message: str) -> None:
+        if kind not in (READ_KIND, EVAL_KIND) or kind != self._active:
+            return
+        self._active, self._run, self._pending_path = None, None, None
+        self.job_bar.finish("failed")
+        self._show_message(message)
+        self._refresh_summary()
+        self._update_buttons()
+
+    def _on_cancelled(self, kind: str) -> None:
+        if kind not in (READ_KIND, EVAL_KIND) or kind != self._active:
+            return
+        if kind == EVAL_KIND and self._run is not None:
+            results = self._results.setdefault(self._run[1], [None] * len(self.table_model.facts))
+            text = f"stopped: {len(self._probed_now):,} of {len(self._run[0]):,} facts probed"
+            told = sum(1 for i in self._run[0] if results[i] is not None and results[i].dropped)
+            if self._dropped_before > told:  # evaluate() hands the dropped facts over with its report only
+                text += f" ({self._dropped_before - told:,} dropped ones are shown as not yet run)"
+            self.job_bar.finish(text)
+        else:
+            self.job_bar.finish("stopped reading")
+        self._active, self._run, self._pending_path = None, None, None
+        self._refresh_summary()
+        self._update_buttons()
+
+    def _on_model_loaded(self, info: Any) -> None:
+        if self._cleared_note:  # it spoke of the model before this one
+            self._hide_message()
+            self._cleared_note = False
+        if self._model_name and info.name != self._model_name and any(
+            r is not None for results in self._results.values() for r in results
+        ):
+            self._results, self._tallies = {}, {}
+            self.table_model.set_results(self._current_results())
+            self._show_message(f"Results of {self._model_name} cleared: {info.name} is loaded now.")
+            self._cleared_note = True
+            self._refresh_summary()
+            self._refresh_detail()
+        self._model_name = info.name
+        self._update_buttons()
+
+    def _on_protocol_changed(self, _index: int) -> None:
+        self.table_model.set_results(self._current_results())
+        self._refresh_summary()
+        self._refresh_detail()
+
+    def _update_buttons(self) -> None:
+        idle = self._active is None
+        self.run_button.setEnabled(idle and self.data is not None and self.proxy.rowCount() > 0)
+        self.export_button.setEnabled(self._current_tally().evaluated > 0)
+        for w in (self.probe, self.protocol):
+            w.setEnabled(idle)  # results arriving belong to the protocol and facts they started with
+
+    # --- the summary, the selected fact, export -------------------------------------------
+    def report(self) -> LamaReport | None:
+        """Everything evaluated under the current protocol, as one report.
+
+        Each FactResult.index is the fact's index in the loaded set (`self.data.facts`).
+        """
+        if self.data is None:
+            return None
+        results = self._current_results()
+        done = [i for i, r in enumerate(results) if r is not None]
+        if not done:
+            return None
+        facts = [self.data.facts[i] for i in done]
+        counted = [results[i] for i in done]
+        return lama_data.summarise(self._model_name, self.protocol.currentData(), facts, counted, self.data.skipped)
+
+    def _current_tally(self) -> ScoreTally:
+        return self._tallies.setdefault(self.protocol.currentData(), ScoreTally())
+
+    def _refresh_summary(self) -> None:
+        self._summary_timer.stop()
+        tally = self._current_tally()
+        skipped = self.data.skipped if self.data else ()
+        report = tally.report(self._model_name, self.protocol.currentData(), skipped) if tally.evaluated else None
+        self.summary.set_report(report, tally.evaluated, len(self.table_model.facts))
+        self._update_buttons()
+
+    def _current_fact(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.table_model.fact_index(self.proxy.mapToSource(rows[0]).row())
+
+    def _on_selection_changed(self, *_args: Any) -> None:
+        fact_index = self._current_fact()
+        if fact_index is None:
+            self.detail.clear()
+            return
+        self._show_detail(fact_index)
+        # The attention tab computes only when it is shown, so following the selection is free.
+        self.showInAttention.emit(self.data.facts[fact_index].sentence)  # type: ignore[union-attr]
+
+    def _show_detail(self, fact_index: int) -> None:
+        assert self.data is not None
+        self.detail.show_fact(self.data.facts[fact_index], self._current_results()[fact_index])
+
+    def _refresh_detail(self) -> None:
+        current = self._current_fact()
+        if current is None:
+            self.detail.clear()
+        else:
+            self._show_detail(current)
+
+    def select_row(self, row: int) -> None:
+        """Select a row of the table as shown (filtered and sorted)."""
+        self.table.selectRow(row)
+        self.table.setCurrentIndex(self.proxy.index(row, 0))
+
+    def export(self, path: str) -> int:
+        """Write every evaluated fact of the current protocol to .jsonl or .csv; returns how many."""
+        report = self.report()
+        if report is None:
+            raise ValueError("Nothing has been evaluated yet: Run first.")
+        lama_data.write_records(report, path)
+        log.info("exported %d LAMA results to %s", len(report.facts), path)
+        return len(report.facts)
+
+    def _export_dialog(self) -> None:
+        name = f"lama_{self.protocol.currentData()}_results.jsonl"
+        path = dialogs.ask_save_path(self, "Export LAMA results", name, EXPORT_FORMATS)
+        if not path:
+            return
+        try:
+            count = self.export(path)
+        except OSError as exc:
+            self._show_message(f"Could not write {path}: {exc.strerror or exc}")
+            return
+        self.job_bar.finish(f"wrote {count:,} results to {Path(path).name}")
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+    def _hide_message(self) -> None:
+        self.message.hide()

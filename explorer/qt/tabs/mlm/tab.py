@@ -1,0 +1,417 @@
+"""The MLM lab: mask a passage as BERT is trained, read the loss, the reconstruction, and the
+model's prediction layer by layer (labs 001-003, hands-on).
+
+The tab asks the controller for two kinds of answers: "mask_demo" (masking + loss) and
+"layer_lens" (one position through every layer). Both run on the model thread; the engine
+is imported there, inside the calls, never here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.errors import InvalidParameterError
+from explorer.core.mlm_params import (
+    DEFAULT_RATE,
+    DEFAULT_SEED,
+    KEPT,
+    LAB_PASSAGE,
+    MASKED,
+    RANDOM,
+    check_rate,
+    check_text,
+)
+from explorer.qt.tabs.mlm.lens_panel import LensPanel
+from explorer.qt.tabs.mlm.token_passage import TokenPassage
+
+DEMO, LENS = "mask_demo", "layer_lens"
+DEBOUNCE_MS = 400
+SEED_MAX = 2**31 - 1
+TREATMENT_COLORS = {MASKED: "#fde7b0", RANDOM: "#f9c6a8", KEPT: "#cfe3fb"}
+RIGHT_COLOR, WRONG_COLOR = "#c8ecc9", "#f7c1c1"
+TREATMENT_TEXT = {
+    MASKED: "replaced by the mask token",
+    RANDOM: "replaced by a random token",
+    KEPT: "kept as it was, but still predicted",
+}
+TABLE_COLUMNS = ("pos", "original", "model read", "prediction", "p(true)", "loss")
+
+
+def _run_demo(text: str, rate: float, seed: int, bert_rule: bool) -> Any:
+    def call(session: Any) -> Any:
+        from explorer.engine.masking import mask_demo
+
+        return mask_demo(session.lm, text, rate=rate, seed=seed, bert_rule=bert_rule)
+
+    return call
+
+
+def _run_lens(input_ids: tuple[int, ...], position: int, true_id: int | None) -> Any:
+    def call(session: Any) -> Any:
+        from explorer.engine.layer_lens import layer_lens
+
+        return layer_lens(session.lm, input_ids, position, true_id=true_id)
+
+    return call
+
+
+def legend_html() -> str:
+    def chip(color: str, text: str) -> str:
+        return f'<span style="background-color:{color}">&nbsp;{text}&nbsp;</span>'
+
+    return "  ".join(
+        [
+            chip(TREATMENT_COLORS[MASKED], "masked"),
+            chip(TREATMENT_COLORS[RANDOM], "random token"),
+            chip(TREATMENT_COLORS[KEPT], "kept"),
+            "&nbsp;&nbsp;prediction:",
+            chip(RIGHT_COLOR, "right"),
+            chip(WRONG_COLOR, "wrong"),
+        ]
+    )
+
+
+class MlmTab(QWidget):
+    """Passive about the model: it asks the controller and shows what comes back."""
+
+    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mlmTab")
+        self.controller = controller
+        self.result: Any = None
+        self.selected: int | None = None
+        self._dirty = True  # the shown result does not match the controls (or there is none)
+        self._awaiting_model_result = False  # a new model is loaded; the result shown is the old one's
+        self._build()
+        self._wire()
+        self.show_message("Waiting for a model…")
+
+    # --- building -----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.passage = QPlainTextEdit(self)
+        self.passage.setObjectName("mlmPassage")
+        self.passage.setAccessibleName("Passage to mask")
+        self.passage.setPlaceholderText("Type or paste a passage; about 15% of its tokens will be masked.")
+        self.passage.setPlainText(LAB_PASSAGE)
+        self.passage.setFixedHeight(self.passage.fontMetrics().lineSpacing() * 4 + 14)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+
+        self.rate = QDoubleSpinBox(self)
+        self.rate.setObjectName("mlmRate")
+        self.rate.setAccessibleName("Masking rate")
+        self.rate.setPrefix("rate ")
+        self.rate.setDecimals(2)
+        self.rate.setRange(0.01, 1.0)
+        self.rate.setSingleStep(0.05)
+        self.rate.setValue(DEFAULT_RATE)
+        self.rate.setToolTip("Share of the tokens chosen for masking (BERT: 0.15). [CLS]/[SEP] are never chosen.")
+        self.bert_rule = QCheckBox("80/10/10", self)
+        self.bert_rule.setObjectName("mlmBertRule")
+        self.bert_rule.setChecked(True)
+        self.bert_rule.setToolTip(
+            "BERT's rule: of the chosen tokens, 80% become the mask token, 10% a random token, "
+            "10% stay as they are (all are predicted and scored). Off: every chosen token is masked."
+        )
+        self.seed = QSpinBox(self)
+        self.seed.setObjectName("mlmSeed")
+        self.seed.setAccessibleName("Random seed")
+        self.seed.setPrefix("seed ")
+        self.seed.setRange(0, SEED_MAX)
+        self.seed.setValue(DEFAULT_SEED)
+        self.seed.setToolTip("The same seed, passage and rate always give the same masks.")
+        self.remask = QPushButton("Mask again", self)
+        self.remask.setObjectName("remaskButton")
+        self.remask.setToolTip("Draw new masks (the next seed)")
+        self.busy = QLabel("", self)
+        self.busy.setObjectName("mlmBusy")
+
+        self.message = QLabel("", self)
+        self.message.setObjectName("mlmMessage")
+        self.message.setWordWrap(True)
+        self.loss = QLabel("", self)
+        self.loss.setObjectName("mlmLoss")
+        self.loss.setToolTip("transformers' MLM loss: the mean of −log p(true token) over the masked positions")
+        self.accuracy = QLabel("", self)
+        self.accuracy.setObjectName("mlmAccuracy")
+        self.accuracy.setToolTip("Masked positions where the model's top guess is the true token")
+        for label in (self.loss, self.accuracy):
+            font = label.font()
+            font.setPointSizeF(font.pointSizeF() * 1.2)
+            font.setBold(True)
+            label.setFont(font)
+        self.loss_note = QLabel("", self)
+        self.loss_note.setObjectName("mlmLossNote")
+        self.loss_note.setStyleSheet("color: #555555;")
+        legend = QLabel(legend_html(), self)
+        legend.setObjectName("mlmLegend")
+
+        self.masked_view = TokenPassage(self)
+        self.masked_view.setObjectName("mlmMaskedView")
+        self.masked_view.setAccessibleName("The passage as the model reads it")
+        self.reconstruction = TokenPassage(self)
+        self.reconstruction.setObjectName("mlmReconstruction")
+        self.reconstruction.setAccessibleName("The model's reconstruction")
+
+        self.table = QTableWidget(0, len(TABLE_COLUMNS), self)
+        self.table.setObjectName("mlmTable")
+        self.table.setAccessibleName("Masked positions")
+        self.table.setHorizontalHeaderLabels(list(TABLE_COLUMNS))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for col in (1, 2, 3):  # the tokens take the room that is left
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        self.lens = LensPanel(self)
+
+        controls = QGridLayout()
+        controls.addWidget(self.rate, 0, 0)
+        controls.addWidget(self.seed, 0, 1)
+        controls.addWidget(self.bert_rule, 1, 0)
+        controls.addWidget(self.remask, 1, 1)
+        controls.addWidget(self.busy, 2, 0, 1, 2)
+        top = QHBoxLayout()
+        top.addWidget(self.passage, 1)
+        top.addLayout(controls)
+        summary = QHBoxLayout()
+        summary.addWidget(self.loss)
+        summary.addWidget(self.loss_note)
+        summary.addSpacing(24)
+        summary.addWidget(self.accuracy)
+        summary.addStretch(1)
+        summary.addWidget(legend)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(_caption("The passage as the model reads it (click a token for its layer lens)", self))
+        left_layout.addWidget(self.masked_view, 2)
+        left_layout.addWidget(_caption("The model's reconstruction: its top guess at every masked position", self))
+        left_layout.addWidget(self.reconstruction, 2)
+        left_layout.addWidget(self.table, 4)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.setObjectName("mlmSplitter")
+        split.setChildrenCollapsible(False)
+        split.addWidget(left)
+        split.addWidget(self.lens)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 4)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addLayout(summary)
+        layout.addWidget(split, 1)
+
+    def _wire(self) -> None:
+        c = self.controller
+        self.passage.textChanged.connect(self._debounce.start)
+        self._debounce.timeout.connect(self.refresh)
+        self.rate.valueChanged.connect(lambda _v: self.refresh())
+        self.seed.valueChanged.connect(lambda _v: self.refresh())
+        self.bert_rule.toggled.connect(lambda _b: self.refresh())
+        self.remask.clicked.connect(self.mask_again)
+        self.masked_view.tokenClicked.connect(self.select_position)
+        self.reconstruction.tokenClicked.connect(self.select_position)
+        self.table.itemSelectionChanged.connect(self._on_table_selection)
+        c.modelLoaded.connect(self._on_model_loaded)
+        c.jobFinished.connect(self._on_finished)
+        c.jobFailed.connect(self._on_failed)
+        c.busyChanged.connect(self._on_busy)
+
+    # --- asking -------------------------------------------------------------------------
+    def params(self) -> tuple[str, float, int, bool]:
+        return self.passage.toPlainText(), round(self.rate.value(), 4), self.seed.value(), self.bert_rule.isChecked()
+
+    def mask_again(self) -> None:
+        """New masks: the next seed, so every draw can be repeated by typing its seed."""
+        self.seed.setValue(self.seed.value() + 1 if self.seed.value() < SEED_MAX else 0)
+
+    def refresh(self) -> None:
+        """The controls changed: compute again now if the tab is open, else once it opens."""
+        self._debounce.stop()
+        self._dirty = True
+        self._maybe_request()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._maybe_request()
+
+    def _maybe_request(self) -> None:
+        if not self._dirty or not self.isVisible():
+            return
+        text, rate, seed, rule = self.params()
+        try:
+            check_text(text)
+            check_rate(rate)
+        except InvalidParameterError as exc:
+            self._dirty = False
+            self.show_message(str(exc), error=True)
+            return
+        if self.controller.request(DEMO, _run_demo(text, rate, seed, rule)):
+            self._dirty = False  # else no model yet: modelLoaded asks again
+
+    def select_position(self, position: int) -> None:
+        """Show the layer lens for a token of the current result (masked or not)."""
+        r = self.result
+        if r is None or not 0 <= position < len(r.input_ids) or r.special[position]:
+            return
+        self.selected = position
+        self.masked_view.set_selected(position)
+        self.reconstruction.set_selected(position)
+        self._select_row_of(position)
+        if self._awaiting_model_result:
+            return  # the old result's ids may not fit the new model; asked again with the new result
+        true_id = r.ids[position] if position in r.masked_positions else None
+        if not self.controller.request(LENS, _run_lens(r.input_ids, position, true_id)):
+            self.lens.show_message("No model is loaded.")
+
+    def _select_row_of(self, position: int) -> None:
+        self.table.blockSignals(True)
+        try:
+            rows = [m.index for m in self.result.masked]
+            if position in rows:
+                self.table.selectRow(rows.index(position))
+            else:
+                self.table.clearSelection()
+        finally:
+            self.table.blockSignals(False)
+
+    def _on_table_selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and self.result is not None:
+            self.select_position(self.result.masked[rows[0].row()].index)
+
+    # --- answers ------------------------------------------------------------------------
+    def _on_model_loaded(self, _info: Any) -> None:
+        # The old result stays on screen (and the selection with it) until the new model's
+        # arrives: a reload of the same model then changes nothing a person is looking at.
+        self._awaiting_model_result = True
+        self.refresh()
+
+    def _on_busy(self, kind: str, busy: bool) -> None:
+        if kind == DEMO:
+            self.busy.setText("computing…" if busy else "")
+        elif kind == LENS:
+            self.lens.set_busy(busy)
+
+    def _on_failed(self, kind: str, message: str) -> None:
+        if kind == DEMO:
+            self.show_message(message, error=True)
+        elif kind == LENS:
+            self.lens.show_message(message)
+
+    def _on_finished(self, kind: str, result: Any) -> None:
+        if kind == DEMO:
+            text, rate, seed, rule = self.params()
+            if (result.text, result.rate, result.seed, result.bert_rule) == (text, rate, seed, rule):
+                self.set_result(result)
+        elif kind == LENS:
+            current = self.result
+            if current is not None and result.input_ids == current.input_ids and result.position == self.selected:
+                self.lens.set_result(result)
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "color: palette(text);")
+        self.message.setVisible(bool(text))
+
+    def set_result(self, r: Any) -> None:
+        # Same tokens (new masks, or the same model again): keep looking at the same token.
+        keep = self.selected if self.result is not None and self.result.ids == r.ids else None
+        self.result = r
+        self._awaiting_model_result = False
+        self.show_message("\n".join(r.warnings))
+        right = sum(m.correct for m in r.masked)
+        self.loss.setText(f"Loss {r.loss:.4f}")
+        self.accuracy.setText(f"Accuracy {right}/{len(r.masked)} = {r.accuracy:.0%}")
+        self.loss_note.setText(f"(mean −log p(true) over {len(r.masked)} masked tokens, as transformers computes it)")
+        self.loss.setAccessibleName(f"MLM loss {r.loss:.4f}, the mean over {len(r.masked)} masked tokens")
+        by_pos = {m.index: m for m in r.masked}
+        self.masked_view.set_tokens(
+            r.input_display,
+            r.offsets,
+            r.special,
+            {i: TREATMENT_COLORS[m.treatment] for i, m in by_pos.items()},
+            {i: _input_tip(m) for i, m in by_pos.items()},
+        )
+        self.reconstruction.set_tokens(
+            r.reconstruction(),
+            r.offsets,
+            r.special,
+            {i: RIGHT_COLOR if m.correct else WRONG_COLOR for i, m in by_pos.items()},
+            {i: _prediction_tip(m) for i, m in by_pos.items()},
+        )
+        self._fill_table(r)
+        self.selected = None
+        if keep is not None:
+            self.select_position(keep)
+        elif r.masked:
+            self.select_position(r.masked[0].index)
+
+    def _fill_table(self, r: Any) -> None:
+        self.table.blockSignals(True)
+        try:
+            self.table.clearSelection()
+            self.table.setRowCount(len(r.masked))
+            for row, m in enumerate(r.masked):
+                cells = (str(m.index), m.original, m.input, m.predicted, f"{m.p_true:.4f}", f"{m.loss:.3f}")
+                for col, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if col in (0, 4, 5):
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(row, col, item)
+                self.table.item(row, 2).setBackground(QBrush(QColor(TREATMENT_COLORS[m.treatment])))
+                self.table.item(row, 2).setToolTip(TREATMENT_TEXT[m.treatment])
+                self.table.item(row, 3).setBackground(QBrush(QColor(RIGHT_COLOR if m.correct else WRONG_COLOR)))
+                self.table.item(row, 3).setToolTip(f"p = {m.predicted_prob:.4f}")
+        finally:
+            self.table.blockSignals(False)
+
+    def table_rows(self) -> list[tuple[str, ...]]:
+        """The table as a person reads it (tests, UI automation)."""
+        return [
+            tuple(self.table.item(row, col).text() for col in range(self.table.columnCount()))
+            for row in range(self.table.rowCount())
+        ]
+
+
+def _caption(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setStyleSheet("color: #555555;")
+    return label
+
+
+def _input_tip(m: Any) -> str:
+    return f"position {m.index}: “{m.original}” {TREATMENT_TEXT[m.treatment]} (“{m.input}”)"
+
+
+def _prediction_tip(m: Any) -> str:
+    verdict = "right" if m.correct else f"wrong: the true token is “{m.original}” (p = {m.p_true:.4f})"
+    return f"position {m.index}: the model's top guess “{m.predicted}” (p = {m.predicted_prob:.4f}), {verdict}"
+
