@@ -236,8 +236,8 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
         def stage(self, name: str) -> None:  # model thread
             self.stages.append((time.perf_counter(), name))
 
-        def count_computed(self, kind: str) -> None:  # model thread
-            if kind == "fill_mask" and self.phase == "typing":
+        def count_computed(self, result: object) -> None:  # model thread
+            if type(result).__name__ == "FillMaskResult" and self.phase == "typing":
                 self.computed_in_typing += 1
 
         def beat(self) -> None:
@@ -257,13 +257,12 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             # stall can be blamed on the loading stage that was running when it began.
             direct = Qt.ConnectionType.DirectConnection
             c.thread.ready.connect(lambda _s: self.stage("import transformers, resolve"), direct)
-            c.thread.progress.connect(lambda _id, kind, step: self.stage(STAGE_NAMES.get(step.stage, step.stage)) if kind == "load" else None, direct)
-            c.thread.resultReady.connect(lambda _id, kind, _r: self.count_computed(kind), direct)
+            c.thread.progress.connect(lambda _id, step: self.stage(STAGE_NAMES.get(step.stage, step.stage)) if hasattr(step, "stage") else None, direct)
+            c.thread.resultReady.connect(lambda _id, result: self.count_computed(result), direct)
             c.sessionReady.connect(lambda: self.set_phase("load"))
-            c.modelLoaded.connect(self.on_loaded)
-            c.modelFailed.connect(lambda msg: self.finish(f"model failed: {msg}"))
-            c.fillMaskReady.connect(self.on_result)
-            c.fillMaskFailed.connect(lambda msg: self.finish(f"fill-mask failed: {msg}"))
+            c.main.loaded.connect(self.on_loaded)
+            c.main.failed.connect(lambda msg, _cause: self.finish(f"model failed: {msg}"))
+            self.window.predictions.answered.connect(self.on_result)
             self.marks["t0"] = time.perf_counter()
             self.stages.insert(0, (self.marks["t0"], "session (import torch)"))
             self.set_phase("startup")
@@ -294,7 +293,7 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             self.sent += 1
             if self.sent == len(texts):
                 self.marks["last_request"] = time.perf_counter()
-            self.window.controller.request_fill_mask(text, TOP_K)
+            self.window.predictions.ask(text, TOP_K)
             if self.sent < len(texts):
                 QTimer.singleShot(delays[self.sent], self.type_next)
 

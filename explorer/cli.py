@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = [importlib.import_module(f"explorer.commands.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
-        module.register(sub)
+        if hasattr(module, "register"):  # else a helper of the commands (params_cli)
+            module.register(sub)
     return parser
 
 

@@ -49,6 +49,12 @@ def test_qt_imports_no_torch_or_transformers():
     assert violations(PACKAGE / "qt", TORCH_MODULES) == []
 
 
+def test_qt_imports_only_the_torch_free_package():
+    # The window reaches the engine only through the Session it is handed (explorer.sessions):
+    # every operation is a Session method, asked of a model slot.
+    assert violations(PACKAGE / "qt", ("explorer.engine", "explorer.commands", "explorer.cli", "explorer.notebook")) == []
+
+
 def test_core_imports_neither_torch_nor_qt_nor_the_engine():
     assert violations(PACKAGE / "core", QT_MODULES + TORCH_MODULES + ("explorer.engine", "explorer.qt")) == []
 

@@ -110,13 +110,9 @@ def _quoted(text: str) -> str:
 
 
 def _range_words(lo: float | None, hi: float | None, lo_open: bool = False) -> str:
-    def number(x: float) -> str:
-        return str(x) if isinstance(x, int) else f"{x:g}"
+    from explorer.core.params import range_words  # the words every range message uses
 
-    low = None if lo is None else (f"above {number(lo)}" if lo_open else f"at least {number(lo)}")
-    if hi is None:
-        return low or "any number"
-    return f"{low} and at most {number(hi)}" if low else f"at most {number(hi)}"
+    return range_words(lo, hi, low_open=lo_open)
 
 
 def int_in(lo: int | None, hi: int | None) -> Callable[[str], int]:
@@ -155,8 +151,8 @@ positive = int_in(1, None)
 
 
 def seed() -> Callable[[str], int]:
-    """An argparse type: a random seed, as torch and numpy take it."""
-    from explorer.core.generation_params import MAX_SEED
+    """An argparse type: a random seed, as torch and numpy take it (explorer.core.params)."""
+    from explorer.core.params import MAX_SEED
 
     return int_in(0, MAX_SEED)
 
@@ -208,21 +204,28 @@ def writing(path: str) -> Iterator[None]:
         raise CliError(f"Could not write '{path}': {exc.strerror or exc}. It was left as it was.", EXIT_FAILED) from exc
 
 
-def print_json(payload: Any, *, indent: int | None = None) -> None:
-    """Print strict JSON (explorer.core.strict_json): a number that is not finite becomes
-    null, and a dict's `warnings` says so; never NaN or Infinity, which JSON has not."""
+def strict_payload(payload: Any) -> Any:
+    """The payload as strict JSON takes it (explorer.core.strict_json): a number that is not
+    finite becomes null, and a dict's `warnings` says so."""
     from explorer.core.strict_json import finite, not_finite_warning
 
     clean, replaced = finite(payload)
     if replaced and isinstance(clean, dict):
         clean["warnings"] = [*clean.get("warnings", []), not_finite_warning(replaced)]
-    print(json.dumps(clean, ensure_ascii=False, allow_nan=False, indent=indent))
+    return clean
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, type=text, help=(
-        f"hub id, local folder, or 'demo' (default: {DEFAULT_MODEL}, or the bundled demo model when "
-        "that is neither cached nor reachable)"))
+def print_json(payload: Any, *, indent: int | None = None) -> None:
+    """Print strict JSON (strict_payload); never NaN or Infinity, which JSON has not."""
+    print(json.dumps(strict_payload(payload), ensure_ascii=False, allow_nan=False, indent=indent))
+
+
+def add_model_options(p: argparse.ArgumentParser, *, model: bool = True) -> None:
+    """--model, --device, --dtype; model=False for a command that names its models otherwise."""
+    if model:
+        p.add_argument("--model", default=None, type=text, help=(
+            f"hub id, local folder, or 'demo' (default: {DEFAULT_MODEL}, or the bundled demo model when "
+            "that is neither cached nor reachable)"))
     p.add_argument("--device", default="auto", type=text, help="auto (cuda > mps > cpu), cpu, cuda or mps")
     p.add_argument("--dtype", default="auto", type=text, help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
 

@@ -1,10 +1,16 @@
-"""`bert-explorer lama PATH`: probe what the model knows with LAMA's facts."""
+"""`bert-explorer lama PATH`: probe what the model knows with LAMA's facts.
+
+With `--models A B` both models probe the same facts, one after the other (one model in
+memory at a time), and the output compares them (explorer.core.lama_compare): each model's
+part of the JSON is exactly what `lama PATH --model X --json` prints for it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explorer.commands import (
     CliError,
@@ -16,10 +22,18 @@ from explorer.commands import (
     output_path,
     positive,
     print_json,
+    resolve_model_source,
+    strict_payload,
     text,
     with_load_warnings,
     writing,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from explorer.core.lama_compare import LamaComparison
+    from explorer.core.lama_data import Fact, LamaSet
 
 ORDER = 50
 MAX_BATCH_SIZE = 4096  # facts per forward pass; a full LAMA batch of 4096 needs ~0.5 GB of logits
@@ -34,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     la.add_argument("path", metavar="PATH", type=text)
     add_model_options(la)
+    # Counted in run(): argparse's own "expected 2 arguments" would not say what to type.
+    la.add_argument("--models", nargs="+", metavar="MODEL", type=text, default=None,
+                    help="compare two models on the same facts (instead of --model): P@1 of each per relation and B - A")
     la.add_argument("--protocol", choices=["lab", "lama"], default="lab",
                     help="lab: rank over the whole vocabulary (the lab's correct@1); lama: LAMA's common vocabulary")
     la.add_argument("--probe", choices=["template", "sentences"], default="template",
@@ -41,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     la.add_argument("--batch-size", type=int_in(1, MAX_BATCH_SIZE), default=32, help=f"facts per forward pass, 1 to {MAX_BATCH_SIZE} (default 32)")
     la.add_argument("--limit", type=positive, default=None, help="evaluate only the first N facts")
     la.add_argument("--common-vocab", type=text, default=None, help="common_vocab_cased.txt (default: next to the data, else the shipped copy)")
-    la.add_argument("--out", metavar="FILE", help="one record per fact: FILE.jsonl, or FILE.csv")
+    la.add_argument("--out", metavar="FILE", help="one record per fact (with --models: both models' answers): FILE.jsonl, or FILE.csv")
     la.add_argument("--json", action="store_true", help="print the summary as JSON")
     la.set_defaults(func=run)
 
@@ -54,6 +71,16 @@ def _check_common_vocab(path: Any, protocol: str) -> None:
         raise CliError(f"The common vocabulary '{path}' holds no words: give LAMA's common_vocab_cased.txt.")
 
 
+def _two_models(args: argparse.Namespace) -> tuple[str, str] | None:
+    if args.models is None:
+        return None
+    if args.model is not None:
+        raise CliError("--model and --models cannot go together: give --model X for one model, or --models A B to compare two.")
+    if len(args.models) != 2:
+        raise CliError(f"--models takes exactly two models, got {len(args.models)}: e.g. --models bert-base-cased roberta-base")
+    return args.models[0], args.models[1]
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -61,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.core.errors import ExplorerError
     from explorer.paths import LAMA_COMMON_VOCAB
 
+    models = _two_models(args)
     out = output_path(args.out, "--out", RECORD_SUFFIXES)  # every path before any work
     common = input_file(args.common_vocab, "--common-vocab")
     try:
@@ -83,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     facts = data.facts[: args.limit] if args.limit else data.facts
     if not facts:
         raise CliError(f"No facts to evaluate in '{args.path}'.")
+    if models:
+        return _run_two(args, models, data, facts, common, out)
     lm = load_model(args)
     from explorer.engine.lama import evaluate
 
@@ -109,3 +139,67 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}")
     return 0
 
+
+
+def _run_two(
+    args: argparse.Namespace, models: tuple[str, str], data: LamaSet, facts: tuple[Fact, ...], common: Any, out: Path | None
+) -> int:
+    from explorer.core.lama_compare import LamaComparison, write_comparison
+    from explorer.engine.lama import evaluate
+
+    # One namespace per model, as `lama --model X` has it, so that each model's part of the
+    # output is what that command prints, warnings included.
+    per_model = [argparse.Namespace(**{**vars(args), "model": name, "load_warnings": []}) for name in models]
+    for ns in per_model:
+        resolve_model_source(ns)  # a second model that cannot be found fails now, not after the first run
+    reports = []
+    for label, ns in zip("AB", per_model):
+        if label == "B" and models[1] == models[0]:
+            reports.append(reports[0])  # the same model answers the same facts the same way
+            break
+        lm = load_model(ns)
+        reports.append(drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
+                                      skipped=data.skipped), label=f"probing ({label})"))
+        del lm  # one model in memory at a time
+        gc.collect()
+    comparison = LamaComparison.of(reports[0], reports[1])
+    if out:
+        with writing(args.out):
+            write_comparison(comparison, out)
+    if args.json:
+        summary = comparison.to_json()
+        results = [strict_payload(with_load_warnings(ns, r.to_json())) for ns, r in zip(per_model, reports)]
+        print_json({"models": summary.pop("models"), "results": results, **summary}, indent=2)
+        return 0
+    print_comparison(comparison, skipped=len(data.skipped))
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _p(x: float | None) -> str:
+    return f"{x:>7.3f}" if x is not None else f"{'-':>7}"
+
+
+def _signed(x: float | None) -> str:
+    return f"{x:>+7.3f}" if x is not None else f"{'-':>7}"
+
+
+def print_comparison(comparison: LamaComparison, *, skipped: int = 0) -> None:
+    """P@1 of each model per relation over the facts both scored, and B - A."""
+    for warning in comparison.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    a, b = comparison.models
+    print(f"A: {a}\nB: {b}")
+    print(f"protocol {comparison.protocol} · {comparison.overall.facts} facts compared · "
+          f"{comparison.disagreements} where the models disagree")
+    print(f"{'relation':<18} {'n':>6} {'P@1 A':>7} {'P@1 B':>7} {'B - A':>7}")
+    rows = [*comparison.relations.items(), ("mean of relations", comparison.overall),
+            ("mean of facts", comparison.overall_facts)]
+    for name, d in rows:
+        print(f"{name:<18} {d.facts:>6} {_p(d.p_at_1[0])} {_p(d.p_at_1[1])} {_signed(d.difference)}")
+    for model, dropped in zip(comparison.models, comparison.dropped):
+        for reason, count in sorted(dropped.items()):
+            print(f"{model} dropped {count}: {reason}")
+    if skipped:
+        print(f"skipped {skipped} malformed lines (listed on stderr)")

@@ -6,17 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from explorer.commands import (
-    CliError,
-    add_model_options,
-    finite_float,
-    int_in,
-    load_model,
-    print_json,
-    seed,
-    text,
-    with_load_warnings,
-)
+from explorer.commands import CliError, add_model_options, int_in, load_model, print_json, with_load_warnings
+from explorer.commands.params_cli import add_arguments, from_args
+from explorer.core.mlm_params import MaskDemoParams
 
 ORDER = 40
 
@@ -26,15 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mask-demo",
         help="mask ~15%% of TEXT at random, run the model with labels, and show its loss and reconstruction",
     )
-    md.add_argument("text", metavar="TEXT", type=text, help="a passage; special tokens ([CLS], [SEP]) are never masked")
-    md.add_argument("--rate", type=finite_float(0.0, 1.0, lo_open=True), default=None, help="share of tokens to mask, in (0, 1] (default 0.15)")
-    md.add_argument("--seed", type=seed(), default=None, help="random seed: the same seed gives the same masks (default 0)")
-    md.add_argument(
-        "--no-80-10-10",
-        dest="bert_rule",
-        action="store_false",
-        help="every chosen token becomes the mask token (default: BERT's rule, 80%% mask, 10%% random, 10%% kept)",
-    )
+    add_arguments(md, MaskDemoParams)  # TEXT, --rate, --seed, --no-80-10-10, as MaskDemoParams declares them
     add_model_options(md)
     md.add_argument("--lens", type=int_in(0, None), metavar="POSITION", help="also show the layer lens at token POSITION (from 0)")
     md.add_argument("--json", action="store_true", help="print the JSON contract")
@@ -43,14 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.core.errors import InvalidParameterError
-    from explorer.core.mlm_params import DEFAULT_RATE, DEFAULT_SEED, check_rate, check_seed, check_text
+    from explorer.core.mlm_params import check_text
 
-    rate = DEFAULT_RATE if args.rate is None else args.rate
-    seed = DEFAULT_SEED if args.seed is None else args.seed
+    p = from_args(MaskDemoParams, args)  # the rate and the seed: checked as the arguments were parsed
     try:  # before the model loads: a typo should not cost seconds
-        check_text(args.text)
-        check_rate(rate)
-        check_seed(seed)
+        check_text(p.text)
     except InvalidParameterError as exc:
         raise CliError(str(exc)) from exc
 
@@ -58,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.engine.masking import mask_demo
 
     lm = load_model(args)
-    result = mask_demo(lm, args.text, rate=rate, seed=seed, bert_rule=args.bert_rule)
+    result = mask_demo(lm, p.text, rate=p.rate, seed=p.seed, bert_rule=p.bert_rule)
     lens = None
     if args.lens is not None:
         position = args.lens

@@ -8,25 +8,23 @@ the GUI checks a run with the same rules before it starts one.
 from __future__ import annotations
 
 import errno
-import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.finetune_params import FinetuneParams
+from explorer.core.finetune_params import MIN_CHUNK, FinetuneParams
 from explorer.core.input_files import json_object, path_problem
 from explorer.core.owned import is_ours, replace_refusal
+from explorer.core.params import MAX_SEED, Param, spec, specs
 from explorer.core.saving import recover
 from explorer.core.token_limits import token_limit
 
-SEED_MAX = 2**32 - 1  # the widest range every generator we seed accepts (numpy's legacy seeds too)
-MIN_CHUNK = 8
+SEED_MAX = MAX_SEED  # the one seed rule (explorer.core.params)
 CHECKPOINT = "checkpoint"  # the kind of folder checkpoint_every writes, beside --out
 SAVE_MARGIN = 1.2  # room asked for, per byte of the base model's weights
-
 
 
 class OutOfRange(InvalidParameterError):
@@ -37,62 +35,17 @@ class OutOfRange(InvalidParameterError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class Range:
-    what: str
-    low: float
-    high: float
-    integer: bool = False
-    low_open: bool = False  # the low end itself is out
-    high_open: bool = False
-
-    def describe(self) -> str:
-        if self.integer:
-            return f"a whole number from {self.low:,} to {self.high:,}"
-        low = f"above {self.low:g}" if self.low_open else f"at least {self.low:g}"
-        high = f"below {self.high:g}" if self.high_open else f"at most {self.high:g}"
-        return f"a number {low} and {high}"
-
-    def holds(self, value: object) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)):
-            return False
-        if not math.isfinite(value):
-            return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
-        return above and below
-
-
-# Each number a run takes, and the range that makes sense for it. Bounds that are not the
-# parameter's own (10,000 epochs, a batch of 65,536) stop a typo from running for days.
-RANGES: dict[str, Range] = {
-    "validation": Range("the validation share", 0, 1, low_open=True, high_open=True),
-    "chunk_size": Range("the chunk size", MIN_CHUNK, 65_536, integer=True),
-    "mlm_probability": Range("the masking probability", 0, 1, low_open=True, high_open=True),
-    "max_steps": Range("the number of steps", 1, 100_000_000, integer=True),
-    "epochs": Range("the number of epochs", 0, 10_000, low_open=True),
-    "lr": Range("the learning rate", 0, 1, low_open=True),
-    "batch_size": Range("the batch size", 1, 65_536, integer=True),
-    "grad_accum": Range("the gradient accumulation", 1, 65_536, integer=True),
-    "warmup": Range("the warm-up share", 0, 1),
-    "weight_decay": Range("the weight decay", 0, 1),
-    "eval_every": Range("the evaluation interval", 0, 100_000_000, integer=True),
-    "seed": Range("the seed", 0, SEED_MAX, integer=True),
-    "head_lr": Range("the head's learning rate", 0, 1, low_open=True),
-    "checkpoint_every": Range("the checkpoint interval", 0, 100_000_000, integer=True),
-    "rare_word_exponent": Range("the rare-word exponent", 0, 10),
-}
-OPTIONAL = frozenset({"max_steps", "head_lr"})  # None: not given
+# Each number a run takes and its range, as FinetuneParams declares them (low, high, integer).
+# An optional one (max_steps, head_lr) may be None: not given.
+RANGES: dict[str, Param] = {s.name: s for s in specs(FinetuneParams) if s.number}
 
 
 def check_numbers(p: FinetuneParams) -> None:
     """Every number finite and in its range (OutOfRange names the first that is not)."""
     for field, rule in RANGES.items():
-        value = getattr(p, field)
-        if value is None and field in OPTIONAL:
-            continue
-        if not rule.holds(value):
-            raise OutOfRange(field, f"{rule.what.capitalize()} must be {rule.describe()}, not {value}.")
+        problem = rule.problem(getattr(p, field))
+        if problem:
+            raise OutOfRange(field, problem)
 
 
 def checkpoint_folder(out: str) -> Path:
@@ -213,8 +166,9 @@ def check_params(p: FinetuneParams, base_source: str | None = None) -> None:
     interrupted save to the output folder are recovered first (see explorer.core.saving).
     """
     check_numbers(p)
-    if p.head_bias not in ("keep", "corpus"):
-        raise InvalidParameterError(f"head bias must be 'keep' or 'corpus', not '{p.head_bias}'.")
+    problem = spec(FinetuneParams, "head_bias").problem(p.head_bias)
+    if problem:
+        raise InvalidParameterError(problem)
     if p.rare_word_exponent and p.whole_word:
         raise InvalidParameterError("Masking rarer words more works on tokens: it does not combine with whole-word masking.")
     problem = path_problem(Path(p.corpus).expanduser())  # stat only: a FIFO is never opened

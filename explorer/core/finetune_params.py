@@ -4,39 +4,93 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from explorer.core.corpus import DOC_MODES
+from explorer.core.params import param, seed_param
+
+
+MIN_CHUNK = 8
+MAX_COUNT = 100_000_000  # steps and intervals: a bound that is not the parameter's own
+MAX_BATCH = 65_536  # (with 10,000 epochs: it stops a typo from running for days)
+
 
 @dataclass(frozen=True)
 class FinetuneParams:
-    corpus: str
-    out: str
-    base_model: str = ""  # "" = the model the explorer has loaded
-    text_column: str = "text"
-    doc_mode: str = "auto"  # auto, lines, paragraphs (for .txt)
-    validation: float = 0.1
-    chunk_size: int = 128
-    mlm_probability: float = 0.15
-    whole_word: bool = False
-    max_steps: int | None = None  # wins over epochs when given
-    epochs: float = 1.0
-    lr: float = 5e-5
-    batch_size: int = 8
-    grad_accum: int = 1
-    warmup: float = 0.06  # share of the steps spent warming the learning rate up
-    weight_decay: float = 0.01
-    eval_every: int = 0  # 0: only before and after
-    seed: int = 42
-    overwrite: bool = False
-    # Parameters whose name contains one of these are not trained ("embeddings" also
-    # freezes a decoder tied to the word embeddings: they are one tensor).
-    freeze: tuple[str, ...] = ()
-    head_lr: float | None = None  # the MLM head's own learning rate; None = lr
-    # "corpus": start the output bias at the log word frequencies of the training text, so a
-    # new head predicts frequent words from the first step instead of uniform noise.
-    head_bias: str = "keep"
-    checkpoint_every: int = 0  # also save every N steps to OUT.checkpoint (0: never)
+    corpus: str = field(metadata=param(
+        label="Corpus", cli="CORPUS", path=True,
+        help="A .txt file (one document per line, or paragraphs separated by blank lines), "
+        "or a .jsonl / .csv file with a text column"))
+    out: str = field(metadata=param(
+        label="Save to", cli="--out", metavar="DIR", path=True,
+        help="Where to save the adapted model (a new or empty folder)"))
+    # The CLI's is --model, with the model options every command has.
+    base_model: str = field(default="", metadata=param(
+        label="Base model", help="Empty: the model loaded now. Or a hub id, or a model folder"))
+    text_column: str = field(default="text", metadata=param(
+        label="Text column", cli="--text-column", help="The column holding the text, in a .jsonl or .csv file"))
+    doc_mode: str = field(default="auto", metadata=param(
+        label="Documents", what="document mode", cli="--documents", choices=DOC_MODES,
+        help=".txt: how documents are separated"))
+    validation: float = field(default=0.1, metadata=param(
+        label="Validation share", cli="--validation", low=0, high=1, low_open=True, high_open=True,
+        help="Share of the documents held out to measure perplexity"))
+    chunk_size: int = field(default=128, metadata=param(
+        label="Chunk size", cli="--chunk-size", low=MIN_CHUNK, high=MAX_BATCH,
+        help="Tokens per training chunk, at most what the model reads at once",
+        form="chunkSizeSpin", form_high=512))
+    mlm_probability: float = field(default=0.15, metadata=param(
+        label="Masking probability", cli="--mlm-probability", low=0, high=1, low_open=True, high_open=True,
+        help="Share of the tokens masked for training; BERT's is 0.15",
+        form="mlmProbabilitySpin", form_low=0.01, form_high=0.9, step=0.01, decimals=2))
+    whole_word: bool = field(default=False, metadata=param(
+        label="mask whole words", cli="--whole-word", help="Mask whole words, not single wordpieces",
+        form="wholeWordCheck"))
+    max_steps: int | None = field(default=None, metadata=param(  # wins over epochs when given
+        label="Steps", what="the number of steps", cli="--max-steps", low=1, high=MAX_COUNT,
+        help="Optimizer steps to train, instead of epochs",
+        form="maxStepsSpin", form_low=0, form_high=1_000_000, form_value=200, special="use epochs"))
+    epochs: float = field(default=1.0, metadata=param(
+        label="Epochs", what="the number of epochs", cli="--epochs", low=0, low_open=True, high=10_000,
+        help="Passes over the training text", form="epochsSpin", form_low=0.1, form_high=100.0, step=0.5, decimals=1))
+    lr: float = field(default=5e-5, metadata=param(
+        label="Learning rate", cli="--lr", low=0, low_open=True, high=1, help="The learning rate of AdamW",
+        form="learningRateSpin", form_low=1e-6, form_high=1e-2, step=1e-5, decimals=6))
+    batch_size: int = field(default=8, metadata=param(
+        label="Batch size", cli="--batch-size", low=1, high=MAX_BATCH, help="Chunks per batch",
+        form="ftBatchSizeSpin", form_high=256))
+    grad_accum: int = field(default=1, metadata=param(
+        label="Gradient accumulation", cli="--grad-accum", low=1, high=MAX_BATCH, help="Batches per optimizer step"))
+    warmup: float = field(default=0.06, metadata=param(
+        label="Warm-up share", low=0, high=1, help="Share of the steps spent warming the learning rate up"))
+    weight_decay: float = field(default=0.01, metadata=param(label="Weight decay", low=0, high=1, help="AdamW's weight decay"))
+    eval_every: int = field(default=0, metadata=param(
+        label="Evaluation interval", cli="--eval-every", low=0, high=MAX_COUNT,
+        help="Measure perplexity every N steps; 0: before and after only"))
+    seed: int = field(default=42, metadata=seed_param(
+        label="Seed", help="Random seed: the same seed, corpus and settings give the same run", form="ftSeedSpin"))
+    overwrite: bool = field(default=False, metadata=param(
+        label="replace what is there", cli="--overwrite", form="overwriteCheck",
+        help="Replace the output folder when it holds a model: one this app saved, or a model folder "
+        "with nothing else in it (never any other folder)"))
+    freeze: tuple[str, ...] = field(default=(), metadata=param(
+        label="Frozen parameters",
+        help="Parameters whose name contains one of these are not trained (\"embeddings\" also freezes a "
+        "decoder tied to the word embeddings: they are one tensor)"))
+    head_lr: float | None = field(default=None, metadata=param(
+        label="Head learning rate", what="the head's learning rate", low=0, low_open=True, high=1,
+        help="The MLM head's own learning rate; not given: the learning rate"))
+    head_bias: str = field(default="keep", metadata=param(
+        label="Head bias", choices={
+            "keep": "the output bias as the model has it",
+            # A new head then predicts frequent words from the first step instead of uniform noise.
+            "corpus": "start the output bias at the log word frequencies of the training text",
+        }, help="Where the MLM head's output bias starts"))
+    checkpoint_every: int = field(default=0, metadata=param(
+        label="Checkpoint interval", low=0, high=MAX_COUNT, help="Also save every N steps to OUT.checkpoint; 0: never"))
     # Above 0, training masks rarer words more (weight count ** -x; explorer.engine.weighted_masking),
     # as many masks as mlm_probability gives; validation stays BERT's even masking.
-    rare_word_exponent: float = 0.0
+    rare_word_exponent: float = field(default=0.0, metadata=param(
+        label="Rare-word exponent", low=0, high=10,
+        help="Above 0, training masks rarer words more (each word weighted by its count to the power -x)"))
 
 
 @dataclass(frozen=True)

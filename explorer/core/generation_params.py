@@ -11,72 +11,76 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from explorer.core.params import param, problems, seed_param
+
 PARALLEL_SEQUENTIAL = "parallel-sequential"
 SEQUENTIAL = "sequential"
 PARALLEL = "parallel"
 STRATEGIES = (PARALLEL_SEQUENTIAL, SEQUENTIAL, PARALLEL)
 
-STRATEGY_HELP = {
+STRATEGY_HELP = {  # what the form shows on each choice
     PARALLEL_SEQUENTIAL: "one position per step, in a new random order every sweep (the lab's)",
     SEQUENTIAL: "one position per step, left to right",
     PARALLEL: "every position at once in one step",
 }
 
-MAX_SEED = 2**63 - 1  # what torch.Generator.manual_seed takes
-# The other ranges (the CLI's argument types use these too). The upper ends are far above
-# any use and there only so that nothing overflows: a model reads at most some thousands of
-# tokens and the engine checks length, top-k and batch memory against the model it has.
+# The ranges. The upper ends are far above any use and there only so that nothing overflows:
+# a model reads at most some thousands of tokens and the engine checks length, top-k and
+# batch memory against the model it has. The form offers less (form_high).
 MAX_LENGTH = 1_000_000
 MAX_BATCH_SIZE = 1_000_000
 MAX_TEMPERATURE = 1000.0  # softmax(logits / 1000) is all but uniform already
 MAX_TEMPERATURE_DECAY = 10.0
 MAX_TOP_K = 10_000_000  # no vocabulary is larger
 MAX_ITER = 10_000_000
+FORM_MAX = 1_000_000
 
 
 @dataclass(frozen=True)
 class GenerationParams:
     """One generation run. The defaults are the lab's (Wang & Cho's sampler, decay 0.95)."""
 
-    seed_text: str = ""
-    length: int = 15  # tokens to generate after the seed text (masks typed in it are filled too)
-    batch_size: int = 5
-    temperature: float = 1.0
-    temperature_decay: float = 0.95  # multiplies the temperature after every full sweep
-    top_k: int = 0  # 0 = the full distribution
-    burn_in: int = 0  # iterations on the full distribution before top-k applies
-    max_iter: int = 300
-    strategy: str = PARALLEL_SEQUENTIAL
-    seed: int = 0
+    seed_text: str = field(default="", metadata=param(
+        label="Seed text", cli="--seed-text", metavar="T",
+        help="Text to start from; the samples continue it, and a [MASK] typed in it is filled in too"))
+    length: int = field(default=15, metadata=param(
+        label="Length", cli="--length", metavar="N", low=1, high=MAX_LENGTH,
+        help="Tokens to generate after the seed text",
+        form="genLengthSpin", form_high=510))  # the tab narrows it to the model's positions
+    batch_size: int = field(default=5, metadata=param(
+        label="Samples", what="batch size", cli="--batch-size", metavar="B", low=1, high=MAX_BATCH_SIZE,
+        help="Samples drawn together in one batch", form="batchSizeSpin", form_high=256))
+    temperature: float = field(default=1.0, metadata=param(
+        label="Temperature", cli="--temperature", metavar="T", low=0.0, low_open=True, high=MAX_TEMPERATURE,
+        help="Above 1 flattens the model's distribution, below 1 sharpens it; "
+        "a small value such as 0.01 makes (nearly) greedy choices",
+        form="temperatureSpin", form_low=0.001, form_high=10.0, step=0.05))
+    temperature_decay: float = field(default=0.95, metadata=param(
+        label="Temperature decay", cli="--temperature-decay", metavar="D", low=0.0, low_open=True,
+        high=MAX_TEMPERATURE_DECAY,
+        help="Multiplies the temperature after every sweep over the positions; 1 keeps it constant",
+        form="temperatureDecaySpin", form_low=0.01, form_high=2.0, step=0.01))
+    top_k: int = field(default=0, metadata=param(
+        label="Top-k", cli="--top-k", metavar="K", low=0, high=MAX_TOP_K,
+        rule="0 (the full distribution) or more, up to {high:,}",
+        help="Sample among the k likeliest tokens only; 0: all of them (the full distribution)",
+        form="genTopKSpin", form_high=FORM_MAX, special="all"))
+    burn_in: int = field(default=0, metadata=param(
+        label="Burn-in", cli="--burn-in", metavar="N", low=0, high=MAX_ITER, rule="0 or more iterations (at most {high:,})",
+        help="Iterations on the full distribution before top-k applies, as Wang & Cho do",
+        form="burnInSpin", form_high=FORM_MAX))
+    max_iter: int = field(default=300, metadata=param(
+        label="Max iterations", cli="--max-iter", metavar="N", low=1, high=MAX_ITER,
+        help="Iterations to run", form="maxIterSpin", form_high=FORM_MAX))
+    strategy: str = field(default=PARALLEL_SEQUENTIAL, metadata=param(
+        label="Strategy", cli="--strategy", choices=STRATEGY_HELP, help="The order positions are sampled in",
+        form="strategySelector"))
+    seed: int = field(default=0, metadata=seed_param(
+        help="Random seed: the same seed on the same device gives the same samples", form="rngSeedSpin"))
 
     def problems(self) -> list[str]:
         """What is wrong with these parameters on any model, in words a person can act on."""
-        out: list[str] = []
-        if self.strategy not in STRATEGIES:
-            out.append(f"Unknown strategy '{self.strategy}': use one of {', '.join(STRATEGIES)}.")
-        if not 1 <= self.length <= MAX_LENGTH:
-            out.append(f"Length must be at least 1 token (and at most {MAX_LENGTH:,}), got {self.length}.")
-        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
-            out.append(f"Batch size must be at least 1 sample (and at most {MAX_BATCH_SIZE:,}), got {self.batch_size}.")
-        if not (math.isfinite(self.temperature) and 0 < self.temperature <= MAX_TEMPERATURE):
-            out.append(
-                f"Temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {self.temperature:g}: "
-                "use a small value such as 0.01 for (nearly) greedy choices."
-            )
-        if not (math.isfinite(self.temperature_decay) and 0 < self.temperature_decay <= MAX_TEMPERATURE_DECAY):
-            out.append(
-                f"Temperature decay must be above 0 and at most {MAX_TEMPERATURE_DECAY:g} (1 keeps it constant), "
-                f"got {self.temperature_decay:g}."
-            )
-        if not 0 <= self.top_k <= MAX_TOP_K:
-            out.append(f"Top-k must be 0 (the full distribution) or more, up to {MAX_TOP_K:,}, got {self.top_k}.")
-        if not 0 <= self.burn_in <= MAX_ITER:
-            out.append(f"Burn-in must be 0 or more iterations (at most {MAX_ITER:,}), got {self.burn_in}.")
-        if not 1 <= self.max_iter <= MAX_ITER:
-            out.append(f"Max iterations must be at least 1 (and at most {MAX_ITER:,}), got {self.max_iter}.")
-        if not 0 <= self.seed <= MAX_SEED:
-            out.append(f"The random seed must be between 0 and {MAX_SEED}, got {self.seed}.")
-        return out
+        return problems(self)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from collections.abc import Generator, Iterable, Iterator
+import math
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -394,15 +396,75 @@ class Score:
         return {"p@1": self.p_at_1, "p@10": self.p_at_10, "mrr": self.mrr, "n": self.n}
 
 
-def score_of(results: Iterable[FactResult]) -> Score:
-    counted = [r for r in results if r.dropped is None]
-    n = len(counted)
-    if n == 0:
+# Reciprocal ranks are summed exactly: each 1/rank (a float) is a whole multiple of 2**-1074,
+# the smallest float, so as an integer count of those the sum is the same in any order and
+# after any removal. The running tally (facts in arrival order, a rerun replacing a result)
+# then gives bit for bit what `summarise` gives (facts in file order).
+_RR_BITS = 1074
+_RR_UNIT = 1 << _RR_BITS
+
+
+def _reciprocal_rank(rank: int | None) -> int:
+    if not rank:
+        return 0
+    num, den = (1.0 / rank).as_integer_ratio()  # den: a power of two, at most 2**1074
+    return num << (_RR_BITS - den.bit_length() + 1)
+
+
+class ScoreTally:
+    """The one place LAMA's metrics are computed: running sums per relation, so that the
+    GUI's live summary costs O(relations) per refresh (recomputing over 28k results every few
+    hundred ms took 50-150 ms of the UI thread), and `summarise` feeds it every fact at once."""
+
+    def __init__(self) -> None:
+        # relation -> [facts counted, right at 1, gold in the top 10, sum of 1/rank in _RR_UNIT]
+        self._sums: dict[str, list[int]] = {}
+        self.dropped: Counter[str] = Counter()
+        self.evaluated = 0
+
+    def _add(self, relation: str, result: FactResult, sign: int) -> None:
+        self.evaluated += sign
+        if result.dropped:
+            self.dropped[result.dropped] += sign
+            if self.dropped[result.dropped] == 0:
+                del self.dropped[result.dropped]
+            return
+        rank = result.rank
+        sums = self._sums.setdefault(relation, [0, 0, 0, 0])
+        sums[0] += sign
+        sums[1] += sign * (rank == 1)
+        sums[2] += sign * (rank is not None and rank <= 10)
+        sums[3] += sign * _reciprocal_rank(rank)
+
+    def replace(self, relation: str, old: FactResult | None, new: FactResult) -> None:
+        """A fact's result arrived (again: a second run replaces the first)."""
+        if old is not None:
+            self._add(relation, old, -1)
+        self._add(relation, new, +1)
+
+    def scores(self) -> tuple[dict[str, Score], Score, Score]:
+        """(per relation, the mean over relations as LAMA reports it, the mean over facts)."""
+        relations = {name: _score(*sums) for name, sums in self._sums.items() if sums[0] > 0}
+        k = len(relations)
+        overall = Score(  # fsum: the same whichever order the relations arrived in
+            math.fsum(s.p_at_1 for s in relations.values()) / k if k else 0.0,
+            math.fsum(s.p_at_10 for s in relations.values()) / k if k else 0.0,
+            math.fsum(s.mrr for s in relations.values()) / k if k else 0.0,
+            sum(s.n for s in relations.values()),
+        )
+        totals = [sum(sums[i] for sums in self._sums.values()) for i in range(4)]
+        return relations, overall, _score(*totals)
+
+    def report(self, model: str, protocol: str, skipped: Iterable[SkippedLine] = ()) -> LamaReport:
+        """The scores as `summarise` gives them, without the per-fact lists."""
+        relations, overall, by_fact = self.scores()
+        return LamaReport(model, protocol, (), (), relations, overall, by_fact, dict(self.dropped), tuple(skipped))
+
+
+def _score(n: int, at1: int, at10: int, rr: int) -> Score:
+    if n <= 0:
         return Score(0.0, 0.0, 0.0, 0)
-    p1 = sum(r.rank == 1 for r in counted) / n
-    p10 = sum(r.rank is not None and r.rank <= 10 for r in counted) / n
-    mrr = sum(1.0 / r.rank for r in counted if r.rank) / n
-    return Score(p1, p10, mrr, n)
+    return Score(at1 / n, at10 / n, rr / (n * _RR_UNIT), n)  # int / int: correctly rounded
 
 
 @dataclass(frozen=True)
@@ -431,58 +493,62 @@ class LamaReport:
     def records(self) -> Iterable[dict]:
         """One record per fact, for JSONL and CSV export."""
         for fact, r in zip(self.facts, self.results):
-            yield {
-                "id": fact.id,
-                "relation": fact.relation,
-                "sentence": fact.sentence,
-                "gold": fact.obj_label,
-                "top10": [{"token": t, "score": s} for t, s in zip(r.top_tokens, r.top_scores)],
-                "rank": r.rank,
-                "correct": r.correct,
-                "dropped": r.dropped,
-            }
+            yield {"id": fact.id, "relation": fact.relation, "sentence": fact.sentence, "gold": fact.obj_label,
+                   **answer_record(r)}
+
+
+def answer_record(r: FactResult) -> dict:
+    """A model's answer to one fact, as the exports write it."""
+    return {
+        "top10": [{"token": t, "score": s} for t, s in zip(r.top_tokens, r.top_scores)],
+        "rank": r.rank,
+        "correct": r.correct,
+        "dropped": r.dropped,
+    }
+
+
+def top10_text(top10: Iterable[dict]) -> str:
+    """A record's top-10 in one CSV cell: "token:score token:score ..."."""
+    return " ".join(f"{t['token']}:{t['score']:.4f}" for t in top10)
 
 
 def summarise(
     model: str, protocol: str, facts: Iterable[Fact], results: Iterable[FactResult], skipped: Iterable[SkippedLine] = ()
 ) -> LamaReport:
+    """The report of results (one per fact, in the order of `facts`), scored by ScoreTally."""
     facts, results = tuple(facts), tuple(results)
-    by_relation: dict[str, list[FactResult]] = {}
-    dropped: dict[str, int] = {}
+    tally = ScoreTally()
     for fact, r in zip(facts, results):
-        if r.dropped:
-            dropped[r.dropped] = dropped.get(r.dropped, 0) + 1
-        else:
-            by_relation.setdefault(fact.relation, []).append(r)
-    relations = {name: score_of(rs) for name, rs in by_relation.items()}
-    scored = [s for s in relations.values() if s.n]
-    k = len(scored)
-    overall = Score(
-        sum(s.p_at_1 for s in scored) / k if k else 0.0,
-        sum(s.p_at_10 for s in scored) / k if k else 0.0,
-        sum(s.mrr for s in scored) / k if k else 0.0,
-        sum(s.n for s in scored),
-    )
-    return LamaReport(
-        model, protocol, facts, results, relations, overall, score_of(results), dropped, tuple(skipped)
-    )
+        tally.replace(fact.relation, None, r)
+    relations, overall, by_fact = tally.scores()
+    return LamaReport(model, protocol, facts, results, relations, overall, by_fact, dict(tally.dropped), tuple(skipped))
+
+
+RECORD_COLUMNS = ("id", "relation", "sentence", "gold", "rank", "correct", "dropped", "top10")
+
+
+def _record_row(r: dict) -> list:
+    return [r["id"], r["relation"], r["sentence"], r["gold"], r["rank"] or "", r["correct"], r["dropped"] or "",
+            top10_text(r["top10"])]
 
 
 def write_records(report: LamaReport, path: str | Path) -> None:
     """One record per fact: JSONL, or CSV (top-10 flattened) when the file ends in .csv."""
+    write_table(path, report.records(), RECORD_COLUMNS, _record_row)
+
+
+def write_table(path: str | Path, records: Iterable[dict], columns: Sequence[str], row: Callable[[dict], list]) -> None:
+    """Records as JSON lines, or as CSV (`columns`, then `row(record)` each) when the file ends
+    in .csv; written whole or not at all (explorer.core.output_paths)."""
     from explorer.core import strict_json
     from explorer.core.output_paths import atomic_write
 
-    records = list(report.records())
+    records = list(records)  # before the file opens: a failure leaves nothing behind
     if str(path).lower().endswith(".csv"):
-        with atomic_write(path, "w", newline="", encoding="utf-8") as handle:  # whole, or not at all
+        with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["id", "relation", "sentence", "gold", "rank", "correct", "dropped", "top10"])
-            for r in records:
-                top = " ".join(f"{t['token']}:{t['score']:.4f}" for t in r["top10"])
-                writer.writerow(
-                    [r["id"], r["relation"], r["sentence"], r["gold"], r["rank"] or "", r["correct"], r["dropped"] or "", top]
-                )
+            writer.writerow(columns)
+            writer.writerows(row(r) for r in records)
     else:
         with atomic_write(path, "w", encoding="utf-8") as handle:
             jsonlines.Writer(handle, dumps=strict_json.dumps).write_all(records)

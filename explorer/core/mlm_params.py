@@ -6,11 +6,10 @@ the same passage and rate as the class labs.
 
 from __future__ import annotations
 
-import math
-import operator
+from dataclasses import dataclass, field
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.generation_params import MAX_SEED
+from explorer.core.params import param, seed_param, spec
 
 DEFAULT_RATE = 0.15  # BERT's pre-training rate
 DEFAULT_SEED = 0  # a fixed start, so everyone in a class sees the same masks
@@ -28,28 +27,38 @@ LAB_PASSAGE = (
 MASKED, RANDOM, KEPT = "mask", "random", "keep"
 
 
+@dataclass(frozen=True)
+class MaskDemoParams:
+    """One masking of a passage: what the MLM lab's controls and `mask-demo` ask for."""
+
+    text: str = field(metadata=param(
+        label="Passage to mask", cli="TEXT", help="A passage; special tokens ([CLS], [SEP]) are never masked"))
+    rate: float = field(default=DEFAULT_RATE, metadata=param(
+        label="Masking rate", cli="--rate", low=0.0, low_open=True, high=1.0,
+        help="Share of the tokens chosen for masking (BERT: 0.15); [CLS]/[SEP] are never chosen",
+        form="mlmRate", form_low=0.01, step=0.05, decimals=2, prefix="rate "))
+    seed: int = field(default=DEFAULT_SEED, metadata=seed_param(
+        help="Random seed: the same seed, passage and rate always give the same masks", form="mlmSeed", prefix="seed "))
+    bert_rule: bool = field(default=True, metadata=param(
+        label="80/10/10", cli="--no-80-10-10", form="mlmBertRule",
+        help="BERT's rule: of the chosen tokens, 80% become the mask token, 10% a random token, 10% stay as "
+        "they are (all are predicted and scored). Off: every chosen token is masked"))
+
+
 def check_rate(rate: float) -> float:
     """The masking rate as a float in (0, 1], or an error that says what is allowed."""
-    try:
-        value = float(rate)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"The masking rate must be a number in (0, 1], not {rate!r}.") from None
-    if math.isnan(value) or not 0.0 < value <= 1.0:
-        raise InvalidParameterError(
-            f"The masking rate must be more than 0 and at most 1 (0.15 is BERT's), not {rate}."
-        )
-    return value
+    problem = spec(MaskDemoParams, "rate").problem(rate)
+    if problem:
+        raise InvalidParameterError(problem)
+    return float(rate)
 
 
 def check_seed(seed: int) -> int:
     """A random seed numpy and torch both take, or an error that says what is allowed."""
-    try:
-        value = operator.index(seed)  # an int, or numpy's; not a float or a string
-    except TypeError:
-        value = -1
-    if isinstance(seed, bool) or not 0 <= value <= MAX_SEED:
-        raise InvalidParameterError(f"The random seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.")
-    return value
+    problem = spec(MaskDemoParams, "seed").problem(seed)
+    if problem:
+        raise InvalidParameterError(problem)
+    return int(seed)
 
 
 def check_text(text: str) -> str:

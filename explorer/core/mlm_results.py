@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
+
 
 @dataclass(frozen=True)
 class MaskedToken:
@@ -53,6 +55,7 @@ class MaskDemoResult:
     loss: float  # transformers' own MLM loss: the mean of the masked positions' losses
     accuracy: float  # share of masked positions whose argmax is the true token
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    subwords: SubwordConvention = WORDPIECE_CONVENTION  # the model's: which shown pieces carry a mark
 
     @property
     def masked_positions(self) -> tuple[int, ...]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -24,6 +26,7 @@ class ModelInfo:
     vocab_size: int
     is_demo: bool = False  # the small model bundled with the app, not a real BERT
     notice: str = ""  # why this model was opened instead of the one asked for
+    subwords: SubwordConvention = WORDPIECE_CONVENTION  # how its tokens mark word pieces
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class Candidate:
     score: float  # softmax over the whole vocabulary
     token_str: str  # tokenizer.decode([token_id]), as transformers' fill-mask pipeline says it
     text: str  # what to write into the sentence in place of the mask
-    continues_word: bool  # a "##" piece: glue it to the word before
+    continues_word: bool  # "##ing", or RoBERTa's "ing" (no "Ġ"): glue it to the word before
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class FillMaskResult:
     tokenization: Tokenization
     masks: tuple[MaskPrediction, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    subwords: SubwordConvention = WORDPIECE_CONVENTION  # the model's, to label its pieces
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's stable JSON contract."""
@@ -93,6 +97,12 @@ class FillMaskResult:
             ],
             "warnings": list(self.warnings),
         }
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the result inline (explorer.core.notebook_html)."""
+        from explorer.core.notebook_html import fill_mask_html
+
+        return fill_mask_html(self)
 
 
 @dataclass(frozen=True)
@@ -129,3 +139,33 @@ class AttentionResult:
     @property
     def num_heads(self) -> int:
         return int(self.weights.shape[1])
+
+    def plot(self, layer: int = 0, head: int | None = None) -> Any:
+        """A matplotlib Figure (explorer.plots, no pyplot) of one layer: the grid of heads, or
+        one head large. A negative layer or head counts from the end."""
+        from explorer.plots.heatmaps import layer_figure
+
+        layer = _within(layer, self.num_layers, "layer")
+        head = None if head is None else _within(head, self.num_heads, "head")
+        title = f"{self.model} · layer {layer}" + ("" if head is None else f" · head {head}")
+        return layer_figure(self.weights, self.tokens, layer, head, title=title)
+
+    def _repr_png_(self) -> bytes:
+        """The default plot (layer 0, every head) as PNG, for Jupyter."""
+        import io
+
+        buffer = io.BytesIO()
+        self.plot().savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        from explorer.core.notebook_html import attention_html
+
+        return attention_html(self, self._repr_png_())
+
+
+def _within(n: int, count: int, what: str) -> int:
+    """n in 0..count-1, or counted from the end when negative; IndexError that says the range."""
+    if not -count <= n < count:
+        raise IndexError(f"There is no {what} {n}: this model has {count}, numbered 0 to {count - 1} (or -1 to -{count}).")
+    return n % count

@@ -80,8 +80,7 @@ def top_candidates(lm: MaskedLM, logits: torch.Tensor, top_k: int) -> list[tuple
 def _candidate(lm: MaskedLM, token_id: int, score: float) -> Candidate:
     token = lm.tokenizer.convert_ids_to_tokens(token_id)
     token_str = lm.tokenizer.decode([token_id])
-    continues = token.startswith("##")
-    text = token[2:] if continues else token_str.strip()
+    text, continues = lm.subwords.text(token), lm.subwords.continues(token)
     return Candidate(token=token, token_id=token_id, score=score, token_str=token_str, text=text, continues_word=continues)
 
 
@@ -102,6 +101,7 @@ def postprocess(lm: MaskedLM, enc: Encoded, candidates: list[tuple[Candidate, ..
         tokenization=enc.tokenization,
         masks=masks,
         warnings=tuple(warnings),
+        subwords=lm.subwords,
     )
 
 

@@ -43,11 +43,6 @@ log = logging.getLogger(__name__)
 # rather than fail, or swap, half-way through.
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 
-# Tokenizers that mark the start of a word (byte-level BPE, SentencePiece) rather than its
-# continuation (WordPiece's "##").
-WORD_START_MARKERS = ("Ġ", "▁")
-
-
 @dataclass(frozen=True)
 class Prompt:
     """The starting sequence, the same for every sample of the batch."""
@@ -156,9 +151,7 @@ class Pieces:
                       self._tok.bos_token_id, self._tok.eos_token_id)
             if i is not None
         }
-        self._special = lm.special_ids
-        probe = self._tok.convert_ids_to_tokens(self._tok("a b", add_special_tokens=False)["input_ids"])
-        self._marks_starts = any(t.startswith(WORD_START_MARKERS) for t in probe)
+        self._subwords = lm.subwords
         self._cache: dict[int, tuple[str, bool]] = {}
 
     def piece(self, token_id: int) -> tuple[str, bool]:
@@ -171,14 +164,7 @@ class Pieces:
         if token_id in self._hidden:
             return "", True
         token = self._tok.convert_ids_to_tokens(token_id)
-        if token_id in self._special:
-            return token, True
-        if token.startswith("##"):
-            return token[2:], False
-        if self._marks_starts:
-            text = self._tok.convert_tokens_to_string([token])
-            return (text.strip() or token), token.startswith(WORD_START_MARKERS)
-        return token, True
+        return (self._subwords.text(token).strip() or token), not self._subwords.continues(token)
 
     def rows(self, ids: list[list[int]]) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[bool, ...], ...], tuple[str, ...]]:
         """Pieces, word starts and text of every sample."""
@@ -193,11 +179,10 @@ class Pieces:
         return tuple(pieces), tuple(starts), tuple(texts)
 
     def _text(self, row: list[int], pieces: tuple[str, ...], starts: tuple[bool, ...]) -> str:
-        if not self._marks_starts:
+        if not self._subwords.marks_starts:
             return join_pieces(pieces, starts)  # WordPiece: as the lab prints it
         # Byte-level BPE splits a character into several tokens: only the whole run decodes.
-        tokens = self._tok.convert_ids_to_tokens([i for i in row if i not in self._hidden])
-        return str(self._tok.convert_tokens_to_string(tokens)).strip()
+        return self._subwords.join(self._tok.convert_ids_to_tokens([i for i in row if i not in self._hidden]))
 
 
 def generate(

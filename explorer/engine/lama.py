@@ -46,10 +46,7 @@ class Vocabulary:
 
     def __init__(self, lm: MaskedLM) -> None:
         self.vocab: dict[str, int] = lm.tokenizer.get_vocab()
-        marked = sum(1 for t in self.vocab if t[:1] in ("Ġ", "▁"))
-        self.marker = ""
-        if marked > len(self.vocab) // 10:  # byte-level BPE (Ġ) or SentencePiece (▁)
-            self.marker = "Ġ" if sum(1 for t in self.vocab if t[:1] == "Ġ") * 2 > marked else "▁"
+        self.marker = lm.subwords.word_start  # "Ġ" (byte-level BPE), "▁" (SentencePiece) or none
         self.special = lm.special_ids
         # Uncased models (bert-base-uncased, the demo model) know "paris", not "Paris": LAMA's
         # objects and common vocabulary are cased, so they are lowercased as the tokenizer would.

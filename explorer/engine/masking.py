@@ -99,13 +99,7 @@ def replacement_pool(lm: MaskedLM) -> np.ndarray:
 def display_tokens(lm: MaskedLM, ids: Sequence[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(the tokenizer's own tokens, what a person reads) for ids, e.g. "Ġcat" -> "cat"."""
     raw = tuple(lm.tokenizer.convert_ids_to_tokens([int(i) for i in ids]))
-    shown = []
-    for token, token_id in zip(raw, ids):
-        if token.startswith("##") or int(token_id) in lm.special_ids:
-            shown.append(token)
-        else:
-            shown.append(lm.tokenizer.convert_tokens_to_string([token]).strip() or token)
-    return raw, tuple(shown)
+    return raw, tuple(lm.subwords.display(token) for token in raw)
 
 
 def preprocess(
@@ -207,6 +201,7 @@ def postprocess(
         loss=loss,
         accuracy=accuracy,
         warnings=tuple(warnings),
+        subwords=lm.subwords,
     )
 
 

@@ -22,6 +22,7 @@ from explorer.engine.devices import dtype_name, resolve_device, resolve_dtype
 from explorer.core.errors import ModelLoadError
 from explorer.core.jobs import run_to_end
 from explorer.core.results import LoadProgress, ModelInfo
+from explorer.core.subwords import SubwordConvention
 from explorer.core.token_limits import token_limit
 
 log = logging.getLogger(__name__)
@@ -303,6 +304,8 @@ class MaskedLM:
         self.mask_token: str = tokenizer.mask_token
         self.mask_token_id: int = int(tokenizer.mask_token_id)
         self.special_ids: frozenset[int] = frozenset(int(i) for i in tokenizer.all_special_ids)
+        # The one place a model's word-piece marks ("##", "Ġ", "▁") are decided; all else asks it.
+        self.subwords = SubwordConvention.from_vocab(tokenizer.get_vocab(), tokenizer.all_special_tokens)
         self.max_length = self._max_length()
         self._head = self._find_mlm_head()
 
@@ -383,11 +386,15 @@ class MaskedLM:
             vocab_size=int(cfg.vocab_size),
             is_demo=self.name == "demo",
             notice=self.notice,
+            subwords=self.subwords,
         )
 
 
-def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generator[LoadProgress, None, MaskedLM]:
-    """Load a hub id or a local folder, one reported stage at a time."""
+def load_steps(
+    name: str, device: str = "auto", dtype: str = "auto", *, check_room: bool = False
+) -> Generator[LoadProgress, None, MaskedLM]:
+    """Load a hub id or a local folder, one reported stage at a time. With check_room (a
+    second model beside one already open), refuse before reading weights that will not fit."""
     from explorer.engine.demo_model import DEMO_NAME
     from transformers.utils import logging as hf_logging
 
@@ -398,6 +405,10 @@ def load_steps(name: str, device: str = "auto", dtype: str = "auto") -> Generato
     device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, device)
     source = yield from resolve_source(name)
+    if check_room:
+        from explorer.engine.memory import check_room as room_for
+
+        room_for(name, source, device, torch_dtype)
     try:
         tokenizer, model = yield from _load_parts(name, source, torch_dtype)
     except _Unloadable as exc:

@@ -93,6 +93,34 @@ def write_roberta_tokenizer(folder: Path) -> int:
     return len(vocab)
 
 
+def write_sentencepiece_tokenizer(folder: Path) -> int:
+    """A SentencePiece-style (Unigram, "▁" marks a word's start) tokenizer with <mask>, laid out
+    as XLM-R's: whole pieces for the everyday words, single characters for the rest, a few
+    endings ("ing", "s", "ed") that continue a word."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import AddedToken, PreTrainedTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    words = list(dict.fromkeys(WORDS))
+    pieces = ["▁" + w for w in words] + ["▁"] + ["▁" + c for c in CHARS] + list(CHARS) + ["ing", "s", "ed"]
+    vocab = [(t, 0.0) for t in specials] + [(p, -1.0 - i / 100) for i, p in enumerate(dict.fromkeys(pieces))]
+    vocab.append(("<mask>", 0.0))
+    backend = Tokenizer(models.Unigram(vocab, unk_id=specials.index("<unk>")))
+    # As XLM-R's tokenizer.json: split on whitespace (offsets leave the space out), then "▁".
+    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace()])
+    backend.decoder = decoders.Metaspace()
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
+        unk_token="<unk>", pad_token="<pad>", mask_token=AddedToken("<mask>", lstrip=True, rstrip=False),
+    )
+    tok.save_pretrained(folder)
+    return len(vocab)
+
+
 def make_model(folder: str | Path, arch: str = "bert", shape: str = "tiny", seed: int = 0) -> Path:
     """Save a random-weight masked LM and its tokenizer to `folder`, loadable like a hub model.
 
@@ -106,6 +134,8 @@ def make_model(folder: str | Path, arch: str = "bert", shape: str = "tiny", seed
         DistilBertForMaskedLM,
         RobertaConfig,
         RobertaForMaskedLM,
+        XLMRobertaConfig,
+        XLMRobertaForMaskedLM,
     )
 
     folder = Path(folder)
@@ -126,6 +156,14 @@ def make_model(folder: str | Path, arch: str = "bert", shape: str = "tiny", seed
             initializer_range=0.2,
         )
         model = RobertaForMaskedLM(config)
+    elif arch == "xlm-roberta":  # tiny only: a SentencePiece-style vocabulary for tests
+        vocab_size = write_sentencepiece_tokenizer(folder)
+        config = XLMRobertaConfig(
+            vocab_size=vocab_size, hidden_size=96, num_hidden_layers=2, num_attention_heads=12,
+            intermediate_size=128, max_position_embeddings=66, pad_token_id=1, bos_token_id=0,
+            eos_token_id=2, initializer_range=0.2,
+        )
+        model = XLMRobertaForMaskedLM(config)
     elif arch == "distilbert":
         vocab_size = write_bert_tokenizer(folder, 30522 if base else None, lowercase=True)
         config = DistilBertConfig(

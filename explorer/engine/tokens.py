@@ -72,11 +72,16 @@ class Encoded:
     dropped_masks: int  # masks cut off by truncation
 
 
-def _display(lm: MaskedLM, token: str, token_id: int) -> str:
-    if token.startswith("##") or token_id in lm.special_ids:
-        return token
-    decoded = lm.tokenizer.convert_tokens_to_string([token]).strip()
-    return decoded or token
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """A token's characters without the white space around them. SentencePiece tokenizers
+    count the space a mask swallows (XLM-R's "<mask>" strips left) as the mask's: writing a
+    word there would glue it to the word before. A token of white space alone keeps its span."""
+    s, e = start, end
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return (s, e) if e > s else (start, end)
 
 
 def encode(lm: MaskedLM, text: str, max_length: int | None = None) -> Encoded:
@@ -94,7 +99,7 @@ def encode(lm: MaskedLM, text: str, max_length: int | None = None) -> Encoded:
     tokens = lm.tokenizer.convert_ids_to_tokens(ids)
     special = tuple(i in lm.special_ids for i in ids)
     orig_offsets = tuple(
-        (0, 0) if s == e == 0 else (spelling.to_original(s), spelling.to_original(e, is_end=True))
+        (0, 0) if s == e == 0 else _trimmed(text, spelling.to_original(s), spelling.to_original(e, is_end=True))
         for s, e in offsets
     )
     mask_positions = [p for p, i in enumerate(ids) if i == lm.mask_token_id]
@@ -103,7 +108,7 @@ def encode(lm: MaskedLM, text: str, max_length: int | None = None) -> Encoded:
         ids=tuple(ids),
         offsets=orig_offsets,
         special=special,
-        display=tuple(_display(lm, t, i) for t, i in zip(tokens, ids)),
+        display=tuple(lm.subwords.display(t) for t in tokens),
     )
     return Encoded(
         text=text,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from explorer.core.colours import PALETTE
+
 
 class LossCurve:
     """Training loss per step, and validation perplexity where it was measured."""
@@ -15,7 +17,7 @@ class LossCurve:
         self.ax.set_ylabel("training loss", fontsize=8)
         self.ax.tick_params(labelsize=7)
         self.ax.grid(alpha=0.3)
-        (self.loss_line,) = self.ax.plot([], [], color="#2b5797", linewidth=1.2, label="training loss")
+        (self.loss_line,) = self.ax.plot([], [], color=PALETTE.loss_line, linewidth=1.2, label="training loss")
         self.steps: list[int] = []
         self.losses: list[float] = []
         figure.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.18)

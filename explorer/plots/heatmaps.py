@@ -17,7 +17,9 @@ from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-CMAP = "viridis"
+from explorer.core.colours import PALETTE
+
+CMAP = PALETTE.heatmap_cmap
 MIN_LABEL_PX = 9.0  # closer than this, tick labels overlap and cannot be read
 GRID_FONT = 7
 DETAIL_FONT = 8
@@ -161,14 +163,32 @@ def render_layer(
     title: str = "",
 ) -> None:
     """Write one layer's grid of heads to PNG or SVG (by the file's suffix), without Qt."""
+    layer_figure(weights, tokens, layer, title=title).savefig(path)
+
+
+def layer_figure(
+    weights: np.ndarray,
+    tokens: Sequence[str],
+    layer: int,
+    head: int | None = None,
+    *,
+    title: str = "",
+) -> Figure:
+    """One layer of (layers, heads, T, T) weights on an Agg canvas: the grid of heads, or
+    one head large with every token labelled. Used by the CLI and notebooks."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from explorer.core.attention_math import grid_shape
 
     heads = weights.shape[1]
-    rows, cols = grid_shape(heads)
-    fig = Figure(figsize=(3.2 * cols, 3.2 * rows + 0.4), dpi=100)
-    FigureCanvasAgg(fig)
-    Heatmaps(fig).show(weights[layer], tokens, [f"head {h}" for h in range(heads)], (rows, cols))
+    if head is None:
+        rows, cols = grid_shape(heads)
+        fig = Figure(figsize=(3.2 * cols, 3.2 * rows + 0.4), dpi=100)
+        FigureCanvasAgg(fig)
+        Heatmaps(fig).show(weights[layer], tokens, [f"head {h}" for h in range(heads)], (rows, cols))
+    else:
+        fig = Figure(figsize=(6.4, 6.0), dpi=100)
+        FigureCanvasAgg(fig)
+        Heatmaps(fig).show(weights[layer, head : head + 1], tokens, [f"head {head}"], (1, 1), detail=True)
     fig.suptitle(title or f"layer {layer}", fontsize=10)
-    fig.savefig(path)
+    return fig

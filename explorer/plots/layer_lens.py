@@ -12,8 +12,10 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-FINAL_COLOR = "#1f77b4"
-TRUE_COLOR = "#2ca02c"
+from explorer.core.colours import PALETTE
+
+FINAL_COLOR = PALETTE.lens_final
+TRUE_COLOR = PALETTE.lens_true
 FONT = 8
 
 
@@ -38,7 +40,7 @@ class LensChart:
         self.axes = fig.add_subplot(1, 1, 1)
         self.axes.set_axis_off()
         if message:
-            self.axes.text(0.5, 0.5, message, ha="center", va="center", fontsize=FONT + 1, color="#666666", wrap=True)
+            self.axes.text(0.5, 0.5, message, ha="center", va="center", fontsize=FONT + 1, color=PALETTE.plot_message, wrap=True)
 
     def show(self, lens: Any) -> None:
         fig = self.figure

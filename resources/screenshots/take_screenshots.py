@@ -257,12 +257,12 @@ def start(window: MainWindow) -> None:
         log.warning("%s; a text caret may show in the pictures", exc)
     # The fallback to the demo model is the point: a real model here would make other pictures.
     wait_until(
-        lambda: status.text() == "ready" and window.controller.model_info is not None,
+        lambda: status.text() == "ready" and window.controller.main.info is not None,
         "the demo model to load",
         LOAD_TIMEOUT_S,
         lambda: child(window, QLabel, "errorText").text() if child(window, QWidget, "errorBanner").isVisible() else None,
     )
-    info = window.controller.model_info
+    info = window.controller.main.info
     if not info.is_demo:
         raise StepFailed(f"the window opened {info.name!r}, not the demo model; these screenshots show the demo model")
     log.info("loaded %s (%d layers x %d heads) on %s", info.name, info.num_layers, info.num_heads, info.device)

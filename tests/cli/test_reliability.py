@@ -183,6 +183,18 @@ def test_fill_mask(capsys, loaded_once, bert_dir, data):
 
 @FUZZ
 @given(data=st.data())
+def test_compare(capsys, loaded_once, bert_dir, data):
+    model = str(bert_dir)
+    argv = ["compare", data.draw(texts), "--models",
+            *data.draw(st.sampled_from([[model, model], [model], [model] * 3, [model, NO_MODEL]]))]
+    if data.draw(st.booleans()):
+        argv += ["--top-k", data.draw(numbers)]
+    argv += data.draw(st.sampled_from([[], ["--json"]]))
+    assert_reliable(argv, *run(capsys, argv))
+
+
+@FUZZ
+@given(data=st.data())
 def test_attention(capsys, loaded_once, bert_dir, places, data):
     keep = keep_files(places)
     argv = ["attention", data.draw(texts), "--model", str(bert_dir)]

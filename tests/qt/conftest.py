@@ -25,7 +25,7 @@ def window(qtbot, bert_dir):
     qtbot.addWidget(w)
     w.resize(1280, 900)
     w.show()
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=15000)
+    qtbot.waitUntil(lambda: w.controller.main.info is not None, timeout=15000)
     yield w
     w.close()
     assert w.controller.thread.wait(2000), "closing the window stops the model thread"

@@ -23,7 +23,7 @@ TEXT = "Nice to [MASK] you."
 def shown(qtbot, window):
     """The window with the attention tab open on TEXT."""
     window.editor.setPlainText(TEXT)
-    with qtbot.waitSignal(window.controller.attentionReady, timeout=WAIT_MS, check_params_cb=lambda r: r.text == TEXT):
+    with qtbot.waitSignal(window.attention.answered, timeout=WAIT_MS, check_params_cb=lambda r: r.text == TEXT):
         window.editor.settle()
         window.tabs.setCurrentWidget(window.attention)
     return window
@@ -37,10 +37,10 @@ def test_computes_only_while_the_tab_is_visible(qtbot, window):
     asked: list[str] = []
     window.attention.requestAttention.connect(asked.append)
     window.editor.setPlainText("The cat sat.")
-    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.predictions.answered, timeout=WAIT_MS):
         window.editor.settle()
     assert asked == [] and window.attention.result is None
-    with qtbot.waitSignal(window.controller.attentionReady, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.attention.answered, timeout=WAIT_MS):
         window.tabs.setCurrentWidget(window.attention)
     assert asked == ["The cat sat."]
 
@@ -70,7 +70,7 @@ def test_page_keys_step_layers(qtbot, shown):
 
 
 def test_the_grid_follows_the_editor(qtbot, shown):
-    with qtbot.waitSignal(shown.controller.attentionReady, timeout=WAIT_MS):
+    with qtbot.waitSignal(shown.attention.answered, timeout=WAIT_MS):
         shown.editor.setPlainText("The cat sat on the mat.")
         shown.editor.settle()
     assert shown.attention.canvas.heatmaps.tokens[1:4] == ("The", "cat", "sat")
@@ -185,7 +185,7 @@ def test_page_keys_step_the_layer_whatever_has_focus_on_this_tab(qtbot, shown):
         assert view.layer.value() == 0, widget.objectName()
     assert shown.top_k.value() == top_k  # never another spin box
     # On another tab the keys are the focused widget's own.
-    shown.tabs.setCurrentWidget(shown.fill_mask)
+    shown.tabs.setCurrentWidget(shown.predictions)
     shown.top_k.setFocus()
     qtbot.keyClick(shown.top_k, Qt.Key.Key_PageUp)
     assert view.layer.value() == 0 and shown.top_k.value() == min(top_k + 10, shown.top_k.maximum())

@@ -40,7 +40,7 @@ def test_banner_and_demo_predictions_within_5_seconds(qtbot, no_hub, started):
     text = w.demo_banner.label.text()
     assert "demo model" in text.lower() and "bert-base-cased" in text and "not BERT" in text
     assert w.demo_banner.open_folder.isVisible() and w.demo_banner.download.isVisible()
-    assert w.controller.model_info.is_demo
+    assert w.controller.main.info.is_demo
     assert w.model_bar.model_selector.currentText() == "demo"
     assert w.status_model.text().startswith("demo")
     expected = fill_mask(demo_lm, w.editor.toPlainText(), w.top_k.value())
@@ -50,7 +50,7 @@ def test_banner_and_demo_predictions_within_5_seconds(qtbot, no_hub, started):
 
 def test_download_offline_explains_and_keeps_the_demo(qtbot, started, monkeypatch):
     w = started
-    qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=15000)
+    qtbot.waitUntil(lambda: w.controller.main.info is not None, timeout=15000)
     asked = []
 
     def answer(parent, title, label, text=""):
@@ -58,11 +58,11 @@ def test_download_offline_explains_and_keeps_the_demo(qtbot, started, monkeypatc
         return "bert-base-cased", True
 
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(answer))
-    with qtbot.waitSignal(w.controller.modelFailed, timeout=15000):
+    with qtbot.waitSignal(w.controller.main.failed, timeout=15000):
         w.demo_banner.download.click()
     assert asked == ["bert-base-cased"]  # offered the model that could not be had
     assert w.banner.isVisible() and "Cannot reach the Hugging Face hub" in w.banner.label.text()
-    assert w.controller.model_info.is_demo  # still working on the demo model
+    assert w.controller.main.info.is_demo  # still working on the demo model
     assert w.status_load.text() == "load failed; still using demo"
     assert w.model_bar.model_selector.currentText() == "demo"
 
@@ -70,7 +70,7 @@ def test_download_offline_explains_and_keeps_the_demo(qtbot, started, monkeypatc
 def test_choosing_a_real_model_hides_the_demo_banner(qtbot, started, bert_dir):
     w = started
     qtbot.waitUntil(lambda: w.demo_banner.isVisible(), timeout=15000)
-    with qtbot.waitSignal(w.controller.modelLoaded, timeout=15000):
+    with qtbot.waitSignal(w.controller.main.loaded, timeout=15000):
         w.load_model(str(bert_dir))
     assert not w.demo_banner.isVisible()
 
@@ -82,7 +82,7 @@ def test_a_model_named_on_purpose_is_not_swapped_for_the_demo(qtbot, no_hub):
     try:
         qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=15000)
         assert "Cannot reach the Hugging Face hub" in w.banner.label.text()
-        assert w.controller.model_info is None and not w.demo_banner.isVisible()
+        assert w.controller.main.info is None and not w.demo_banner.isVisible()
     finally:
         w.close()
         assert w.controller.thread.wait(2000)

@@ -27,9 +27,9 @@ def window(window, tmp_path):
 def test_training_draws_the_curve_and_reports_perplexity(qtbot, window, tmp_path):
     tab = window.finetune
     tab.max_steps.setValue(20)
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "finetune") as done:
+    with qtbot.waitSignal(tab.jobFinished, timeout=WAIT_MS) as done:
         tab.start.click()
-    result = done.args[1]
+    result = done.args[0]
     assert tab.curve.steps == list(range(1, 21))
     assert tab.curve.losses == pytest.approx(list(result.losses))
     assert list(tab.curve.loss_line.get_xdata()) == list(range(1, 21))
@@ -41,14 +41,14 @@ def test_training_draws_the_curve_and_reports_perplexity(qtbot, window, tmp_path
     assert "Saved to" in tab.message.text() and result.warnings and result.warnings[0] in tab.message.text()
     assert tab.use.isEnabled() and tab.compare.isEnabled()
 
-    window.editor.setPlainText("the cat sat on the [MASK] .")
-    window.editor.settle()
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "compare"):
+    # Compare opens the adapted model beside the one in use, and shows the predictions.
+    with qtbot.waitSignal(window.controller.compare.loaded, timeout=WAIT_MS) as compared:
         tab.compare.click()
-    assert len(tab.compare_base.visible_candidates()) == 1 and len(tab.compare_adapted.visible_candidates()) == 1
-    assert tab.compare_base.visible_candidates() != tab.compare_adapted.visible_candidates()
+    assert compared.args[0].source == str((tmp_path / "adapted").resolve())
+    assert window.tabs.currentWidget() is window.predictions
+    assert window.controller.main.info.source != compared.args[0].source
 
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
         tab.use.click()
     assert loaded.args[0].source == str((tmp_path / "adapted").resolve())
 
@@ -57,10 +57,10 @@ def test_stop_keeps_nothing_and_says_so(qtbot, window, tmp_path):
     tab = window.finetune
     tab.max_steps.setValue(100000)
     steps = []
-    window.controller.jobProgress.connect(lambda kind, step: steps.append(step) if kind == "finetune" else None)
+    window.finetune.jobProgress.connect(steps.append)
     tab.start.click()
     qtbot.waitUntil(lambda: any(s.phase == "train" and s.done >= 3 for s in steps), timeout=WAIT_MS)
-    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.finetune.jobCancelled, timeout=WAIT_MS):
         tab.job.stop.click()
     assert "nothing was saved" in tab.message.text()
     assert not (tmp_path / "adapted").exists()
@@ -86,7 +86,7 @@ def test_bad_input_is_explained_before_training(qtbot, window, tmp_path, monkeyp
 def start_and_wait_for_training(qtbot, window) -> list:
     """Start a long run; return once it trains (its perplexity before is measured by then)."""
     steps: list = []
-    window.controller.jobProgress.connect(lambda kind, step: steps.append(step) if kind == "finetune" else None)
+    window.finetune.jobProgress.connect(steps.append)
     window.finetune.max_steps.setValue(100000)
     window.finetune.start.click()
     qtbot.waitUntil(lambda: any(s.phase == "train" and s.done >= 2 for s in steps), timeout=WAIT_MS)
@@ -97,7 +97,7 @@ def test_after_stop_the_perplexity_says_it_was_not_measured(qtbot, window):
     tab = window.finetune
     start_and_wait_for_training(qtbot, window)
     assert "training…" in tab.perplexity.text()
-    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.finetune.jobCancelled, timeout=WAIT_MS):
         tab.job.stop.click()
     assert "training…" not in tab.perplexity.text()
     assert "after: stopped, not measured" in tab.perplexity.text()
@@ -111,44 +111,34 @@ def test_switching_model_while_training_asks_and_stop_and_switch_says_what_happe
     asked: list[str] = []
     monkeypatch.setattr(dialogs, "confirm", lambda _parent, _title, text, *_a, **_k: asked.append(text) or False)
     loads: list[str] = []
-    window.controller.modelLoading.connect(loads.append)
+    window.controller.main.loading.connect(loads.append)
     window.model_bar.loadRequested.emit(str(model_dirs["distilbert"]), "auto", "auto")
     assert len(asked) == 1 and "Fine-tuning" in asked[0]
     # Keep running: nothing is loaded and the model box shows the model in use again.
     assert loads == [] and tab.job.running
-    assert window.model_bar.model_selector.currentText() == window.controller.model_info.name
+    assert window.model_bar.model_selector.currentText() == window.controller.main.info.name
     monkeypatch.setattr(dialogs, "confirm", lambda *_a, **_k: True)
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
         window.model_bar.loadRequested.emit(str(model_dirs["distilbert"]), "auto", "auto")
     assert loaded.args[0].source == str(model_dirs["distilbert"].resolve())
     assert "nothing was saved" in tab.message.text() and "not measured" in tab.perplexity.text()
     assert not tab.job.running and tab.start.isEnabled()
 
 
-def test_compare_panes_do_not_keep_an_old_sentence_unmarked(qtbot, window):
-    tab = window.finetune
-    tab.max_steps.setValue(2)
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "finetune"):
-        tab.start.click()
-    window.editor.setPlainText("the cat sat on the [MASK] .")
-    window.editor.settle()
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "compare"):
-        tab.compare.click()
-    assert tab.compare_base.visible_candidates() and tab.compare_adapted.visible_candidates()
-    window.editor.setPlainText("the dog sat on the [MASK] .")
-    window.editor.settle()
-    for panel in (tab.compare_base, tab.compare_adapted):
-        assert panel.visible_candidates() == []
-        assert "sentence changed" in panel.message.text() and "Compare" in panel.message.text()
-
-
 # The overwrite rule is the CLI's (explorer.core.owned.replace_refusal), applied before the run.
 
 @pytest.fixture
 def no_training(window, monkeypatch):
-    """Record the jobs the tab would start instead of starting them."""
+    """Record the jobs the tab would start instead of starting them (a handle never answered)."""
+    from explorer.qt.shell.controller import Job
+
     started: list[str] = []
-    monkeypatch.setattr(window.controller, "run_job", lambda kind, _call: started.append(kind) or 1)
+
+    def run_job(_call, *, label="", **_kw):
+        started.append(label)
+        return Job(window.controller, -1, label=label)
+
+    monkeypatch.setattr(window.controller, "run_job", run_job)
     return started
 
 
@@ -194,7 +184,7 @@ def test_replacing_a_model_folder_asks_first(qtbot, window, tmp_path, no_trainin
     assert no_training == [] and len(asked) == 1 and str(saved) in asked[0]
     assert "Not started" in tab.message.text()
     tab.start.click()  # asked, and the answer is yes
-    assert no_training == ["finetune"] and len(asked) == 2
+    assert no_training == ["Fine-tuning"] and len(asked) == 2
 
 
 def test_a_new_or_empty_folder_starts_without_asking(qtbot, window, tmp_path, no_training, monkeypatch):
@@ -205,4 +195,4 @@ def test_a_new_or_empty_folder_starts_without_asking(qtbot, window, tmp_path, no
     (tmp_path / "empty").mkdir()
     window.finetune.out.setText(str(tmp_path / "empty"))
     window.finetune.start_training()  # the button waits for the run that never started
-    assert no_training == ["finetune", "finetune"]
+    assert no_training == ["Fine-tuning", "Fine-tuning"]

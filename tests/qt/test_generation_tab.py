@@ -68,8 +68,8 @@ def test_generate_fills_the_view_and_lists_the_samples(qtbot, window, bert):
     tab = window.generation
     set_params(tab, batch_size=4, max_iter=12, length=5)
     steps: list = []
-    window.controller.jobProgress.connect(lambda kind, step: steps.append(step))
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, r: k == "generate"):
+    window.generation.jobProgress.connect(steps.append)
+    with qtbot.waitSignal(window.generation.jobFinished, timeout=WAIT_MS):
         qtbot.mouseClick(tab.generate_button, LEFT)
     assert len(steps) == 12
     # Exactly what the engine gives for these parameters (same seed, same device).
@@ -94,20 +94,20 @@ def run_engine(lm, params):
 def test_stop_keeps_the_partial_samples_and_fill_mask_stays_live(qtbot, window):
     tab = window.generation
     set_params(tab, max_iter=1_000_000, batch_size=2)
-    with qtbot.waitSignal(window.controller.jobProgress, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.generation.jobProgress, timeout=WAIT_MS):
         tab.generate_button.click()
     assert tab.running and not tab.generate_button.isEnabled() and tab.stop_button.isEnabled()
     # Typing in the editor is served between generation steps.
-    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS, check_params_cb=lambda r: r.text == "A [MASK] here."):
+    with qtbot.waitSignal(window.predictions.answered, timeout=WAIT_MS, check_params_cb=lambda r: r.text == "A [MASK] here."):
         window.editor.setPlainText("A [MASK] here.")
         window.editor.settle()
     assert tab.running
-    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.generation.jobCancelled, timeout=WAIT_MS):
         qtbot.mouseClick(tab.stop_button, LEFT)
     assert not tab.running and tab.generate_button.isEnabled()
     last = tab.last_step
     assert tab.result.stopped and tab.result.iterations == last.iteration < 1_000_000
-    assert tab.result.model == window.controller.model_info.name
+    assert tab.result.model == window.controller.main.info.name
     assert tab.sample_texts() == list(last.texts) and tab.samples.count() == 2
     assert f"stopped at iteration {last.iteration}" in tab.output.toPlainText()
 
@@ -115,7 +115,7 @@ def test_stop_keeps_the_partial_samples_and_fill_mask_stays_live(qtbot, window):
 def test_copy_and_save(qtbot, window, tmp_path):
     tab = window.generation
     set_params(tab, batch_size=3, max_iter=6)
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.generation.jobFinished, timeout=WAIT_MS):
         tab.generate_button.click()
     samples = tab.sample_texts()
     tab.copy_button.click()
@@ -131,7 +131,7 @@ def test_copy_and_save(qtbot, window, tmp_path):
 def test_engine_errors_show_in_the_tab(qtbot, window):
     tab = window.generation
     set_params(tab, seed_text="the cat " * 40)  # longer than the tiny model reads
-    with qtbot.waitSignal(window.controller.jobFailed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.generation.jobFailed, timeout=WAIT_MS):
         tab.generate_button.click()
     assert tab.message.isVisible() and "shorten the seed text" in tab.message.text()
     assert tab.generate_button.isEnabled() and tab.samples.count() == 0
@@ -139,7 +139,7 @@ def test_engine_errors_show_in_the_tab(qtbot, window):
 
 def test_generate_waits_for_a_model(qtbot):
     controller = ExplorerController(lambda: object())
-    tab = GenerationTab(controller)
+    tab = GenerationTab(controller.main)
     qtbot.addWidget(tab)
     assert not tab.generate_button.isEnabled() and not tab.stop_button.isEnabled()
     assert not tab.copy_button.isEnabled()
@@ -161,7 +161,7 @@ def test_save_defaults_to_documents_with_a_name_that_says_the_view(qtbot, window
     documents, offered = save_dialog
     tab = window.generation
     set_params(tab, max_iter=2)
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda k, _r: k == "generate"):
+    with qtbot.waitSignal(window.generation.jobFinished, timeout=WAIT_MS):
         tab.generate_button.click()
     tab.save_button.click()
     assert offered == [str(documents / "generated_samples.txt")]

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QTableView, QWidget
 
 from explorer.core import lama_data
+from explorer.core.lama_data import LamaReport, LamaSet
 from explorer.paths import LAMA_SAMPLE
 from explorer.qt.tabs.lama.panels import MEAN_OF_FACTS, MEAN_OF_RELATIONS
 from explorer.qt.tabs.lama.table_model import CORRECT, RANK, TOP1
@@ -102,12 +103,12 @@ def window(qtbot, window):
 
 
 def open_folder(qtbot, w, path) -> None:
-    with qtbot.waitSignal(w.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda kind, _r: kind == "lama_read"):
+    with qtbot.waitSignal(w.lama.jobFinished, timeout=WAIT_MS, check_params_cb=lambda r: isinstance(r, LamaSet)):
         w.lama.open_path(str(path))
 
 
 def run_all(qtbot, w) -> None:
-    with qtbot.waitSignal(w.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda kind, _r: kind == "lama"):
+    with qtbot.waitSignal(w.lama.jobFinished, timeout=WAIT_MS, check_params_cb=lambda r: isinstance(r, LamaReport)):
         qtbot.mouseClick(w.findChild(QPushButton, "lamaRunButton"), Qt.MouseButton.LeftButton)
 
 
@@ -221,7 +222,7 @@ def test_selecting_a_row_shows_its_top_10_and_feeds_the_attention_view(qtbot, wi
     assert sorted((float(p[:-1]) for _, p in shown), reverse=True) == [float(p[:-1]) for _, p in shown]
     assert f"rank of the gold: <b>{rank}</b>" in tab.detail.heading.text()
     # The attention tab now computes this sentence when shown (the lab's show(idx, layer)).
-    with qtbot.waitSignal(window.controller.attentionReady, timeout=WAIT_MS,
+    with qtbot.waitSignal(window.attention.answered, timeout=WAIT_MS,
                           check_params_cb=lambda r: r.text == fact.sentence):
         window.tabs.setCurrentWidget(window.attention)
     # "Open in editor" sends it to the sentence editor.
@@ -300,13 +301,13 @@ def test_stop_works_mid_run_and_keeps_what_was_probed(qtbot, window, tmp_path):
     stop = tab.findChild(QPushButton, "lamaStopButton")
     first = []
 
-    def stop_at_first(kind, step):
-        if kind == "lama" and step.payload and not first:
+    def stop_at_first(step):
+        if tab._active == "lama" and step.payload and not first:
             first.append(step.done)
             qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
 
-    window.controller.jobProgress.connect(stop_at_first)
-    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS, check_params_cb=lambda kind: kind == "lama"):
+    window.lama.jobProgress.connect(stop_at_first)
+    with qtbot.waitSignal(window.lama.jobCancelled, timeout=WAIT_MS):
         tab.run()
     done = sum(r is not None for r in tab._current_results())
     assert 0 < done < total
@@ -323,18 +324,18 @@ def test_stop_works_mid_run_and_keeps_what_was_probed(qtbot, window, tmp_path):
     # Again over every fact, stopped at once: it counts its own facts, not the first run's.
     tab.set_filters()
     arrived: list[int] = []
-    window.controller.jobProgress.disconnect(stop_at_first)
+    window.lama.jobProgress.disconnect(stop_at_first)
 
-    def stop_again(kind, step):
-        if kind == "lama" and step.payload:
+    def stop_again(step):
+        if tab._active == "lama" and step.payload:
             arrived.extend(r.index for r in step.payload)
             if len(arrived) == len(step.payload):
                 qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
 
-    window.controller.jobProgress.connect(stop_again)
-    with qtbot.waitSignal(window.controller.jobCancelled, timeout=WAIT_MS, check_params_cb=lambda kind: kind == "lama"):
+    window.lama.jobProgress.connect(stop_again)
+    with qtbot.waitSignal(window.lama.jobCancelled, timeout=WAIT_MS):
         tab.run()
-    window.controller.jobProgress.disconnect(stop_again)
+    window.lama.jobProgress.disconnect(stop_again)
     assert tab.job_bar.label.text().startswith(f"stopped: {len(set(arrived)):,} of {total:,}")
 
 
@@ -355,7 +356,7 @@ def test_sorting_by_a_column_keeps_the_selection(qtbot, window, lama_dir):
 
 def test_a_missing_path_is_explained_and_the_old_facts_stay(qtbot, window, tmp_path):
     tab = window.lama
-    with qtbot.waitSignal(window.controller.jobFailed, timeout=WAIT_MS, check_params_cb=lambda kind, _m: kind == "lama_read"):
+    with qtbot.waitSignal(window.lama.jobFailed, timeout=WAIT_MS):
         tab.open_path(str(tmp_path / "nope"))
     assert tab.message.isVisible() and "does not exist" in tab.message.text()
     assert tab.proxy.rowCount() == 305 and tab.run_button.isEnabled()
@@ -364,7 +365,7 @@ def test_a_missing_path_is_explained_and_the_old_facts_stay(qtbot, window, tmp_p
 def test_probe_from_the_original_sentences(qtbot, window, lama_dir):
     tab = window.lama
     open_folder(qtbot, window, lama_dir)
-    with qtbot.waitSignal(window.controller.jobFinished, timeout=WAIT_MS, check_params_cb=lambda kind, _r: kind == "lama_read"):
+    with qtbot.waitSignal(window.lama.jobFinished, timeout=WAIT_MS, check_params_cb=lambda r: isinstance(r, LamaSet)):
         tab.probe.setCurrentIndex(tab.probe.findData("sentences"))
     # T-REx lines here have no evidence sentences: without the template they cannot be probed.
     assert set(shown_column(tab, 0)) == {"Squad"}
@@ -373,7 +374,7 @@ def test_probe_from_the_original_sentences(qtbot, window, lama_dir):
 
 def test_the_running_tally_equals_summarise_also_when_a_run_replaces_results(lama_dir):
     from explorer.core.lama_data import FactResult
-    from explorer.core.lama_tally import ScoreTally
+    from explorer.core.lama_data import ScoreTally
 
     facts = lama_data.read(lama_dir).facts
     tally, held = ScoreTally(), [None] * len(facts)
@@ -434,7 +435,7 @@ def test_the_status_bar_shows_the_running_job(qtbot, window, lama_dir):
     open_folder(qtbot, window, lama_dir)
     tab.batch_size.setValue(1)
     seen: list[str] = []
-    window.controller.jobProgress.connect(lambda kind, _s: seen.append(window.status_load.text()) if kind == "lama" else None)
+    window.lama.jobProgress.connect(lambda _s: seen.append(window.status_load.text()) if window.lama._active == "lama" else None)
     run_all(qtbot, window)
     assert seen and all(text.startswith("LAMA running") for text in seen)
     assert any(re.fullmatch(r"LAMA running: \d+/9", text) for text in seen)  # said once, with the count
@@ -455,15 +456,15 @@ def test_switching_model_while_lama_runs_asks_and_says_what_it_cleared(qtbot, wi
     tab = window.lama
     open_folder(qtbot, window, big_sample(tmp_path))
     tab.batch_size.setValue(1)
-    old = window.controller.model_info.name
+    old = window.controller.main.info.name
     progress: list = []
-    window.controller.jobProgress.connect(lambda kind, step: progress.append(step) if kind == "lama" else None)
+    window.lama.jobProgress.connect(lambda step: progress.append(step) if window.lama._active == "lama" else None)
     tab.run()
     qtbot.waitUntil(lambda: any(s.payload for s in progress), timeout=WAIT_MS)
     asked: list[str] = []
     monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, *_a, **_k: asked.append(text) or False)
     loads: list[str] = []
-    window.controller.modelLoading.connect(loads.append)
+    window.controller.main.loading.connect(loads.append)
     other = str(model_dirs["distilbert"])
     window.model_bar.loadRequested.emit(other, "auto", "auto")
     assert len(asked) == 1 and "LAMA" in asked[0] and "clears the LAMA results" in asked[0]
@@ -471,13 +472,13 @@ def test_switching_model_while_lama_runs_asks_and_says_what_it_cleared(qtbot, wi
     assert window.status_load.text().startswith("LAMA running")
     assert window.model_bar.model_selector.currentText() == old
     monkeypatch.setattr(dialogs, "confirm", lambda *_a, **_k: True)
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS):
         window.model_bar.loadRequested.emit(other, "auto", "auto")
     assert tab.job_bar.label.text().startswith("stopped") or "cleared" in tab.message.text()
     assert tab.message.isVisible() and f"Results of {old} cleared" in tab.message.text()
     assert all(r is None for r in tab._current_results())
     assert window.status_load.text() == "ready"
     # The note speaks of the model before; it goes when yet another one loads.
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS):
         window.model_bar.loadRequested.emit(old, "auto", "auto")
     assert not tab.message.isVisible()

@@ -26,7 +26,7 @@ WAIT_MS = 15000
 def type_sentence(qtbot, w, text: str) -> None:
     editor = w.findChild(QPlainTextEdit, "sentenceEditor")
     editor.clear()
-    with qtbot.waitSignal(w.controller.fillMaskReady, timeout=WAIT_MS, check_params_cb=lambda r: r.text == text):
+    with qtbot.waitSignal(w.predictions.answered, timeout=WAIT_MS, check_params_cb=lambda r: r.text == text):
         qtbot.keyClicks(editor, text)
 
 
@@ -66,7 +66,7 @@ def test_clicking_a_candidate_writes_it_at_that_mask(qtbot, window):
     type_sentence(qtbot, window, "The [MASK] sat on the [MASK] .")
     card = window.fill_mask.cards[1]
     row = next(r for r in card.rows if not r.candidate.continues_word)
-    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.predictions.answered, timeout=WAIT_MS):
         qtbot.mouseClick(row.button, Qt.MouseButton.LeftButton)
     assert window.editor.toPlainText() == f"The [MASK] sat on the {row.candidate.text} ."
 
@@ -85,7 +85,7 @@ def test_clicking_a_token_masks_it(qtbot, window):
     strip = window.tokens
     index = next(i for i in range(strip.count()) if strip.item(i).text() == "cat")
     item_rect = strip.visualItemRect(strip.item(index))
-    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.predictions.answered, timeout=WAIT_MS):
         qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=item_rect.center())
     assert window.editor.toPlainText() == "The [MASK] sat on the mat."
     assert len(window.fill_mask.visible_candidates()) == 1
@@ -101,7 +101,7 @@ def test_clicking_a_special_token_changes_nothing(qtbot, window):
 def test_ctrl_m_inserts_the_models_mask_token(qtbot, window):
     type_sentence(qtbot, window, "The cat")
     window.editor.moveCursor(window.editor.textCursor().MoveOperation.End)
-    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.predictions.answered, timeout=WAIT_MS):
         qtbot.keyClick(window.editor, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert window.editor.toPlainText() == "The cat [MASK]"
     assert len(window.fill_mask.visible_candidates()) == 1
@@ -136,10 +136,10 @@ def test_roberta_model_uses_its_own_mask(qtbot, model_dirs):
     w = create_window(str(model_dirs["roberta"]))
     qtbot.addWidget(w)
     try:
-        qtbot.waitUntil(lambda: w.controller.model_info is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: w.controller.main.info is not None, timeout=WAIT_MS)
         w.editor.setPlainText("Nice to")
         w.editor.moveCursor(w.editor.textCursor().MoveOperation.End)
-        with qtbot.waitSignal(w.controller.fillMaskReady, timeout=WAIT_MS, check_params_cb=lambda r: "<mask>" in r.text):
+        with qtbot.waitSignal(w.predictions.answered, timeout=WAIT_MS, check_params_cb=lambda r: "<mask>" in r.text):
             w.insert_mask_button.click()
         assert w.editor.toPlainText() == "Nice to <mask>"
         assert len(w.fill_mask.visible_candidates()) == 1
@@ -177,7 +177,7 @@ def test_offline_start_without_any_model_explains_itself(qtbot, tmp_path, monkey
 def test_ctrl_enter_predicts_at_once(qtbot, window):
     window.editor.textChanged.disconnect()  # no debounce: only Ctrl+Enter can ask now
     window.editor.setPlainText("The [MASK] sat on the mat.")
-    with qtbot.waitSignal(window.controller.fillMaskReady, timeout=WAIT_MS) as blocker:
+    with qtbot.waitSignal(window.predictions.answered, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert blocker.args[0].text == "The [MASK] sat on the mat."
     assert window.editor.toPlainText() == "The [MASK] sat on the mat."  # no newline typed
@@ -212,7 +212,7 @@ def test_closing_while_the_model_loads_stops_promptly(qtbot, bert_dir):
 
 def test_leaving_the_model_box_does_not_reload_the_model(qtbot, window):
     loads: list[str] = []
-    window.controller.modelLoading.connect(loads.append)
+    window.controller.main.loading.connect(loads.append)
     box = window.model_bar.model_selector
     box.setFocus()
     qtbot.mouseClick(window.editor.viewport(), Qt.MouseButton.LeftButton)  # focus leaves the box
@@ -247,7 +247,7 @@ def test_open_folder_loads_the_folder(qtbot, window, model_dirs, monkeypatch):
     folder = model_dirs["distilbert"]
     answer_folder_dialog(monkeypatch, folder)
     # What the error banner's and the demo banner's Open folder… buttons call.
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
         window.model_bar.open_folder()
     assert loaded.args[0].source == str(folder.resolve())
     assert str(folder) in window.status_model.text()
@@ -259,7 +259,7 @@ def test_open_folder_from_the_model_list_loads_the_folder(qtbot, window, model_d
     answer_folder_dialog(monkeypatch, folder)
     box = window.model_bar.model_selector
     index = box.findText(OPEN_FOLDER)
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
         box.setCurrentIndex(index)
         box.activated.emit(index)  # what choosing the entry emits
     assert loaded.args[0].source == str(folder.resolve())
@@ -280,7 +280,7 @@ def test_a_name_that_fails_to_load_leaves_the_list(qtbot, window, bert_dir):
     box.setFocus()
     box.lineEdit().selectAll()
     qtbot.keyClicks(box.lineEdit(), "demoabc")
-    with qtbot.waitSignal(window.controller.modelFailed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.controller.main.failed, timeout=WAIT_MS):
         qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
     assert box.findText("demoabc") < 0
     assert [box.itemText(i) for i in range(box.count())] == presets
@@ -301,7 +301,7 @@ def test_precision_offers_only_what_the_device_runs(qtbot, window):
     bar.device_selector.activated.emit(bar.device_selector.currentIndex())
     assert offered() == ["auto", "float32"]
     assert bar.dtype_selector.currentText() == "auto"  # float16 is not offered on a CPU
-    assert loads == [(str(window.controller.model_info.name), "cpu", "auto")]
+    assert loads == [(str(window.controller.main.info.name), "cpu", "auto")]
     bar.set_devices(["cpu", "mps"])
     bar.device_selector.setCurrentText("mps")
     bar.device_selector.activated.emit(bar.device_selector.currentIndex())
@@ -324,14 +324,14 @@ def test_the_precisions_offered_are_ones_the_engine_runs():
 
 
 def test_a_precision_error_offers_a_way_out_that_fits(qtbot, window, bert_dir):
-    with qtbot.waitSignal(window.controller.modelFailed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.controller.main.failed, timeout=WAIT_MS):
         window.load_model(str(bert_dir), "cpu", "float16")  # e.g. `bert-explorer gui --dtype float16`
     banner = window.banner
     assert banner.isVisible() and "float16" in banner.label.text()
     assert not banner.open_folder.isVisible()  # a folder would not help
     assert banner.use_auto.isVisible()
     assert window.model_bar.dtype_selector.currentText() == "auto"  # what is in use
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS) as loaded:
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
         banner.use_auto.click()
     assert loaded.args[0].dtype == "float32" and not banner.isVisible()
 

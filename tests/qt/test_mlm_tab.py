@@ -162,7 +162,7 @@ def test_loading_a_model_again_recomputes_and_keeps_the_token_in_view(qtbot, win
     tab.select_position(m.index)
     qtbot.waitUntil(lambda: lens_matches(tab, m.index), timeout=WAIT_MS)
     before = tab.result
-    with qtbot.waitSignal(window.controller.modelLoaded, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS):
         window.load_model(str(bert_dir))
     wait_for_result(qtbot, tab, lambda r: r is not before)
     assert tab.result.masked_positions == before.masked_positions

@@ -32,7 +32,7 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
     controller = ExplorerController()
     # torch and transformers leave ~450k long-lived objects; freezing them keeps the
     # collector's full passes (200-300 ms on the UI thread, measured) out of redraws.
-    controller.modelLoaded.connect(lambda _info: gc.freeze())
+    controller.main.loaded.connect(lambda _info: gc.freeze())
     window = MainWindow(controller)
     controller.start()
     # Opened without a model named, the app must still open on a working one: the demo

@@ -7,6 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from explorer.qt.widgets.style import PALETTE, banner_style
+
 
 class _Banner(QFrame):
     """A coloured strip: text, then the subclass's buttons, then Dismiss."""
@@ -41,7 +43,7 @@ class ErrorBanner(_Banner):
     model could not be had, the automatic device and precision when those were refused."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("errorBanner", "background: #fdecea; border: 1px solid #f5c2c0;", parent)
+        super().__init__("errorBanner", banner_style(PALETTE.error_banner_bg, PALETTE.error_banner_border), parent)
         self.label.setObjectName("errorText")  # the name tests and people already know
         self.open_folder = self._button("Open folder…", "bannerOpenFolder", "Open a model folder that is on this computer")
         self.use_auto = self._button(
@@ -62,7 +64,7 @@ class DemoBanner(_Banner):
     downloadRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("demoBanner", "background: #fff8e1; border: 1px solid #f0d48a;", parent)
+        super().__init__("demoBanner", banner_style(PALETTE.demo_banner_bg, PALETTE.demo_banner_border), parent)
         self.open_folder = self._button("Open folder…", "demoOpenFolder", "Open a model folder that is on this computer")
         self.download = self._button("Download…", "demoDownload", "Fetch a model from the Hugging Face hub (needs a network)")
         self.open_folder.clicked.connect(self.openFolderRequested)

@@ -1,38 +1,146 @@
-"""The UI's one way to the model: submits to the inference thread, drops stale answers.
+"""The UI's one way to the models: job handles, and one ModelSlot per open model.
 
-Panels never see request ids; they get the newest result of each kind and nothing older.
+Every request returns a `Job`, a handle with its own signals (as napari's `create_worker`
+does): whoever asked listens to it, and nobody filters other people's answers. Interactive
+requests are latest-wins per lane: a newer one on the same lane supersedes the older, whose
+handle then stays silent, so a view only ever hears its newest answer.
+
+A `ModelSlot` is one named model (`main`, `compare`): its load, its info, and the requests
+made of it. A view built for a slot works the same for either model.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from explorer.core.slots import COMPARE, MAIN, SLOTS
 from explorer.qt.shell.inference import InferenceThread, default_session_factory
 
 log = logging.getLogger(__name__)
 
 
+class Job(QObject):
+    """One request's answer. Exactly one of finished/failed/cancelled ends a job that is not
+    superseded; `ended` follows it, for views that only track being busy."""
+
+    progress = Signal(object)  # the step a long job yielded
+    finished = Signal(object)  # its result (a long job's return value)
+    failed = Signal(str, str)  # message, cause (inference.CAUSE_*: what a way out must fix)
+    cancelled = Signal()
+    ended = Signal()
+
+    def __init__(
+        self,
+        controller: ExplorerController,
+        request_id: int,
+        *,
+        label: str = "",
+        slot: str | None = None,
+        stopping_loses: str = "",
+    ) -> None:
+        super().__init__()  # no parent: a handle lives while someone holds it, not for the app's life
+        self._controller = controller
+        self.request_id = request_id
+        self.label = label  # what the status line calls it while it runs ("Generating")
+        self.slot = slot  # the model it runs on: loading another into that slot waits for it
+        self.stopping_loses = stopping_loses  # said when a model switch would stop it
+        self.done = False
+        self.superseded = False
+
+    @property
+    def running(self) -> bool:
+        return not (self.done or self.superseded)
+
+    def cancel(self) -> None:
+        if self.running:
+            self._controller.thread.cancel(self.request_id)
+
+
+class ModelSlot(QObject):
+    """One named model: loading it, what it is, and the requests made of it."""
+
+    loading = Signal(str)  # the model's name
+    progress = Signal(object)  # LoadProgress
+    loaded = Signal(object)  # ModelInfo
+    failed = Signal(str, str)  # message, cause
+    closed = Signal()
+
+    def __init__(self, controller: ExplorerController, name: str) -> None:
+        super().__init__(controller)
+        self.name = name
+        self._controller = controller
+        self._info: Any = None
+        self._load: Job | None = None
+
+    @property
+    def info(self) -> Any:
+        """The ModelInfo of the model open in this slot, or None."""
+        return self._info
+
+    @property
+    def has_model(self) -> bool:
+        return self._info is not None
+
+    @property
+    def is_loading(self) -> bool:
+        return self._load is not None and self._load.running
+
+    def load(self, model: str, device: str = "auto", dtype: str = "auto", *, fallback: bool = False) -> Job:
+        """Load in the background; the slot's old model answers until the new one is ready.
+        With fallback, the demo model if `model` cannot be had (start-up)."""
+        if self._load is not None:
+            self._load.cancel()
+        slot = self.name
+        self.loading.emit(model)
+        # No label: a load's own progress messages speak for it, in the slot's signals.
+        job = self._controller.run_job(lambda s: s.load(model, device, dtype, fallback=fallback, slot=slot))
+        job.progress.connect(self.progress)
+        job.finished.connect(self._on_loaded)
+        job.failed.connect(self.failed)
+        self._load = job
+        return job
+
+    def close(self) -> None:
+        """Close this slot's model (a compare model the person no longer wants); the jobs
+        running on it stop first."""
+        if self._load is not None:
+            self._load.cancel()
+        for job in self._controller.jobs_in_flight():
+            if job.slot == self.name:
+                job.cancel()
+        if self._info is None:
+            return
+        self._info = None
+        slot = self.name
+        self._controller.run_job(lambda s: s.unload(slot))
+        self.closed.emit()
+
+    def _on_loaded(self, info: Any) -> None:
+        self._info = info
+        self.loaded.emit(info)
+
+    def request(self, call: Callable[[Any], Any], *, lane: Hashable) -> Job | None:
+        """An interactive request: `call(ops)` with the operations on this slot's model.
+        Latest wins on (slot, lane). None (and nothing asked) while no model is open."""
+        if self._info is None:
+            return None
+        slot = self.name
+        return self._controller.request(lambda s: call(s.on(slot)), lane=(slot, lane), slot=slot)
+
+    def run_job(self, call: Callable[[Any], Any], *, label: str, stopping_loses: str = "") -> Job:
+        """A long job on this slot's model: `call(ops)` returns a generator of steps."""
+        slot = self.name
+        return self._controller.run_job(lambda s: call(s.on(slot)), label=label, slot=slot, stopping_loses=stopping_loses)
+
+
 class ExplorerController(QObject):
     sessionReady = Signal()
     devicesFound = Signal(list)
-    modelLoading = Signal(str)  # the model's name
-    modelProgress = Signal(object)  # LoadProgress
-    modelLoaded = Signal(object)  # ModelInfo
-    modelFailed = Signal(str, str)  # message, cause (inference.CAUSE_*: what a way out must fix)
-    fillMaskReady = Signal(object)  # FillMaskResult
-    fillMaskFailed = Signal(str)
-    attentionReady = Signal(object)  # AttentionResult
-    attentionFailed = Signal(str)
-    busyChanged = Signal(str, bool)  # kind, busy
-    # Long jobs of any other kind (generation, LAMA, ...): tabs listen for their own kind.
-    jobProgress = Signal(str, object)  # kind, the step the job yielded
-    jobFinished = Signal(str, object)  # kind, the job's return value
-    jobFailed = Signal(str, str)  # kind, message
-    jobCancelled = Signal(str)  # kind
+    jobStarted = Signal(object)  # a long Job with a label: the status line follows it
 
     def __init__(self, session_factory: Callable[[], Any] = default_session_factory, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,127 +150,93 @@ class ExplorerController(QObject):
         self.thread.progress.connect(self._on_progress)
         self.thread.failed.connect(self._on_failed)
         self.thread.cancelled.connect(self._on_cancelled)
-        self._latest: dict[str, int] = {}
-        self._model_info: Any = None
-        self._pending_fill: tuple[str, int] | None = None
+        self._jobs: dict[int, Job] = {}
+        self._lanes: dict[Hashable, Job] = {}
+        self.slots = {name: ModelSlot(self, name) for name in SLOTS}
         self._shut_down = False
+
+    @property
+    def main(self) -> ModelSlot:
+        return self.slots[MAIN]
+
+    @property
+    def compare(self) -> ModelSlot:
+        return self.slots[COMPARE]
 
     def start(self) -> None:
         self.thread.start()
 
-    @property
-    def model_info(self) -> Any:
-        return self._model_info
-
-    def _submit(self, kind: str, call: Callable[[Any], Any], *, interactive: bool) -> int:
-        request_id = self.thread.submit(kind, call, interactive=interactive)
-        self._latest[kind] = request_id
-        self.busyChanged.emit(kind, True)
-        return request_id
-
-    def _is_latest(self, kind: str, request_id: int) -> bool:
-        return self._latest.get(kind) == request_id
-
     # --- requests ---------------------------------------------------------------------
-    def load_model(self, name: str, device: str = "auto", dtype: str = "auto", *, fallback: bool = False) -> None:
-        """Load in the background; with fallback, the demo model if `name` cannot be had."""
-        self.thread.cancel_kind("load")
-        self.modelLoading.emit(name)
-        self._submit("load", lambda s: s.load(name, device, dtype, fallback=fallback), interactive=False)
+    def request(self, call: Callable[[Any], Any], *, lane: Hashable, slot: str | None = None) -> Job:
+        """`call(session)` as an interactive request: served between job steps; a newer
+        request on the same lane supersedes this one (its handle then says nothing)."""
+        job = Job(self, self.thread.submit(call, lane=lane), slot=slot)
+        previous = self._lanes.get(lane)
+        if previous is not None and previous.running:
+            previous.superseded = True
+            self._forget(previous)
+        self._lanes[lane] = job
+        self._jobs[job.request_id] = job
+        return job
 
-    def request_fill_mask(self, text: str, top_k: int) -> None:
-        if self._model_info is None:
-            self._pending_fill = (text, top_k)  # asked again once a model is there
-            return
-        self._submit("fill_mask", lambda s: s.fill_mask(text, top_k), interactive=True)
+    def run_job(
+        self, call: Callable[[Any], Any], *, label: str = "", slot: str | None = None, stopping_loses: str = ""
+    ) -> Job:
+        """A long job: `call(session)` returns a generator of steps (or a result at once).
+        Queued behind the job running now; `Job.cancel()` stops it within one step."""
+        job = Job(self, self.thread.submit(call), label=label, slot=slot, stopping_loses=stopping_loses)
+        self._jobs[job.request_id] = job
+        if label:
+            self.jobStarted.emit(job)
+        return job
 
-    def request_attention(self, text: str) -> None:
-        if self._model_info is not None:  # once a model loads, the view asks again
-            self._submit("attention", lambda s: s.attention(text), interactive=True)
-
-    def request(self, kind: str, call: Callable[[Any], Any]) -> int:
-        """An interactive request of any other kind: latest wins, served between job steps.
-
-        The answer comes as jobFinished(kind, result) or jobFailed(kind, message). Returns 0
-        (and does nothing) while no model is loaded.
-        """
-        if self._model_info is None:
-            return 0
-        return self._submit(kind, call, interactive=True)
-
-    def run_job(self, kind: str, call: Callable[[Any], Any]) -> int:
-        """A long job on the inference thread: `call(session)` returns a generator of steps.
-
-        Answers come as jobProgress / jobFinished / jobFailed / jobCancelled with this kind.
-        A job of the same kind that is still queued or running is cancelled first.
-        """
-        self.thread.cancel_kind(kind)
-        return self._submit(kind, call, interactive=False)
-
-    def jobs_in_flight(self) -> list[str]:
-        """Kinds of the long jobs running or queued (a model load among them), not cancelled."""
-        return self.thread.job_kinds()
-
-    @property
-    def has_model(self) -> bool:
-        return self._model_info is not None
-
-    def cancel(self, kind: str) -> None:
-        self.thread.cancel_kind(kind)
+    def jobs_in_flight(self) -> list[Job]:
+        """The long jobs running or queued (a model load among them), not cancelled."""
+        return [self._jobs[i] for i in self.thread.job_ids() if i in self._jobs]
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         self._shut_down = True
         return self.thread.stop(timeout_ms)
 
     # --- answers (UI thread) ----------------------------------------------------------
+    def _forget(self, job: Job) -> None:
+        self._jobs.pop(job.request_id, None)
+
+    def _end(self, request_id: int) -> Job | None:
+        job = self._jobs.pop(request_id, None)
+        if job is None or job.superseded:
+            return None  # stale: a newer request on its lane is on its way
+        job.done = True
+        return job
+
     def _on_ready(self, session: Any) -> None:
         self.sessionReady.emit()
-        self._submit("devices", lambda s: s.devices(), interactive=True)
+        job = self.request(lambda s: s.devices(), lane="devices")
+        job.finished.connect(lambda found: self.devicesFound.emit(list(found)))
+        job.failed.connect(lambda message, _cause: log.warning("could not list devices: %s", message))
 
-    def _on_result(self, request_id: int, kind: str, result: Any) -> None:
-        if not self._is_latest(kind, request_id):
-            return  # stale: a newer request of this kind is on its way
-        self.busyChanged.emit(kind, False)
-        if kind == "devices":
-            self.devicesFound.emit(list(result))
-        elif kind == "load":
-            self._model_info = result
-            self.modelLoaded.emit(result)
-            if self._pending_fill is not None:
-                text, k = self._pending_fill
-                self._pending_fill = None
-                self.request_fill_mask(text, k)
-        elif kind == "fill_mask":
-            self.fillMaskReady.emit(result)
-        elif kind == "attention":
-            self.attentionReady.emit(result)
-        else:
-            self.jobFinished.emit(kind, result)
+    def _on_result(self, request_id: int, result: Any) -> None:
+        job = self._end(request_id)
+        if job is not None:
+            job.finished.emit(result)
+            job.ended.emit()
 
-    def _on_progress(self, request_id: int, kind: str, step: Any) -> None:
-        if not self._is_latest(kind, request_id):
+    def _on_progress(self, request_id: int, step: Any) -> None:
+        job = self._jobs.get(request_id)
+        if job is not None and not job.superseded:
+            job.progress.emit(step)
+
+    def _on_failed(self, request_id: int, message: str, cause: str = "") -> None:
+        if request_id == 0:  # the session itself could not start: no model can load
+            self.main.failed.emit(message, cause)
             return
-        if kind == "load":
-            self.modelProgress.emit(step)
-        else:
-            self.jobProgress.emit(kind, step)
+        job = self._end(request_id)
+        if job is not None:
+            job.failed.emit(message, cause)
+            job.ended.emit()
 
-    def _on_failed(self, request_id: int, kind: str, message: str, cause: str = "") -> None:
-        if request_id and not self._is_latest(kind, request_id):
-            return
-        self.busyChanged.emit(kind, False)
-        if kind in ("load", "start"):
-            self.modelFailed.emit(message, cause)
-        elif kind == "fill_mask":
-            self.fillMaskFailed.emit(message)
-        elif kind == "attention":
-            self.attentionFailed.emit(message)
-        elif kind == "devices":
-            log.warning("could not list devices: %s", message)
-        else:
-            self.jobFailed.emit(kind, message)
-
-    def _on_cancelled(self, request_id: int, kind: str) -> None:
-        if self._is_latest(kind, request_id):
-            self.busyChanged.emit(kind, False)
-            self.jobCancelled.emit(kind)
+    def _on_cancelled(self, request_id: int) -> None:
+        job = self._end(request_id)
+        if job is not None:
+            job.cancelled.emit()
+            job.ended.emit()

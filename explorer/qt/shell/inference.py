@@ -3,7 +3,8 @@
 The UI never waits on it: it submits requests and hears back through queued signals.
 
 - Interactive requests (fill-mask while typing, attention for the current sentence) are
-  latest-wins per kind: a newer one replaces a pending one of the same kind.
+  latest-wins per lane: a newer one replaces a pending one on the same lane (a lane is
+  whatever the asker names: a view, and the model slot it shows).
 - Long jobs are generators, advanced one step at a time; pending interactive requests are
   served between steps, so typing stays live while a job runs. Cancel is a flag checked
   between steps.
@@ -20,7 +21,7 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +46,8 @@ def default_session_factory() -> Any:
 @dataclass
 class _Request:
     request_id: int
-    kind: str
     call: Call
-    interactive: bool
+    lane: Hashable | None  # interactive requests: the newest on a lane replaces a pending one
 
 
 @dataclass
@@ -81,10 +81,10 @@ class InferenceThread(QThread):
     """Serves requests against the session on its own thread. Signals carry request ids."""
 
     ready = Signal(object)  # the session, once built (torch is imported by then)
-    resultReady = Signal(int, str, object)  # request_id, kind, result (a job's return value too)
-    progress = Signal(int, str, object)  # request_id, kind, the step a job yielded
-    failed = Signal(int, str, str, str)  # request_id, kind, message, cause (CAUSE_*)
-    cancelled = Signal(int, str)  # request_id, kind
+    resultReady = Signal(int, object)  # request_id, result (a job's return value too)
+    progress = Signal(int, object)  # request_id, the step a job yielded
+    failed = Signal(int, str, str)  # request_id, message, cause (CAUSE_*)
+    cancelled = Signal(int)  # request_id
 
     def __init__(self, session_factory: Callable[[], Any] = default_session_factory, parent: Any = None) -> None:
         super().__init__(parent)
@@ -92,7 +92,7 @@ class InferenceThread(QThread):
         self._factory = session_factory
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
-        self._interactive: OrderedDict[str, _Request] = OrderedDict()
+        self._interactive: OrderedDict[Hashable, _Request] = OrderedDict()
         self._jobs: deque[_Request] = deque()
         self._cancelled: set[int] = set()
         self._running: _RunningJob | None = None
@@ -101,15 +101,16 @@ class InferenceThread(QThread):
         live_threads.add(self)
 
     # --- called from the UI thread -------------------------------------------------------
-    def submit(self, kind: str, call: Call, *, interactive: bool = False) -> int:
-        """Queue `call(session)`. Returns the request id its answer will carry."""
-        request = _Request(next(self._ids), kind, call, interactive)
+    def submit(self, call: Call, *, lane: Hashable | None = None) -> int:
+        """Queue `call(session)`: a long job, or with a lane an interactive request that
+        replaces one still pending on that lane. Returns the id its answer will carry."""
+        request = _Request(next(self._ids), call, lane)
         with self._cond:
             if self._quitting:
                 return request.request_id
-            if interactive:
-                self._interactive.pop(kind, None)  # latest wins
-                self._interactive[kind] = request
+            if lane is not None:
+                self._interactive.pop(lane, None)  # latest wins
+                self._interactive[lane] = request
             else:
                 self._jobs.append(request)
             self._cond.notify()
@@ -120,26 +121,12 @@ class InferenceThread(QThread):
             self._cancelled.add(request_id)
             self._cond.notify()
 
-    def cancel_kind(self, kind: str) -> None:
-        with self._cond:
-            for req in list(self._jobs) + list(self._interactive.values()):
-                if req.kind == kind:
-                    self._cancelled.add(req.request_id)
-            if self._running and self._running.request.kind == kind:
-                self._cancelled.add(self._running.request.request_id)
-            self._cond.notify()
-
-    def job_kinds(self) -> list[str]:
-        """The kinds of the job running and of those queued (not cancelled), in order."""
+    def job_ids(self) -> list[int]:
+        """The ids of the job running and of those queued (not cancelled), in order."""
         with self._cond:
             queued = [self._running.request] if self._running is not None else []
             queued += self._jobs
-            return [r.kind for r in queued if r.request_id not in self._cancelled]
-
-    def busy_with(self, kind: str) -> bool:
-        with self._cond:
-            running = self._running is not None and self._running.request.kind == kind
-            return running or any(r.kind == kind for r in self._jobs)
+            return [r.request_id for r in queued if r.request_id not in self._cancelled]
 
     def stop(self, timeout_ms: int = 2000) -> bool:
         """Stop accepting, cancel everything, and wait (bounded) for the thread to end."""
@@ -158,7 +145,7 @@ class InferenceThread(QThread):
             self.session = self._factory()
         except Exception as exc:
             log.exception("could not start the inference session")
-            self._fail(0, "start", exc)
+            self._fail(0, exc)
             return
         self.ready.emit(self.session)
         while True:
@@ -176,8 +163,8 @@ class InferenceThread(QThread):
             self._running.steps.close()
             self._running = None
 
-    def _fail(self, request_id: int, kind: str, exc: BaseException) -> None:
-        self.failed.emit(request_id, kind, describe_error(exc), error_cause(exc))
+    def _fail(self, request_id: int, exc: BaseException) -> None:
+        self.failed.emit(request_id, describe_error(exc), error_cause(exc))
 
     def _take_cancel(self, request_id: int) -> bool:
         with self._cond:
@@ -188,15 +175,15 @@ class InferenceThread(QThread):
 
     def _serve_interactive(self, request: _Request) -> None:
         if self._take_cancel(request.request_id):
-            self.cancelled.emit(request.request_id, request.kind)
+            self.cancelled.emit(request.request_id)
             return
         try:
             result = request.call(self.session)
         except Exception as exc:
-            log.debug("request %s (%s) failed", request.request_id, request.kind, exc_info=True)
-            self._fail(request.request_id, request.kind, exc)
+            log.debug("request %s failed", request.request_id, exc_info=True)
+            self._fail(request.request_id, exc)
             return
-        self.resultReady.emit(request.request_id, request.kind, result)
+        self.resultReady.emit(request.request_id, result)
 
     def _advance_job(self) -> None:
         """Start the next job or run one step of the current one."""
@@ -206,15 +193,15 @@ class InferenceThread(QThread):
                     return
                 request = self._jobs.popleft()
             if self._take_cancel(request.request_id):
-                self.cancelled.emit(request.request_id, request.kind)
+                self.cancelled.emit(request.request_id)
                 return
             try:
                 started = request.call(self.session)
             except Exception as exc:
-                self._fail(request.request_id, request.kind, exc)
+                self._fail(request.request_id, exc)
                 return
             if not isinstance(started, Generator):
-                self.resultReady.emit(request.request_id, request.kind, started)
+                self.resultReady.emit(request.request_id, started)
                 return
             self._running = _RunningJob(request, started)
             return
@@ -223,17 +210,17 @@ class InferenceThread(QThread):
         if self._take_cancel(request.request_id):
             job.steps.close()
             self._running = None
-            self.cancelled.emit(request.request_id, request.kind)
+            self.cancelled.emit(request.request_id)
             return
         try:
             step = next(job.steps)
         except StopIteration as done:
             self._running = None
-            self.resultReady.emit(request.request_id, request.kind, done.value)
+            self.resultReady.emit(request.request_id, done.value)
             return
         except Exception as exc:
             self._running = None
-            log.debug("job %s (%s) failed", request.request_id, request.kind, exc_info=True)
-            self._fail(request.request_id, request.kind, exc)
+            log.debug("job %s failed", request.request_id, exc_info=True)
+            self._fail(request.request_id, exc)
             return
-        self.progress.emit(request.request_id, request.kind, step)
+        self.progress.emit(request.request_id, step)

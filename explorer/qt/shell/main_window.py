@@ -22,14 +22,12 @@ from PySide6.QtWidgets import (
 
 from explorer import DEFAULT_MODEL
 from explorer.core.precisions import AUTO
+from explorer.core.slots import MAIN
 from explorer.qt.widgets import dialogs
-from explorer.qt.tabs.finetune import tab as finetune_tab
-from explorer.qt.tabs.generate import tab as generation_tab
-from explorer.qt.tabs.lama import tab as lama_tab
 from explorer.qt.tabs.attention.view import AttentionView
 from explorer.qt.shell.banners import DemoBanner, ErrorBanner
 from explorer.qt.shell.controller import ExplorerController
-from explorer.qt.tabs.predictions.panel import FillMaskPanel
+from explorer.qt.tabs.predictions.tab import PredictionsTab
 from explorer.qt.tabs.finetune.tab import FinetuneTab
 from explorer.qt.tabs.generate.tab import GenerationTab
 from explorer.qt.shell.inference import CAUSE_MODEL, CAUSE_SETTINGS
@@ -45,21 +43,6 @@ START_TEXT = "Nice to [MASK] you."
 MAX_TOP_K = 50
 READY = "ready"
 
-# The long jobs the status bar names while they run ("LAMA running: 120/305").
-JOB_NAMES = {
-    lama_tab.EVAL_KIND: "LAMA running",  # "LAMA running: 120/305", "Generating: 36/300"
-    lama_tab.READ_KIND: "Reading LAMA files",
-    finetune_tab.KIND: "Fine-tuning",
-    generation_tab.KIND: "Generating",
-}
-# Those that run on the loaded model: loading another waits behind them, so the window asks
-# first whether to stop them, and says what stopping loses.
-STOPPING_LOSES = {
-    lama_tab.EVAL_KIND: "Stopping it clears the LAMA results: they always belong to one model.",
-    finetune_tab.KIND: "Stopping it saves nothing.",
-    generation_tab.KIND: "Stopping it keeps the samples so far.",
-}
-
 
 class MainWindow(QMainWindow):
     def __init__(self, controller: ExplorerController, parent: QWidget | None = None) -> None:
@@ -73,7 +56,7 @@ class MainWindow(QMainWindow):
         self._asked: tuple[str, str, str, bool] | None = None  # the last load: model, device, dtype, fallback
         self._loading = False
         self._idle_status = "starting"  # the status line when no job runs and nothing loads
-        self._jobs: dict[str, str] = {}  # kind -> what the status line says of it, while it runs
+        self._jobs: dict[int, str] = {}  # a running job's id -> what the status line says of it
 
         self.model_bar = ModelBar(self)
         toolbar = QToolBar("Model", self)
@@ -97,19 +80,21 @@ class MainWindow(QMainWindow):
         self.top_k.setPrefix("top ")
         self.top_k.setKeyboardTracking(False)  # typing 25 asks once for 25, not for 2 first
         self.tokens = TokenStrip(self)
-        self.fill_mask = FillMaskPanel(self)
+        main = controller.main
+        self.predictions = PredictionsTab(main, controller.compare, self)
+        self.fill_mask = self.predictions.main  # the main model's guesses
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("tabs")
-        self.tabs.addTab(self.fill_mask, "Predictions")
-        self.attention = AttentionView(self)
+        self.tabs.addTab(self.predictions, "Predictions")
+        self.attention = AttentionView(self, slot=main)
         self.tabs.addTab(self.attention, "Attention")
-        self.mlm = MlmTab(self.controller, self)
+        self.mlm = MlmTab(main, self)
         self.tabs.addTab(self.mlm, "MLM lab")
-        self.generation = GenerationTab(self.controller, self)
+        self.generation = GenerationTab(main, self)
         self.tabs.addTab(self.generation, "Generate")
         self.finetune = FinetuneTab(self.controller, self)
         self.tabs.addTab(self.finetune, "Fine-tune")
-        self.lama = LamaTab(self.controller, self)
+        self.lama = LamaTab(self.controller, main, self)
         self.tabs.addTab(self.lama, "LAMA")
 
         sentence = QWidget(self)
@@ -167,9 +152,12 @@ class MainWindow(QMainWindow):
         self.load_progress.setObjectName("loadProgress")
         self.load_progress.setMaximumWidth(160)
         self.load_progress.hide()
+        self.status_compare = QLabel("", self)
+        self.status_compare.setObjectName("statusCompare")
+        self.status_compare.hide()
         for w in (self.status_load, self.load_progress):
             bar.addWidget(w)
-        for w in (self.status_model, self.status_device, self.status_dtype):
+        for w in (self.status_compare, self.status_model, self.status_device, self.status_dtype):
             bar.addPermanentWidget(w)
 
     def _wire(self) -> None:
@@ -181,13 +169,10 @@ class MainWindow(QMainWindow):
         self.demo_banner.downloadRequested.connect(self._ask_download)
         self.editor.textSettled.connect(self._request_predictions)
         self.editor.textSettled.connect(self.attention.set_text)
-        self.editor.textSettled.connect(self.finetune.set_sentence)
         self.finetune.useModel.connect(self.load_model)
-        self.attention.requestAttention.connect(c.request_attention)
+        self.finetune.compareRequested.connect(self.compare_with)
         self.lama.showInAttention.connect(self.attention.set_text)
         self.lama.openInEditor.connect(self.editor.setPlainText)
-        c.attentionReady.connect(self.attention.set_result)
-        c.attentionFailed.connect(self.attention.show_error)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
         self.top_k.capped.connect(
             lambda k: self.statusBar().showMessage(f"At most {k} guesses per mask: showing {k}.", 8000)
@@ -195,17 +180,20 @@ class MainWindow(QMainWindow):
         self.top_k.valueChanged.connect(self._forget_cap_note)
         self.insert_mask_button.clicked.connect(self.editor.insert_mask)
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.editor.insert_mask)
-        self.fill_mask.candidateChosen.connect(self._write_candidate)
+        self.predictions.candidateChosen.connect(self._write_candidate)
+        self.predictions.answered.connect(self._on_fill_mask)
         self.tokens.tokenClicked.connect(self._mask_token)
         c.devicesFound.connect(self.model_bar.set_devices)
-        c.modelLoading.connect(self._on_loading)
-        c.modelProgress.connect(self._on_load_progress)
-        c.modelLoaded.connect(self._on_loaded)
-        c.modelFailed.connect(self._on_load_failed)
-        c.fillMaskReady.connect(self._on_fill_mask)
-        c.fillMaskFailed.connect(self.fill_mask.show_error)
-        c.busyChanged.connect(self._on_busy)
-        c.jobProgress.connect(self._on_job_progress)
+        c.main.loading.connect(self._on_loading)
+        c.main.progress.connect(self._on_load_progress)
+        c.main.loaded.connect(self._on_loaded)
+        c.main.failed.connect(self._on_load_failed)
+        c.jobStarted.connect(self._follow_job)
+        self.model_bar.compareRequested.connect(self.compare_with)
+        c.compare.loading.connect(self._on_compare_loading)
+        c.compare.loaded.connect(self._on_compare_loaded)
+        c.compare.failed.connect(self._on_compare_failed)
+        c.compare.closed.connect(self._on_compare_closed)
 
     # --- actions ----------------------------------------------------------------------
     def load_model(self, name: str, device: str = AUTO, dtype: str = AUTO, *, fallback: bool = False) -> None:
@@ -218,21 +206,52 @@ class MainWindow(QMainWindow):
             return
         self._asked = (name, device, dtype, fallback)
         self.model_bar.set_model_name(name, device, dtype)
-        self.controller.load_model(name, device, dtype, fallback=fallback)
+        self.controller.main.load(name, device, dtype, fallback=fallback)
+
+    def compare_with(self, name: str) -> None:
+        """Open `name` beside the model in use (the compare slot), on the same device and
+        precision, and show the predictions; "" closes the compared model."""
+        compare = self.controller.compare
+        if not name:
+            compare.close()
+            return
+        self.model_bar.compare_shown(name)
+        _model, device, dtype = self._asked[:3] if self._asked is not None else ("", AUTO, AUTO)
+        compare.load(name, device, dtype)
+        self.tabs.setCurrentWidget(self.predictions)
+
+    def _on_compare_loading(self, name: str) -> None:
+        self.status_load.setText(f"loading {name} to compare…")
+
+    def _on_compare_loaded(self, info: Any) -> None:
+        self.model_bar.compare_shown(info.name)
+        self._show_status()
+        self.status_compare.setText(f"compared with {info.name}")
+        self.status_compare.show()
+
+    def _on_compare_failed(self, message: str, _cause: str) -> None:
+        compare = self.controller.compare
+        self.model_bar.compare_shown(compare.info.name if compare.info is not None else "")
+        self._show_status()
+        self.banner.show_error(f"Could not open the model to compare with: {message}", offer_folder=False, offer_auto=False)
+
+    def _on_compare_closed(self) -> None:
+        self.model_bar.compare_shown("")
+        self.status_compare.hide()
 
     def _may_stop_jobs_for(self, name: str) -> bool:
-        running = [k for k in dict.fromkeys(self.controller.jobs_in_flight()) if k in STOPPING_LOSES]
+        running = [j for j in self.controller.jobs_in_flight() if j.slot == MAIN and j.stopping_loses]
         if not running:
             return True
-        lines = [f"{self._jobs.get(k, JOB_NAMES[k])} (when asked). {STOPPING_LOSES[k]}" for k in running]
+        lines = [f"{self._jobs.get(j.request_id, j.label)} (when asked). {j.stopping_loses}" for j in running]
         text = "\n".join([
             f"Loading {name} has to wait until this is done:", "", *lines, "",
             "Stop it and switch now, or keep it running on the model in use?",
         ])
         if not dialogs.confirm(self, "Switch model?", text, "Stop and switch", "Keep running"):
             return False
-        for kind in running:
-            self.controller.cancel(kind)
+        for job in running:
+            job.cancel()
         return True
 
     def _load_with_auto(self) -> None:
@@ -251,7 +270,7 @@ class MainWindow(QMainWindow):
             self.load_model(name.strip(), self.model_bar.device_selector.currentText(), self.model_bar.dtype_selector.currentText())
 
     def _request_predictions(self, text: str) -> None:
-        self.controller.request_fill_mask(text, self.top_k.value())
+        self.predictions.ask(text, self.top_k.value())
 
     def _current_result(self) -> Any:
         result = self.fill_mask.result
@@ -286,7 +305,7 @@ class MainWindow(QMainWindow):
             self._wanted_model = name
         self._loading = True
         self.status_load.setText(f"loading {name}…")
-        if self.controller.model_info is None:
+        if not self.controller.main.has_model:
             self.fill_mask.show_message(f"Loading {name}… the guesses appear once it is ready.")
         self.load_progress.setRange(0, 0)
         self.load_progress.show()
@@ -310,12 +329,11 @@ class MainWindow(QMainWindow):
         self.status_device.setText(info.device)
         self.status_dtype.setText(info.dtype)
         self.editor.set_mask_token(info.mask_token)
-        self.attention.invalidate()
         self.editor.settle()
 
     def _on_load_failed(self, message: str, cause: str = "") -> None:
         self.load_progress.hide()
-        info = self.controller.model_info
+        info = self.controller.main.info
         self._loading = False
         self._idle_status = "load failed" if info is None else f"load failed; still using {info.name}"
         self._show_status()
@@ -332,23 +350,24 @@ class MainWindow(QMainWindow):
         self.fill_mask.set_result(result)
         self.tokens.set_tokenization(result.tokenization, self.editor.mask_token)
 
-    def _on_busy(self, kind: str, busy: bool) -> None:
-        if kind == "fill_mask":
-            self.fill_mask.set_busy(busy)
-        elif kind == "attention":
-            self.attention.set_busy(busy)
-        elif kind in JOB_NAMES:
-            if busy:
-                self._jobs[kind] = f"{JOB_NAMES[kind]}…"
-            else:
-                self._jobs.pop(kind, None)
+    def _follow_job(self, job: Any) -> None:
+        """The status line names a long job while it runs ("LAMA running: 120/305")."""
+        key = job.request_id
+        self._jobs[key] = f"{job.label}…"
+        self._show_status()
+
+        def progress(step: Any) -> None:
+            total = getattr(step, "total", 0) or 0
+            if key in self._jobs and total > 0:
+                self._jobs[key] = f"{job.label}: {getattr(step, 'done', 0):,}/{total:,}"
+                self._show_status()
+
+        def ended() -> None:
+            self._jobs.pop(key, None)
             self._show_status()
 
-    def _on_job_progress(self, kind: str, step: Any) -> None:
-        total = getattr(step, "total", 0) or 0
-        if kind in self._jobs and total > 0:
-            self._jobs[kind] = f"{JOB_NAMES[kind]}: {getattr(step, 'done', 0):,}/{total:,}"
-            self._show_status()
+        job.progress.connect(progress)
+        job.ended.connect(ended)
 
     def _forget_cap_note(self, k: int) -> None:
         if k < MAX_TOP_K:  # the note about the maximum no longer describes what is shown

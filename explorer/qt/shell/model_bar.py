@@ -17,6 +17,7 @@ PRESET_MODELS = (
     "demo",  # bundled with the app: works offline
 )
 OPEN_FOLDER = "Open folder…"
+NO_COMPARE = "none"
 
 Request = tuple[str, str, str]  # model, device, precision
 
@@ -30,6 +31,7 @@ class ModelBar(QWidget):
     """
 
     loadRequested = Signal(str, str, str)
+    compareRequested = Signal(str)  # a model to open beside the one in use; "" for none
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,7 +63,25 @@ class ModelBar(QWidget):
             caption.setBuddy(widget)
             layout.addWidget(caption)
             layout.addWidget(widget)
+        self.compare_selector = QComboBox(self)
+        self.compare_selector.setObjectName("compareModelSelector")
+        self.compare_selector.setAccessibleName("Compare with")
+        self.compare_selector.setEditable(True)
+        self.compare_selector.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.compare_selector.setMinimumContentsLength(16)
+        self.compare_selector.setToolTip(
+            "A second model to compare with: every tab then shows both, on the same input. "
+            "It loads on the same device and precision."
+        )
+        self.compare_selector.addItems([NO_COMPARE, *PRESET_MODELS])
+        self.compare_selector.insertSeparator(len(PRESET_MODELS) + 1)
+        self.compare_selector.addItem(OPEN_FOLDER)
+        caption = QLabel("Compare with", self)
+        caption.setBuddy(self.compare_selector)
+        layout.addWidget(caption)
+        layout.addWidget(self.compare_selector)
         layout.addStretch(1)
+        self._compared = ""  # the model open for comparison ("" for none)
         self._in_use: Request | None = None  # what loaded the model in use
         self._last: Request | None = None  # what was last asked for (loading, or in use)
         self.model_selector.activated.connect(self._on_model_activated)
@@ -69,6 +89,10 @@ class ModelBar(QWidget):
         self.model_selector.lineEdit().returnPressed.connect(self._on_name_entered)
         self.device_selector.activated.connect(self._on_device_chosen)
         self.dtype_selector.activated.connect(lambda _i: self._request(self._last_name()))
+        self.compare_selector.activated.connect(self._on_compare_activated)
+        self.compare_selector.lineEdit().returnPressed.connect(
+            lambda: self._ask_compare(self.compare_selector.currentText().strip())
+        )
 
     # --- told by the window -----------------------------------------------------------
     def set_model_name(self, name: str, device: str = AUTO, dtype: str = AUTO) -> None:
@@ -104,7 +128,30 @@ class ModelBar(QWidget):
         self.device_selector.setCurrentText(current if current in self._found else AUTO)
         self._offer_precisions()
 
+    def compare_shown(self, name: str) -> None:
+        """The model open for comparison now ("" for none): a failed one leaves the box."""
+        self._compared = name
+        if name and self.compare_selector.findText(name) < 0:
+            self.compare_selector.insertItem(1, name)
+        self.compare_selector.setCurrentText(name or NO_COMPARE)
+
     # --- the person's choices ---------------------------------------------------------
+    def _on_compare_activated(self, index: int) -> None:
+        text = self.compare_selector.itemText(index)
+        if text == OPEN_FOLDER:
+            folder = QFileDialog.getExistingDirectory(self, "Open a model folder to compare with", str(documents_folder()))
+            if not folder:
+                self.compare_shown(self._compared)
+                return
+            text = folder
+        self._ask_compare(text.strip())
+
+    def _ask_compare(self, name: str) -> None:
+        wanted = "" if name in ("", NO_COMPARE) else name
+        if wanted != self._compared:  # (an editable box activates again on losing focus)
+            self._compared = wanted
+            self.compareRequested.emit(wanted)
+
     def open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a model folder", str(documents_folder()))
         if not folder:

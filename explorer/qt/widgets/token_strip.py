@@ -8,8 +8,10 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
-SPECIAL_COLOR = QColor("#8a8a8a")
-MASK_COLOR = QColor("#fde7b0")
+from explorer.qt.widgets.style import PALETTE
+
+SPECIAL_COLOR = QColor(PALETTE.special_token)
+MASK_COLOR = QColor(PALETTE.mask_bg)
 
 
 class TokenStrip(QListWidget):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from explorer.core.attention_math import grid_shape, without_special
 from explorer.qt.widgets import dialogs
 from explorer.qt.widgets.heatmap_canvas import HeatmapCanvas
+from explorer.qt.widgets.style import error_label_style
 
 HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
 EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
@@ -91,17 +92,19 @@ class HeadDetail(QDialog):
 
 
 class AttentionView(QWidget):
-    """Passive view: set_text (the editor's sentence), set_result, set_busy, show_error.
-
-    Emits requestAttention(text) when it is visible and its sentence has no result yet, so
-    nothing is computed for a tab nobody looks at.
+    """The attention of one model slot's model: set_text (the editor's sentence), and it asks
+    its slot when it is visible and its sentence has no result yet, so nothing is computed
+    for a tab nobody looks at (requestAttention(text) says when it asks). Without a slot it
+    is passive: set_result, set_busy, show_error.
     """
 
     requestAttention = Signal(str)
+    answered = Signal(object)  # the AttentionResult it now shows
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, slot: Any = None, name: str = "attentionView") -> None:
         super().__init__(parent)
-        self.setObjectName("attentionView")
+        self.setObjectName(name)
+        self.slot = slot
         self.result: Any = None
         self._text = ""
         self._requested: str | None = None
@@ -166,6 +169,8 @@ class AttentionView(QWidget):
         self.export_button.clicked.connect(self._export_dialog)
         self.canvas.hovered.connect(lambda text: self.hover.setText(text or " "))
         self.canvas.panelClicked.connect(self.open_detail)
+        if slot is not None:
+            slot.loaded.connect(lambda _info: self.invalidate())
         # Anywhere in the window while this tab shows (a shortcut is live only while its
         # widget is visible), whatever has focus: the top-k box and the sentence editor too.
         # Spin boxes and the two-line sentence editor do not claim PgUp/PgDn before shortcuts
@@ -190,6 +195,18 @@ class AttentionView(QWidget):
             return
         self._requested = self._text
         self.requestAttention.emit(self._text)
+        self._ask(self._text)
+
+    def _ask(self, text: str) -> None:
+        if self.slot is None:
+            return
+        job = self.slot.request(lambda model: model.attention(text), lane=id(self))
+        if job is None:
+            self._requested = None  # no model yet: its loading asks again
+            return
+        self.set_busy(True)
+        job.finished.connect(self.set_result)
+        job.failed.connect(lambda message, _cause: self.show_error(message))
 
     def invalidate(self) -> None:
         """A new model: the sentence must be computed again."""
@@ -205,7 +222,7 @@ class AttentionView(QWidget):
         self.set_busy(False)
         self._requested = None
         self.message.setText(message)
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.setStyleSheet(error_label_style())
         self.message.show()
 
     def set_result(self, result: Any) -> None:
@@ -222,6 +239,7 @@ class AttentionView(QWidget):
         self.layer.setRange(0, result.num_layers - 1)
         self.layer.blockSignals(False)
         self.redraw()
+        self.answered.emit(result)
 
     def current_maps(self) -> tuple[np.ndarray, list[str], list[str], tuple[int, int]]:
         """What the canvas shows now: (n, T, T) matrices, tokens, titles, grid layout."""

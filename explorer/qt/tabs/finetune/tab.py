@@ -1,4 +1,5 @@
-"""The fine-tune tab: adapt the model to a text file, watch the loss, compare before and after."""
+"""The fine-tune tab: adapt the model to a text file, watch the loss, then use the adapted
+model or compare it with the base one (the window's compare mode, in every tab)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -27,26 +27,28 @@ from explorer.core.errors import InvalidParameterError
 from explorer.core.finetune_params import FinetuneParams
 from explorer.plots.curves import LossCurve
 from explorer.qt.widgets import dialogs
+from explorer.core.slots import MAIN
 from explorer.qt.shell.controller import ExplorerController
-from explorer.qt.tabs.predictions.panel import FillMaskPanel
-from explorer.qt.widgets.inputs import double_box, spin_box
+from explorer.qt.widgets.param_form import ParamForm
 from explorer.qt.widgets.job_bar import JobBar
+from explorer.qt.widgets.job_tab import JobTab
+from explorer.qt.widgets.style import error_label_style
 
-KIND = "finetune"
-COMPARE = "compare"
-COMPARE_TITLES = ("Base model", "Adapted model")
+JOB_LABEL = "Fine-tuning"
+STOPPING_LOSES = "Stopping it saves nothing."
 
 
-class FinetuneTab(QWidget):
-    """Emits useModel(folder) when the person wants to explore the adapted model."""
+class FinetuneTab(JobTab):
+    """Emits useModel(folder) when the person wants to explore the adapted model, and
+    compareRequested(folder) to compare it with the model in use."""
 
     useModel = Signal(str)
+    compareRequested = Signal(str)
 
     def __init__(self, controller: ExplorerController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("finetuneTab")
         self.controller = controller
-        self.sentence = ""
         self.result: Any = None
         self._before: float | None = None  # the perplexity measured before training, this run
 
@@ -59,23 +61,20 @@ class FinetuneTab(QWidget):
         self.corpus.setPlaceholderText(".txt (a document per line, or paragraphs), .jsonl or .csv")
         self.text_column = QLineEdit("text")
         self.text_column.setObjectName("textColumnEdit")
-        self.chunk_size = spin_box("chunkSizeSpin", 8, 512, 128, label="Chunk size")
-        self.mlm_probability = double_box(
-            "mlmProbabilitySpin", 0.01, 0.9, 0.15, step=0.01, decimals=2, label="Masking probability"
-        )
-        self.whole_word = QCheckBox("mask whole words")
-        self.whole_word.setObjectName("wholeWordCheck")
-        self.max_steps = spin_box("maxStepsSpin", 0, 1_000_000, 200, label="Steps")
-        self.max_steps.setSpecialValueText("use epochs")
-        self.epochs = double_box("epochsSpin", 0.1, 100.0, 1.0, step=0.5, decimals=1, label="Epochs")
-        self.lr = double_box("learningRateSpin", 1e-6, 1e-2, 5e-5, step=1e-5, decimals=6, label="Learning rate")
-        self.batch_size = spin_box("ftBatchSizeSpin", 1, 256, 8, label="Batch size")
-        self.seed = spin_box("ftSeedSpin", 0, 2**31 - 1, 42, label="Seed")
+        # The number boxes and check boxes, their ranges and labels: as FinetuneParams declares them.
+        self.form = ParamForm(FinetuneParams, self)
+        self.chunk_size = self.form["chunk_size"]
+        self.mlm_probability = self.form["mlm_probability"]
+        self.whole_word = self.form["whole_word"]
+        self.max_steps = self.form["max_steps"]  # its lowest value, "use epochs", is None: epochs decide
+        self.epochs = self.form["epochs"]
+        self.lr = self.form["lr"]
+        self.batch_size = self.form["batch_size"]
+        self.seed = self.form["seed"]
         self.out = QLineEdit()
         self.out.setObjectName("outputDirEdit")
         self.out.setPlaceholderText("a new or empty folder")
-        self.overwrite = QCheckBox("replace what is there")
-        self.overwrite.setObjectName("overwriteCheck")
+        self.overwrite = self.form["overwrite"]
 
         form = QFormLayout()
         form.addRow("Base model", self.base_model)
@@ -108,7 +107,8 @@ class FinetuneTab(QWidget):
         self.perplexity.setObjectName("perplexityLabel")
         self.use = QPushButton("Use this model")
         self.use.setObjectName("useModelButton")
-        self.compare = QPushButton("Compare with the base model")
+        self.compare = QPushButton("Compare with the adapted model")
+        self.compare.setToolTip("Open the adapted model beside the one in use: every tab then shows both.")
         self.compare.setObjectName("compareButton")
         for b in (self.use, self.compare):
             b.setEnabled(False)
@@ -116,10 +116,6 @@ class FinetuneTab(QWidget):
         self.canvas = FigureCanvasQTAgg(Figure(figsize=(5, 2.4), dpi=100))
         self.canvas.setObjectName("lossCurve")
         self.curve = LossCurve(self.canvas.figure)
-        self.compare_base = FillMaskPanel(self, name="compareBase")
-        self.compare_adapted = FillMaskPanel(self, name="compareAdapted")
-        for panel, title in ((self.compare_base, "base model"), (self.compare_adapted, "adapted model")):
-            panel.show_message(f"The {title}'s guesses for the editor's sentence appear here after Compare.")
 
         settings = QGroupBox("Settings")
         settings.setLayout(form)
@@ -130,35 +126,21 @@ class FinetuneTab(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.job)
         right.addWidget(self.message)
-        right.addWidget(self.canvas, 2)
+        right.addWidget(self.canvas, 1)
         right.addWidget(self.perplexity)
         buttons = QHBoxLayout()
         buttons.addWidget(self.use)
         buttons.addWidget(self.compare)
         buttons.addStretch(1)
         right.addLayout(buttons)
-        side_by_side = QHBoxLayout()
-        self.compare_titles = []
-        for panel, title in zip((self.compare_base, self.compare_adapted), COMPARE_TITLES):
-            box = QGroupBox(title)
-            box_layout = QVBoxLayout(box)
-            box_layout.setContentsMargins(2, 2, 2, 2)
-            box_layout.addWidget(panel)
-            side_by_side.addWidget(box)
-            self.compare_titles.append(box)
-        right.addLayout(side_by_side, 3)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 0)
         layout.addLayout(right, 1)
 
         self.start.clicked.connect(self.start_training)
-        self.job.stopRequested.connect(lambda: controller.cancel(KIND))
+        self.job.stopRequested.connect(self.cancel_job)
         self.use.clicked.connect(lambda: self.useModel.emit(self.result.out) if self.result else None)
-        self.compare.clicked.connect(self.run_compare)
-        controller.jobProgress.connect(self._on_progress)
-        controller.jobFinished.connect(self._on_finished)
-        controller.jobFailed.connect(self._on_failed)
-        controller.jobCancelled.connect(self._on_cancelled)
+        self.compare.clicked.connect(lambda: self.compareRequested.emit(self.result.out) if self.result else None)
 
     def _with_browse(self, edit: QLineEdit, browse: Any) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -179,34 +161,13 @@ class FinetuneTab(QWidget):
         if path:
             self.out.setText(path)
 
-    def set_sentence(self, text: str) -> None:
-        self.sentence = text
-        shown = self.compare_base.result
-        if shown is not None and shown.text != text:
-            self._clear_compare("The editor's sentence changed: press Compare to see the guesses for it.")
-
-    def _clear_compare(self, message: str) -> None:
-        """Guesses for another sentence (or before another run) never stay on show unmarked."""
-        for panel, box, title in zip((self.compare_base, self.compare_adapted), self.compare_titles, COMPARE_TITLES):
-            panel.clear(message)
-            box.setTitle(title)
-
     def params(self) -> FinetuneParams:
-        steps = self.max_steps.value()
         return FinetuneParams(
             corpus=self.corpus.text().strip(),
             out=self.out.text().strip(),
             base_model=self.base_model.text().strip(),
             text_column=self.text_column.text().strip() or "text",
-            chunk_size=self.chunk_size.value(),
-            mlm_probability=self.mlm_probability.value(),
-            whole_word=self.whole_word.isChecked(),
-            max_steps=steps or None,
-            epochs=self.epochs.value(),
-            lr=self.lr.value(),
-            batch_size=self.batch_size.value(),
-            seed=self.seed.value(),
-            overwrite=self.overwrite.isChecked(),
+            **self.form.values(),
         )
 
     def start_training(self) -> None:
@@ -225,14 +186,15 @@ class FinetuneTab(QWidget):
         self._before = None
         self.use.setEnabled(False)
         self.compare.setEnabled(False)
-        self._clear_compare("The base and adapted models' guesses for the editor's sentence appear here after Compare.")
         self.curve.clear()
         self.canvas.draw_idle()
         self.perplexity.setText("Perplexity: measuring before training…")
         self._show("")
         self.start.setEnabled(False)
         self.job.start("preparing…")
-        self.controller.run_job(KIND, lambda session: session.finetune(params))
+        self.follow(self.controller.run_job(
+            lambda session: session.finetune(params), label=JOB_LABEL, slot=MAIN, stopping_loses=STOPPING_LOSES
+        ))
 
     def _may_write(self, params: FinetuneParams) -> bool:
         """A model folder is replaced only when asked to, and confirmed. (Whether it may be
@@ -261,21 +223,11 @@ class FinetuneTab(QWidget):
             return False
         return True
 
-    def run_compare(self) -> None:
-        if self.result is None:
-            return
-        text, out = self.sentence, self.result.out
-        for panel in (self.compare_base, self.compare_adapted):
-            panel.set_busy(True)
-        self.controller.request(COMPARE, lambda session: session.compare(text, out, 10))
-
     def _show(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;" if error else "")
+        self.message.setStyleSheet(error_label_style() if error else "")
 
-    def _on_progress(self, kind: str, step: Any) -> None:
-        if kind != KIND:
-            return
+    def job_progress(self, step: Any) -> None:
         if step.phase == "note":  # for reading: the message label, not the progress bar
             self._show(step.message)
             return
@@ -293,16 +245,7 @@ class FinetuneTab(QWidget):
         else:
             self.perplexity.setText(f"Perplexity before: {self._before:.2f}  ·  after: {after}")
 
-    def _on_finished(self, kind: str, result: Any) -> None:
-        if kind == COMPARE:
-            base, adapted = result
-            self.compare_base.set_result(base)
-            self.compare_adapted.set_result(adapted)
-            self.compare_titles[0].setTitle(f"Base model: {base.model}")
-            self.compare_titles[1].setTitle(f"Adapted model: {Path(adapted.model).name}")
-            return
-        if kind != KIND:
-            return
+    def job_finished(self, result: Any) -> None:
         self.result = result
         self.start.setEnabled(True)
         self.job.finish(f"done: {result.steps} steps, saved to {result.out}")
@@ -313,18 +256,14 @@ class FinetuneTab(QWidget):
         self.compare.setEnabled(True)
         self._show("\n".join([f"Saved to {Path(result.out)}.", *result.warnings]))
 
-    def _on_failed(self, kind: str, message: str) -> None:
-        if kind == COMPARE:
-            self.compare_adapted.show_error(message)
-        elif kind == KIND:
-            self.start.setEnabled(True)
-            self.job.finish("")
-            self._show(message, error=True)
-            self._show_perplexity("failed, not measured")
+    def job_failed(self, message: str) -> None:
+        self.start.setEnabled(True)
+        self.job.finish("")
+        self._show(message, error=True)
+        self._show_perplexity("failed, not measured")
 
-    def _on_cancelled(self, kind: str) -> None:
-        if kind == KIND:
-            self.start.setEnabled(True)
-            self.job.finish("stopped")
-            self._show("Stopped: nothing was saved.")
-            self._show_perplexity("stopped, not measured")
+    def job_cancelled(self) -> None:
+        self.start.setEnabled(True)
+        self.job.finish("stopped")
+        self._show("Stopped: nothing was saved.")
+        self._show_perplexity("stopped, not measured")

@@ -1,7 +1,7 @@
 """The Generate tab: sample text from the model (Wang & Cho 2019) and watch the chain move.
 
-Passive about the model: it builds GenerationParams, starts a long job on the inference
-thread through the controller, and shows the steps that come back. Stop keeps the samples
+Passive about the model: it builds GenerationParams, starts a long job on its model slot,
+and shows the steps that come back. Stop keeps the samples
 of the last step that arrived.
 """
 
@@ -16,44 +16,39 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.core.generation_params import (
-    STRATEGIES,
-    STRATEGY_HELP,
-    GenerationParams,
-    GenerationResult,
-    format_temperature,
-)
+from explorer.core.generation_params import GenerationParams, GenerationResult, format_temperature
+from explorer.core.params import spec
 from explorer.qt.widgets import dialogs
-from explorer.qt.widgets.inputs import double_box, spin_box
+from explorer.qt.widgets.param_form import ParamForm
 from explorer.qt.widgets.job_bar import JobBar
+from explorer.qt.widgets.style import PALETTE, css, error_label_style
+from explorer.qt.widgets.job_tab import JobTab
 
 log = logging.getLogger(__name__)
 
-KIND = "generate"
+JOB_LABEL = "Generating"  # the status line: "Generating: 36/300"
+STOPPING_LOSES = "Stopping it keeps the samples so far."
 SAVE_FORMATS = (("Text, one sample a line", ".txt"), ("JSON Lines", ".jsonl"))
 RENDER_INTERVAL_MS = 50  # steps of a small model arrive far faster than anyone can read
 MAX_LINES = 2000  # the live view keeps the newest lines
-CHANGED_STYLE = "background-color: #ffd866; font-weight: 600;"
-RESAMPLED_STYLE = "background-color: #e6eefa;"  # sampled this step, but drew the same token
-MASK_STYLE = "color: #9a9a9a;"
-SEED_STYLE = "color: #1f4e79;"
-ITER_STYLE = "color: #777777; font-family: monospace; white-space: pre;"
-NOTE_STYLE = "color: #555555; font-style: italic;"
+CHANGED_STYLE = css(background=PALETTE.changed_bg, weight=600)
+RESAMPLED_STYLE = css(background=PALETTE.resampled_bg)  # sampled this step, but drew the same token
+MASK_STYLE = css(PALETTE.mask_text)
+SEED_STYLE = css(PALETTE.seed)
+ITER_STYLE = css(PALETTE.muted) + " font-family: monospace; white-space: pre;"
+NOTE_STYLE = css(PALETTE.note, italic=True)
 
 
 def step_html(step: Any, sample: int = 0, mask_token: str = "[MASK]") -> str:
@@ -78,11 +73,11 @@ def step_html(step: Any, sample: int = 0, mask_token: str = "[MASK]") -> str:
     return head + "".join(parts)
 
 
-class GenerationTab(QWidget):
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+class GenerationTab(JobTab):
+    def __init__(self, slot: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("generationTab")
-        self.controller = controller
+        self.slot = slot  # the ModelSlot whose model writes
         self.result: GenerationResult | None = None
         self.last_step: Any = None
         self._params: GenerationParams | None = None
@@ -93,48 +88,28 @@ class GenerationTab(QWidget):
         self._build()
         self._wire()
         self._set_running(False)
-        if getattr(controller, "has_model", False):
-            self._on_model(controller.model_info)
+        if slot.has_model:
+            self._on_model(slot.info)
 
     # --- building -------------------------------------------------------------------
-    def _spin(self, name: str, label: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
-        return spin_box(name, low, high, value, label=label, tip=tip, parent=self)
-
-    def _double(self, name: str, label: str, low: float, high: float, step: float, value: float, tip: str) -> QDoubleSpinBox:
-        return double_box(name, low, high, value, step=step, label=label, tip=tip, parent=self)
-
     def _build(self) -> None:
-        d = GenerationParams()
+        seed_text = spec(GenerationParams, "seed_text")
         self.seed_text = QLineEdit(self)
         self.seed_text.setObjectName("seedTextEdit")
-        self.seed_text.setAccessibleName("Seed text")
+        self.seed_text.setAccessibleName(seed_text.label)
         self.seed_text.setPlaceholderText("Text to start from (optional), e.g. My favorite class is")
-        self.seed_text.setToolTip("The samples continue this text; a [MASK] typed in it is filled in too")
-        self.strategy = QComboBox(self)
-        self.strategy.setObjectName("strategySelector")
-        self.strategy.setAccessibleName("Strategy")
-        for i, name in enumerate(STRATEGIES):
-            self.strategy.addItem(name)
-            self.strategy.setItemData(i, STRATEGY_HELP[name], Qt.ItemDataRole.ToolTipRole)
-        self.strategy.setToolTip("\n".join(f"{k}: {v}" for k, v in STRATEGY_HELP.items()))
-        self.length = self._spin("genLengthSpin", "Length", 1, 510, d.length, "Tokens to generate after the seed text")
-        self.batch_size = self._spin("batchSizeSpin", "Samples", 1, 256, d.batch_size, "Samples drawn together in one batch")
-        self.temperature = self._double(
-            "temperatureSpin", "Temperature", 0.001, 10.0, 0.05, d.temperature,
-            "Above 1 flattens the model's distribution, below 1 sharpens it",
-        )
-        self.decay = self._double(
-            "temperatureDecaySpin", "Temperature decay", 0.01, 2.0, 0.01, d.temperature_decay,
-            "Multiplies the temperature after every sweep over the positions (1 keeps it constant)",
-        )
-        self.top_k = self._spin("genTopKSpin", "Top-k", 0, 1_000_000, d.top_k, "Sample among the k likeliest tokens only")
-        self.top_k.setSpecialValueText("all")
-        self.burn_in = self._spin(
-            "burnInSpin", "Burn-in", 0, 1_000_000, d.burn_in,
-            "Iterations on the full distribution before top-k applies (Wang & Cho)",
-        )
-        self.max_iter = self._spin("maxIterSpin", "Max iterations", 1, 1_000_000, d.max_iter, "Iterations to run")
-        self.rng_seed = self._spin("rngSeedSpin", "Random seed", 0, 2**31 - 1, d.seed, "The same seed gives the same samples")
+        self.seed_text.setToolTip(seed_text.help)
+        # The other controls, their ranges, labels and tooltips: as GenerationParams declares them.
+        self.form = ParamForm(GenerationParams, self)
+        self.strategy = self.form["strategy"]
+        self.length = self.form["length"]
+        self.batch_size = self.form["batch_size"]
+        self.temperature = self.form["temperature"]
+        self.decay = self.form["temperature_decay"]
+        self.top_k = self.form["top_k"]
+        self.burn_in = self.form["burn_in"]
+        self.max_iter = self.form["max_iter"]
+        self.rng_seed = self.form["seed"]
         self.generate_button = QPushButton("Generate", self)
         self.generate_button.setObjectName("generateButton")
         self.generate_button.setDefault(True)
@@ -231,17 +206,12 @@ class GenerationTab(QWidget):
         bar.rangeChanged.connect(self._on_range)
 
     def _wire(self) -> None:
-        c = self.controller
         self.generate_button.clicked.connect(self.start)
         self.seed_text.returnPressed.connect(self.start)
         self.job_bar.stopRequested.connect(self.stop)
         self.copy_button.clicked.connect(self.copy_samples)
         self.save_button.clicked.connect(self._save_dialog)
-        c.modelLoaded.connect(self._on_model)
-        c.jobProgress.connect(self._on_progress)
-        c.jobFinished.connect(self._on_finished)
-        c.jobFailed.connect(self._on_failed)
-        c.jobCancelled.connect(self._on_cancelled)
+        self.slot.loaded.connect(self._on_model)
 
     # --- state ----------------------------------------------------------------------
     @property
@@ -249,7 +219,7 @@ class GenerationTab(QWidget):
         return self.job_bar.running
 
     def _set_running(self, running: bool) -> None:
-        has_model = bool(getattr(self.controller, "has_model", False))
+        has_model = self.slot.has_model
         self.generate_button.setEnabled(has_model and not running)
         self.generate_button.setToolTip("" if has_model else "Waiting for a model to load")
         has_samples = self.result is not None and bool(self.result.samples)
@@ -257,18 +227,7 @@ class GenerationTab(QWidget):
         self.save_button.setEnabled(has_samples and not running)
 
     def params(self) -> GenerationParams:
-        return GenerationParams(
-            seed_text=self.seed_text.text(),
-            length=self.length.value(),
-            batch_size=self.batch_size.value(),
-            temperature=self.temperature.value(),
-            temperature_decay=self.decay.value(),
-            top_k=self.top_k.value(),
-            burn_in=self.burn_in.value(),
-            max_iter=self.max_iter.value(),
-            strategy=self.strategy.currentText(),
-            seed=self.rng_seed.value(),
-        )
+        return GenerationParams(seed_text=self.seed_text.text(), **self.form.values())
 
     # --- actions --------------------------------------------------------------------
     def start(self) -> None:
@@ -280,7 +239,7 @@ class GenerationTab(QWidget):
             self.show_error(" ".join(problems))
             return
         self._params = params
-        self._model_name = str(getattr(self.controller.model_info, "name", ""))
+        self._model_name = str(getattr(self.slot.info, "name", ""))
         self.result = None
         self.last_step = None
         self._pending = None
@@ -292,18 +251,11 @@ class GenerationTab(QWidget):
         self.samples_label.setText("Samples")
         self.job_bar.start("starting…")
         self._set_running(True)
-
-        def call(session: Any) -> Any:
-            # Runs on the model thread, where torch lives.
-            from explorer.engine.generation import generate
-
-            return generate(session.lm, params)
-
-        self.controller.run_job(KIND, call)
+        self.follow(self.slot.run_job(lambda model: model.generate(params), label=JOB_LABEL, stopping_loses=STOPPING_LOSES))
 
     def stop(self) -> None:
         if self.running:
-            self.controller.cancel(KIND)
+            self.cancel_job()
             self.job_bar.stop.setEnabled(False)
             self.job_bar.label.setText("stopping…")
 
@@ -344,7 +296,7 @@ class GenerationTab(QWidget):
 
     def show_error(self, message: str) -> None:
         self.message.setText(message)
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.setStyleSheet(error_label_style())
         self.message.show()
 
     # --- answers from the model thread ----------------------------------------------
@@ -356,8 +308,8 @@ class GenerationTab(QWidget):
         self.length.setMaximum(max(1, max_length - 2))
         self._set_running(self.running)
 
-    def _on_progress(self, kind: str, step: Any) -> None:
-        if kind != KIND or not self.running:
+    def job_progress(self, step: Any) -> None:
+        if not self.running:
             return
         self.last_step = step
         self.job_bar.update(step)
@@ -415,8 +367,8 @@ class GenerationTab(QWidget):
             cursor.setCharFormat(QTextCharFormat())
             self._line_open = False
 
-    def _on_finished(self, kind: str, result: Any) -> None:
-        if kind != KIND or not self.running:
+    def job_finished(self, result: Any) -> None:
+        if not self.running:
             return
         self._flush()
         note = f"done: {result.iterations} iterations in {result.seconds:.1f} s"
@@ -424,8 +376,8 @@ class GenerationTab(QWidget):
         self.job_bar.finish(note)
         self._show_result(result)
 
-    def _on_cancelled(self, kind: str) -> None:
-        if kind != KIND or not self.running:
+    def job_cancelled(self) -> None:
+        if not self.running:
             return
         self._flush()
         step = self.last_step
@@ -439,8 +391,8 @@ class GenerationTab(QWidget):
         self.job_bar.finish(note)
         self._show_result(GenerationResult.from_step(self._model_name, self._params, step, stopped=True))
 
-    def _on_failed(self, kind: str, message: str) -> None:
-        if kind != KIND or not self.running:
+    def job_failed(self, message: str) -> None:
+        if not self.running:
             return
         self._flush()
         self.job_bar.finish("failed")

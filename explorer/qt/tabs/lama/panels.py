@@ -48,11 +48,6 @@ def compact_rows(table: QTableWidget) -> None:
     header.hide()
 
 
-def _plain_token(token: str) -> str:
-    # Byte-level BPE and SentencePiece mark a word's start; the gold is written without it.
-    return token[1:] if token[:1] in ("Ġ", "▁") else token
-
-
 class FactDetail(QWidget):
     """One fact: its sentence, gold and rank, the model's top-10 with probabilities."""
 
@@ -114,7 +109,9 @@ class FactDetail(QWidget):
         scores = result.top_scores if result else ()
         self.top.setRowCount(len(tokens))
         for row, (token, score) in enumerate(zip(tokens, scores)):
-            is_gold = _plain_token(token) == fact.obj_label
+            # The gold's own token (its rank says where it is), not a string match: "Paris"
+            # is "ĠParis" to RoBERTa and "paris" to an uncased model.
+            is_gold = result is not None and result.rank == row + 1
             cells = (_item(str(row + 1), align_right=True, bold=is_gold), _item(token, bold=is_gold),
                      _item(f"{score * 100:.2f}%", align_right=True, bold=is_gold))
             for col, cell in enumerate(cells):

@@ -22,14 +22,18 @@ from explorer.core.lama_data import FactResult, LamaReport, LamaSet
 from explorer.paths import LAMA_SAMPLE
 from explorer.qt.widgets import dialogs
 from explorer.qt.widgets.job_bar import JobBar, format_seconds
+from explorer.qt.widgets.job_tab import JobTab
+from explorer.qt.widgets.style import error_label_style
 from explorer.qt.tabs.lama.controls import LamaControls, fact_table
 from explorer.qt.tabs.lama.panels import FactDetail, LamaSummary
 from explorer.qt.tabs.lama.table_model import ALL_RELATIONS, STATUSES, LamaFilterProxy, LamaTableModel
-from explorer.core.lama_tally import ScoreTally
+from explorer.core.lama_data import ScoreTally
 
 log = logging.getLogger(__name__)
 
-READ_KIND, EVAL_KIND = "lama_read", "lama"
+READ_KIND, EVAL_KIND = "lama_read", "lama"  # what the tab's one job is doing
+READ_LABEL, EVAL_LABEL = "Reading LAMA files", "LAMA running"  # the status line: "LAMA running: 120/305"
+STOPPING_LOSES = "Stopping it clears the LAMA results: they always belong to one model."
 EXPORT_FORMATS = (("JSON lines", ".jsonl"), ("CSV", ".csv"))
 SEARCH_DELAY_MS = 200  # filtering 28k rows per keystroke would lag typing
 SUMMARY_EVERY_MS = 400  # a tiny model answers hundreds of batches a second
@@ -40,16 +44,17 @@ def is_sample(path: str) -> bool:
     return Path(path).resolve() == LAMA_SAMPLE.resolve()
 
 
-class LamaTab(QWidget):
+class LamaTab(JobTab):
     """Emits showInAttention(sentence) for the selected fact, openInEditor(sentence) on request."""
 
     showInAttention = Signal(str)
     openInEditor = Signal(str)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Any, slot: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lamaTab")
-        self.controller = controller
+        self.controller = controller  # reading files needs no model: a job of the session's
+        self.slot = slot  # the model whose answers are scored
         self.path: str | None = None
         self.data: LamaSet | None = None
         self._results: dict[str, list[FactResult | None]] = {}  # per protocol, one per fact
@@ -84,7 +89,7 @@ class LamaTab(QWidget):
         self.message = QLabel("", self)
         self.message.setObjectName("lamaMessage")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.setStyleSheet(error_label_style())
         self.message.hide()
         self.table = fact_table(self, self.proxy)
         self.detail = FactDetail(self)
@@ -112,12 +117,7 @@ class LamaTab(QWidget):
         layout.addWidget(main, 1)
 
     def _wire(self) -> None:
-        c = self.controller
-        c.jobProgress.connect(self._on_progress)
-        c.jobFinished.connect(self._on_finished)
-        c.jobFailed.connect(self._on_failed)
-        c.jobCancelled.connect(self._on_cancelled)
-        c.modelLoaded.connect(self._on_model_loaded)
+        self.slot.loaded.connect(self._on_model_loaded)
         self.open_folder_button.clicked.connect(self._open_folder_dialog)
         self.open_file_button.clicked.connect(self._open_file_dialog)
         self.probe.currentIndexChanged.connect(self._on_probe_changed)
@@ -151,13 +151,13 @@ class LamaTab(QWidget):
         """Read a LAMA folder, one subset folder or one .jsonl file (on the model thread)."""
         probe = self.probe.currentData()
         if self._active == EVAL_KIND:
-            self.controller.cancel(EVAL_KIND)  # its results belong to the facts being replaced
+            self.cancel_job()  # its results belong to the facts being replaced
             self._run = None
         self._pending_path = (path, probe)
         self._hide_message()
         self._active = READ_KIND
         self.job_bar.start(f"reading {Path(path).name}…")
-        self.controller.run_job(READ_KIND, lambda _session: lama_data.read_steps(path, probe))
+        self.follow(self.controller.run_job(lambda session: session.read_lama(path, probe), label=READ_LABEL))
         self._update_buttons()
 
     def _open_folder_dialog(self) -> None:
@@ -232,7 +232,7 @@ class LamaTab(QWidget):
         """Evaluate the facts the filters show, with the current protocol and batch size."""
         if self.data is None or self._active is not None:
             return
-        if not self.controller.has_model:
+        if not self.slot.has_model:
             self._show_message("No model is loaded yet: the facts are evaluated once one is.")
             return
         indices = self.proxy.shown_facts()
@@ -243,29 +243,25 @@ class LamaTab(QWidget):
         facts = [self.data.facts[i] for i in indices]
         protocol, batch = self.protocol.currentData(), self.batch_size.value()
         common = lama_data.find_upwards(Path(self.path or ""), "common_vocab_cased.txt")
-
-        def call(session: Any) -> Any:
-            from explorer.engine.lama import evaluate  # on the model thread: torch lives there
-
-            return evaluate(session.lm, facts, protocol, batch_size=batch, common_vocab=common)
-
-        self._model_name = self.controller.model_info.name
+        self._model_name = self.slot.info.name
         self._run = (indices, protocol)
         self._probed_now = set()  # this run's facts only: earlier runs filled others
         self._dropped_before = -1
         self._active = EVAL_KIND
         self._started = time.monotonic()
         self.job_bar.start(f"probing {len(facts):,} facts…")
-        self.controller.run_job(EVAL_KIND, call)
+        self.follow(self.slot.run_job(
+            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common),
+            label=EVAL_LABEL, stopping_loses=STOPPING_LOSES,
+        ))
         self._update_buttons()
 
     def stop(self) -> None:
         if self._active:
-            self.controller.cancel(self._active)
+            self.cancel_job()
 
-    def _on_progress(self, kind: str, step: Any) -> None:
-        if kind != self._active:
-            return
+    def job_progress(self, step: Any) -> None:
+        kind = self._active
         self.job_bar.update(step)
         if kind == EVAL_KIND and self._dropped_before < 0:
             self._dropped_before = step.done  # the first step counts the facts dropped up front
@@ -294,7 +290,8 @@ class LamaTab(QWidget):
         if not self._summary_timer.isActive():
             self._summary_timer.start()
 
-    def _on_finished(self, kind: str, result: Any) -> None:
+    def job_finished(self, result: Any) -> None:
+        kind = self._active
         if kind == READ_KIND and self._pending_path is not None:
             path, _probe = self._pending_path
             self._pending_path = None
@@ -314,19 +311,15 @@ class LamaTab(QWidget):
             return
         self._update_buttons()
 
-    def _on_failed(self, kind: str, message: str) -> None:
-        if kind not in (READ_KIND, EVAL_KIND) or kind != self._active:
-            return
+    def job_failed(self, message: str) -> None:
         self._active, self._run, self._pending_path = None, None, None
         self.job_bar.finish("failed")
         self._show_message(message)
         self._refresh_summary()
         self._update_buttons()
 
-    def _on_cancelled(self, kind: str) -> None:
-        if kind not in (READ_KIND, EVAL_KIND) or kind != self._active:
-            return
-        if kind == EVAL_KIND and self._run is not None:
+    def job_cancelled(self) -> None:
+        if self._active == EVAL_KIND and self._run is not None:
             results = self._results.setdefault(self._run[1], [None] * len(self.table_model.facts))
             text = f"stopped: {len(self._probed_now):,} of {len(self._run[0]):,} facts probed"
             told = sum(1 for i in self._run[0] if results[i] is not None and results[i].dropped)

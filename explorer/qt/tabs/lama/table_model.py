@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from explorer.core.lama_data import Fact, FactResult
+from explorer.qt.widgets.style import PALETTE
 
 COLUMNS = ("Relation", "Sentence", "Gold", "Top-1", "Rank", "Correct?")
 RELATION, SENTENCE, GOLD, TOP1, RANK, CORRECT = range(len(COLUMNS))
@@ -22,7 +23,7 @@ ALL_STATUSES, CORRECT_ONLY, WRONG_ONLY, NOT_RUN, DROPPED = "All facts", "Correct
 STATUSES = (ALL_STATUSES, CORRECT_ONLY, WRONG_ONLY, NOT_RUN, DROPPED)
 ALL_RELATIONS = "All relations"
 
-GREEN, RED, GREY = QColor("#1b7f3b"), QColor("#b00020"), QColor("#777777")
+GREEN, RED, GREY = QColor(PALETTE.correct), QColor(PALETTE.wrong), QColor(PALETTE.muted)
 NOT_ONE_TOKEN = "the gold is not one token of the model's vocabulary, so it can never be ranked"
 
 AnyIndex = QModelIndex | QPersistentModelIndex

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.plots.layer_lens import LensChart
+from explorer.qt.widgets.style import PALETTE
 
-FINAL_BG = QColor("#dbe9f8")
-TRUE_BG = QColor("#c8ecc9")
+FINAL_BG = QColor(PALETTE.final_bg)
+TRUE_BG = QColor(PALETTE.right_bg)
 FIXED_COLUMNS = ("read after", "final: p, rank")
 
 

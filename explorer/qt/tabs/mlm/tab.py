@@ -1,9 +1,9 @@
 """The MLM lab: mask a passage as BERT is trained, read the loss, the reconstruction, and the
 model's prediction layer by layer (labs 001-003, hands-on).
 
-The tab asks the controller for two kinds of answers: "mask_demo" (masking + loss) and
-"layer_lens" (one position through every layer). Both run on the model thread; the engine
-is imported there, inside the calls, never here.
+The tab asks its model slot for two answers, each on a lane of its own (the newest wins):
+the masking and its loss (`mask_demo`), and one position through every layer (`layer_lens`).
+Both run on the model thread.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -31,48 +28,22 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.mlm_params import (
-    DEFAULT_RATE,
-    DEFAULT_SEED,
-    KEPT,
-    LAB_PASSAGE,
-    MASKED,
-    RANDOM,
-    check_rate,
-    check_text,
-)
+from explorer.core.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM, MaskDemoParams, check_rate, check_text
 from explorer.qt.tabs.mlm.lens_panel import LensPanel
 from explorer.qt.tabs.mlm.token_passage import TokenPassage
+from explorer.qt.widgets.param_form import ParamForm
+from explorer.qt.widgets.style import PALETTE, css, error_label_style, plain_label_style
 
 DEMO, LENS = "mask_demo", "layer_lens"
 DEBOUNCE_MS = 400
-SEED_MAX = 2**31 - 1
-TREATMENT_COLORS = {MASKED: "#fde7b0", RANDOM: "#f9c6a8", KEPT: "#cfe3fb"}
-RIGHT_COLOR, WRONG_COLOR = "#c8ecc9", "#f7c1c1"
+TREATMENT_COLORS = {MASKED: PALETTE.mask_bg, RANDOM: PALETTE.random_bg, KEPT: PALETTE.kept_bg}
+RIGHT_COLOR, WRONG_COLOR = PALETTE.right_bg, PALETTE.wrong_bg
 TREATMENT_TEXT = {
     MASKED: "replaced by the mask token",
     RANDOM: "replaced by a random token",
     KEPT: "kept as it was, but still predicted",
 }
 TABLE_COLUMNS = ("pos", "original", "model read", "prediction", "p(true)", "loss")
-
-
-def _run_demo(text: str, rate: float, seed: int, bert_rule: bool) -> Any:
-    def call(session: Any) -> Any:
-        from explorer.engine.masking import mask_demo
-
-        return mask_demo(session.lm, text, rate=rate, seed=seed, bert_rule=bert_rule)
-
-    return call
-
-
-def _run_lens(input_ids: tuple[int, ...], position: int, true_id: int | None) -> Any:
-    def call(session: Any) -> Any:
-        from explorer.engine.layer_lens import layer_lens
-
-        return layer_lens(session.lm, input_ids, position, true_id=true_id)
-
-    return call
 
 
 def legend_html() -> str:
@@ -92,12 +63,12 @@ def legend_html() -> str:
 
 
 class MlmTab(QWidget):
-    """Passive about the model: it asks the controller and shows what comes back."""
+    """Passive about the model: it asks its slot's model and shows what comes back."""
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, slot: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mlmTab")
-        self.controller = controller
+        self.slot = slot
         self.result: Any = None
         self.selected: int | None = None
         self._dirty = True  # the shown result does not match the controls (or there is none)
@@ -118,29 +89,11 @@ class MlmTab(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
 
-        self.rate = QDoubleSpinBox(self)
-        self.rate.setObjectName("mlmRate")
-        self.rate.setAccessibleName("Masking rate")
-        self.rate.setPrefix("rate ")
-        self.rate.setDecimals(2)
-        self.rate.setRange(0.01, 1.0)
-        self.rate.setSingleStep(0.05)
-        self.rate.setValue(DEFAULT_RATE)
-        self.rate.setToolTip("Share of the tokens chosen for masking (BERT: 0.15). [CLS]/[SEP] are never chosen.")
-        self.bert_rule = QCheckBox("80/10/10", self)
-        self.bert_rule.setObjectName("mlmBertRule")
-        self.bert_rule.setChecked(True)
-        self.bert_rule.setToolTip(
-            "BERT's rule: of the chosen tokens, 80% become the mask token, 10% a random token, "
-            "10% stay as they are (all are predicted and scored). Off: every chosen token is masked."
-        )
-        self.seed = QSpinBox(self)
-        self.seed.setObjectName("mlmSeed")
-        self.seed.setAccessibleName("Random seed")
-        self.seed.setPrefix("seed ")
-        self.seed.setRange(0, SEED_MAX)
-        self.seed.setValue(DEFAULT_SEED)
-        self.seed.setToolTip("The same seed, passage and rate always give the same masks.")
+        # The rate, the seed and the 80/10/10 switch: as MaskDemoParams declares them.
+        self.form = ParamForm(MaskDemoParams, self)
+        self.rate = self.form["rate"]
+        self.bert_rule = self.form["bert_rule"]
+        self.seed = self.form["seed"]
         self.remask = QPushButton("Mask again", self)
         self.remask.setObjectName("remaskButton")
         self.remask.setToolTip("Draw new masks (the next seed)")
@@ -163,7 +116,7 @@ class MlmTab(QWidget):
             label.setFont(font)
         self.loss_note = QLabel("", self)
         self.loss_note.setObjectName("mlmLossNote")
-        self.loss_note.setStyleSheet("color: #555555;")
+        self.loss_note.setStyleSheet(css(PALETTE.note))
         legend = QLabel(legend_html(), self)
         legend.setObjectName("mlmLegend")
 
@@ -229,7 +182,6 @@ class MlmTab(QWidget):
         layout.addWidget(split, 1)
 
     def _wire(self) -> None:
-        c = self.controller
         self.passage.textChanged.connect(self._debounce.start)
         self._debounce.timeout.connect(self.refresh)
         self.rate.valueChanged.connect(lambda _v: self.refresh())
@@ -239,18 +191,16 @@ class MlmTab(QWidget):
         self.masked_view.tokenClicked.connect(self.select_position)
         self.reconstruction.tokenClicked.connect(self.select_position)
         self.table.itemSelectionChanged.connect(self._on_table_selection)
-        c.modelLoaded.connect(self._on_model_loaded)
-        c.jobFinished.connect(self._on_finished)
-        c.jobFailed.connect(self._on_failed)
-        c.busyChanged.connect(self._on_busy)
+        self.slot.loaded.connect(self._on_model_loaded)
 
     # --- asking -------------------------------------------------------------------------
     def params(self) -> tuple[str, float, int, bool]:
-        return self.passage.toPlainText(), round(self.rate.value(), 4), self.seed.value(), self.bert_rule.isChecked()
+        v = self.form.values()
+        return self.passage.toPlainText(), v["rate"], v["seed"], v["bert_rule"]
 
     def mask_again(self) -> None:
         """New masks: the next seed, so every draw can be repeated by typing its seed."""
-        self.seed.setValue(self.seed.value() + 1 if self.seed.value() < SEED_MAX else 0)
+        self.seed.setValue(self.seed.value() + 1 if self.seed.value() < self.seed.maximum() else 0)
 
     def refresh(self) -> None:
         """The controls changed: compute again now if the tab is open, else once it opens."""
@@ -273,8 +223,12 @@ class MlmTab(QWidget):
             self._dirty = False
             self.show_message(str(exc), error=True)
             return
-        if self.controller.request(DEMO, _run_demo(text, rate, seed, rule)):
-            self._dirty = False  # else no model yet: modelLoaded asks again
+        asked = self._ask(
+            DEMO, lambda model: model.mask_demo(text, rate, seed, rule),
+            self._on_demo, lambda m: self.show_message(m, error=True), self._demo_busy,
+        )
+        if asked:
+            self._dirty = False  # else no model yet: the slot's loaded signal asks again
 
     def select_position(self, position: int) -> None:
         """Show the layer lens for a token of the current result (masked or not)."""
@@ -288,8 +242,24 @@ class MlmTab(QWidget):
         if self._awaiting_model_result:
             return  # the old result's ids may not fit the new model; asked again with the new result
         true_id = r.ids[position] if position in r.masked_positions else None
-        if not self.controller.request(LENS, _run_lens(r.input_ids, position, true_id)):
+        ids = r.input_ids
+        asked = self._ask(
+            LENS, lambda model: model.layer_lens(ids, position, true_id),
+            self._on_lens, self.lens.show_message, self.lens.set_busy,
+        )
+        if not asked:
             self.lens.show_message("No model is loaded.")
+
+    def _ask(self, lane: str, call: Any, answer: Any, failed: Any, busy: Any) -> bool:
+        """One request on one of the tab's lanes; False (nothing asked) without a model."""
+        job = self.slot.request(call, lane=(id(self), lane))
+        if job is None:
+            return False
+        busy(True)
+        job.finished.connect(answer)
+        job.failed.connect(lambda message, _cause: failed(message))
+        job.ended.connect(lambda: busy(False))
+        return True
 
     def _select_row_of(self, position: int) -> None:
         self.table.blockSignals(True)
@@ -314,31 +284,22 @@ class MlmTab(QWidget):
         self._awaiting_model_result = True
         self.refresh()
 
-    def _on_busy(self, kind: str, busy: bool) -> None:
-        if kind == DEMO:
-            self.busy.setText("computing…" if busy else "")
-        elif kind == LENS:
-            self.lens.set_busy(busy)
+    def _demo_busy(self, busy: bool) -> None:
+        self.busy.setText("computing…" if busy else "")
 
-    def _on_failed(self, kind: str, message: str) -> None:
-        if kind == DEMO:
-            self.show_message(message, error=True)
-        elif kind == LENS:
-            self.lens.show_message(message)
+    def _on_demo(self, result: Any) -> None:
+        text, rate, seed, rule = self.params()
+        if (result.text, result.rate, result.seed, result.bert_rule) == (text, rate, seed, rule):
+            self.set_result(result)
 
-    def _on_finished(self, kind: str, result: Any) -> None:
-        if kind == DEMO:
-            text, rate, seed, rule = self.params()
-            if (result.text, result.rate, result.seed, result.bert_rule) == (text, rate, seed, rule):
-                self.set_result(result)
-        elif kind == LENS:
-            current = self.result
-            if current is not None and result.input_ids == current.input_ids and result.position == self.selected:
-                self.lens.set_result(result)
+    def _on_lens(self, result: Any) -> None:
+        current = self.result
+        if current is not None and result.input_ids == current.input_ids and result.position == self.selected:
+            self.lens.set_result(result)
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;" if error else "color: palette(text);")
+        self.message.setStyleSheet(error_label_style() if error else plain_label_style())
         self.message.setVisible(bool(text))
 
     def set_result(self, r: Any) -> None:
@@ -359,6 +320,7 @@ class MlmTab(QWidget):
             r.special,
             {i: TREATMENT_COLORS[m.treatment] for i, m in by_pos.items()},
             {i: _input_tip(m) for i, m in by_pos.items()},
+            subwords=r.subwords,
         )
         self.reconstruction.set_tokens(
             r.reconstruction(),
@@ -366,6 +328,7 @@ class MlmTab(QWidget):
             r.special,
             {i: RIGHT_COLOR if m.correct else WRONG_COLOR for i, m in by_pos.items()},
             {i: _prediction_tip(m) for i, m in by_pos.items()},
+            subwords=r.subwords,
         )
         self._fill_table(r)
         self.selected = None
@@ -403,7 +366,7 @@ class MlmTab(QWidget):
 
 def _caption(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
-    label.setStyleSheet("color: #555555;")
+    label.setStyleSheet(css(PALETTE.note))
     return label
 
 

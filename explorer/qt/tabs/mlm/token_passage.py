@@ -14,7 +14,10 @@ from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QTextEdit, QToolTip, QWidget
 
-SPECIAL_COLOR = "#8a8a8a"
+from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
+from explorer.qt.widgets.style import PALETTE
+
+SPECIAL_COLOR = PALETTE.special_token
 HAIR_SPACE = "\u200a"  # between glued pieces that are both coloured, so two masks do not merge
 
 
@@ -43,6 +46,7 @@ class TokenPassage(QTextEdit):
         self._tips: dict[int, str] = {}
         self.selected: int | None = None
         self._last: tuple | None = None
+        self._subwords = WORDPIECE_CONVENTION
 
     def set_tokens(
         self,
@@ -52,8 +56,12 @@ class TokenPassage(QTextEdit):
         colors: Mapping[int, str] | None = None,
         tips: Mapping[int, str] | None = None,
         selected: int | None = None,
+        subwords: SubwordConvention = WORDPIECE_CONVENTION,
     ) -> None:
+        """`shown`: each token as the model's token views show it (WordPiece's keep "##");
+        `subwords`: the model's convention, which says what mark a glued piece drops."""
         self._last = (tuple(shown), tuple(offsets), tuple(special), dict(colors or {}), dict(tips or {}))
+        self._subwords = subwords
         self.selected = selected
         self._render()
 
@@ -71,8 +79,9 @@ class TokenPassage(QTextEdit):
         pos = 0
         for i, text in enumerate(shown):
             glued = joins_previous(offsets, special, i)
-            if glued and text.startswith("##"):
-                text = text[2:] or text  # "##ing" reads as part of its word
+            mark = self._subwords.continuation_prefix
+            if glued and mark and text.startswith(mark):
+                text = text[len(mark):] or text  # "##ing" reads as part of its word
             if i > 0:
                 sep = (HAIR_SPACE if (i in colors or i - 1 in colors) else "") if glued else " "
                 parts.append(sep)

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
+from explorer.core.colours import PALETTE
+from explorer.qt.widgets.style import error_label_style, plain_label_style
+
 BAR_SCALE = 1000
+BUTTON_STYLE = "text-align: left; padding: 2px 6px;"
+# A guess the other model also has in its top-k (compare mode): marked by more than colour.
+SHARED_STYLE = BUTTON_STYLE + f" font-weight: 600; border-left: 3px solid {PALETTE.agree};"
 
 
 class CandidateRow(QWidget):
@@ -32,7 +39,8 @@ class CandidateRow(QWidget):
         self.button.setFlat(True)
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.button.setMinimumWidth(110)
-        self.button.setStyleSheet("text-align: left; padding: 2px 6px;")
+        self.button.setStyleSheet(BUTTON_STYLE)
+        self.shared = False
         self.button.clicked.connect(lambda: self.chosen.emit(self.candidate))
         self.bar = QProgressBar(self)
         self.bar.setObjectName("candidateBar")
@@ -48,16 +56,24 @@ class CandidateRow(QWidget):
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.score, 0)
 
-    def set_candidate(self, candidate: Any) -> None:
+    def set_candidate(self, candidate: Any, subwords: SubwordConvention = WORDPIECE_CONVENTION) -> None:
         self.candidate = candidate
-        shown = ("##" if candidate.continues_word else "") + candidate.text if candidate.text else candidate.token
+        shown = subwords.label(candidate.text, candidate.continues_word) if candidate.text else candidate.token
         pct = f"{candidate.score * 100:.1f}%"
         self.button.setText(shown)
-        self.button.setToolTip(f"Write “{candidate.text}” in place of the mask  ·  id {candidate.token_id}")
+        where = "joined to the word before" if candidate.continues_word else "in place of the mask"
+        self.button.setToolTip(f"Write “{candidate.text}” {where}  ·  {candidate.token}  ·  id {candidate.token_id}")
         self.button.setAccessibleName(f"{shown}, {pct}")
         self.bar.setValue(round(candidate.score * BAR_SCALE))
         self.bar.setAccessibleName(f"probability of {shown}")
         self.score.setText(pct)
+
+    def set_shared(self, shared: bool) -> None:
+        """Compare mode: the other model has this word in its top-k too."""
+        self.shared = shared
+        self.button.setStyleSheet(SHARED_STYLE if shared else BUTTON_STYLE)
+        name = self.button.accessibleName().removesuffix(", in both")
+        self.button.setAccessibleName(f"{name}, in both" if shared else name)
 
 
 class MaskCard(QGroupBox):
@@ -74,7 +90,7 @@ class MaskCard(QGroupBox):
         self._layout.setSpacing(1)
         self._layout.addStretch(1)
 
-    def set_prediction(self, ordinal: int, prediction: Any) -> None:
+    def set_prediction(self, ordinal: int, prediction: Any, subwords: SubwordConvention = WORDPIECE_CONVENTION) -> None:
         self.setTitle(f"Mask {ordinal + 1}  ·  token {prediction.index}")
         cands = prediction.candidates
         while len(self.rows) < len(cands):
@@ -83,7 +99,7 @@ class MaskCard(QGroupBox):
             self._layout.insertWidget(len(self.rows), row)
             self.rows.append(row)
         for row, cand in zip(self.rows, cands):
-            row.set_candidate(cand)
+            row.set_candidate(cand, subwords)
             row.show()
         for row in self.rows[len(cands) :]:
             row.hide()
@@ -118,7 +134,7 @@ class FillMaskPanel(QScrollArea):
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;" if error else "color: palette(text);")
+        self.message.setStyleSheet(error_label_style() if error else plain_label_style())
         self.message.setVisible(bool(text))
 
     def set_busy(self, busy: bool) -> None:
@@ -142,7 +158,7 @@ class FillMaskPanel(QScrollArea):
             self._cards_layout.addWidget(card)
             self.cards.append(card)
         for i, (card, prediction) in enumerate(zip(self.cards, result.masks)):
-            card.set_prediction(i, prediction)
+            card.set_prediction(i, prediction, result.subwords)
             card.show()
         for card in self.cards[len(result.masks) :]:
             card.hide()
@@ -154,6 +170,22 @@ class FillMaskPanel(QScrollArea):
         for card in self.cards:
             card.hide()
         self.show_message(message)
+
+    def mark_shared(self, shared: list[set[tuple[str, bool]]] | None) -> None:
+        """Compare mode: mark, per mask, the guesses whose word (core.compare.word) is in
+        `shared[mask]`; None clears every mark."""
+        for n, card in enumerate(self.cards):
+            words = shared[n] if shared is not None and n < len(shared) else set()
+            for row in card.rows:
+                row.set_shared(row.candidate is not None and (row.candidate.text, row.candidate.continues_word) in words)
+
+    def shared_candidates(self) -> list[list[str]]:
+        """Per mask, the guesses marked as shared (tests and UI automation)."""
+        return [
+            [row.button.text() for row in card.rows if not row.isHidden() and row.shared]
+            for card in self.cards
+            if not card.isHidden()
+        ]
 
     def visible_candidates(self) -> list[list[str]]:
         """What a person sees per mask (used by tests and UI automation)."""

@@ -1,0 +1,90 @@
+"""HTML for results shown inline in Jupyter (`_repr_html_`): pure strings, every text escaped.
+
+No torch, no matplotlib: the attention figure comes in as PNG bytes drawn by explorer.plots.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from explorer.core.compare import CompareResult
+    from explorer.core.results import AttentionResult, Candidate, FillMaskResult, MaskPrediction
+
+SHARED = "#e3f2e1"  # background of a word both models have in their top-k
+BAR = "#4c72b0"
+
+
+def _warnings(warnings: tuple[str, ...] | list[str]) -> str:
+    return "".join(f'<div style="color:#b00020">warning: {escape(w)}</div>' for w in warnings)
+
+
+def _word(result: FillMaskResult, c: Candidate) -> str:
+    """The word as the result's model marks a piece glued to the word before ("##ing", "…ing")."""
+    return escape(result.subwords.label(c.text, c.continues_word))
+
+
+def _score(score: float) -> str:
+    """The score and a bar as wide as it is (none for a score that is not a number)."""
+    width = round(score * 100) if math.isfinite(score) else 0
+    bar = f'<div style="background:{BAR};height:0.6em;width:{width}px"></div>'
+    return f'<td style="text-align:right">{score:.4f}</td><td style="width:100px">{bar}</td>'
+
+
+def _mask_heading(n: int, mask: MaskPrediction) -> str:
+    return f"mask {n + 1} (token {mask.index})"
+
+
+def fill_mask_html(result: FillMaskResult) -> str:
+    """The model, its warnings, and one ranked table of candidates per mask."""
+    parts = [f"<div><b>{escape(result.model)}</b> on {escape(result.device)}: "
+             f"<code>{escape(result.text)}</code></div>", _warnings(result.warnings)]
+    for n, mask in enumerate(result.masks):
+        rows = "".join(
+            f"<tr><td>{rank}.</td><td>{_word(result, c)}</td>{_score(c.score)}</tr>"
+            for rank, c in enumerate(mask.candidates, 1)
+        )
+        parts.append(f"<table><caption>{_mask_heading(n, mask)}</caption>{rows}</table>")
+    return "<div>" + "".join(parts) + "</div>"
+
+
+def compare_html(result: CompareResult) -> str:
+    """Per mask: both models' top-k side by side; words both have are shaded."""
+    from explorer.core.compare import word
+
+    a, b = result.results
+    parts = [f"<div>A: <b>{escape(a.model)}</b> · B: <b>{escape(b.model)}</b> · "
+             f"<code>{escape(result.text)}</code></div>",
+             _warnings([f"{r.model}: {w}" for r in (a, b) for w in r.warnings] + list(result.warnings))]
+    for agree, ma, mb in zip(result.agreement, a.masks, b.masks):
+        words_a, words_b = {word(c) for c in ma.candidates}, {word(c) for c in mb.candidates}
+        same = "same top-1" if agree.same_top1 else "different top-1"
+        rows = []
+        for rank in range(max(len(ma.candidates), len(mb.candidates))):
+            cells = []
+            for r, cands, other in ((a, ma.candidates, words_b), (b, mb.candidates, words_a)):
+                if rank >= len(cands):
+                    cells.append("<td></td><td></td><td></td>")
+                    continue
+                c = cands[rank]
+                shade = f' style="background:{SHARED}"' if word(c) in other else ""
+                cells.append(f"<td{shade}>{_word(r, c)}</td>{_score(c.score)}")
+            rows.append(f"<tr><td>{rank + 1}.</td>{''.join(cells)}</tr>")
+        parts.append(
+            f"<table><caption>mask {agree.index + 1}: {same}, top-k overlap {agree.topk_overlap:.0%}</caption>"
+            f"<tr><th></th><th colspan=3>A</th><th colspan=3>B</th></tr>{''.join(rows)}</table>"
+        )
+    return "<div>" + "".join(parts) + "</div>"
+
+
+def attention_html(result: AttentionResult, png: bytes | None) -> str:
+    """The shape of the weights, the tokens, and the default figure inline."""
+    tokens = " ".join(escape(t) for t in result.tokens)
+    image = f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}"/>' if png else ""
+    return (
+        f"<div><div><b>{escape(result.model)}</b>: {result.num_layers} layers × {result.num_heads} heads, "
+        f"{len(result.tokens)} tokens: <code>{tokens}</code></div>{_warnings(result.warnings)}{image}</div>"
+    )

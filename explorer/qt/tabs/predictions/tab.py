@@ -1,0 +1,143 @@
+"""The Predictions tab: the guesses for every mask of the editor's sentence, from the model
+in use and, in compare mode, from the model it is compared with, side by side.
+
+Each side is the same view built for another model slot; the tab asks both for the same
+text and, once both have answered for it, says where they agree (core.compare).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from explorer.core.compare import agreement, mask_count_warning, word
+from explorer.qt.tabs.predictions.panel import FillMaskPanel
+
+
+class SlotPredictions(FillMaskPanel):
+    """A FillMaskPanel that asks its own model slot for the guesses it shows."""
+
+    answered = Signal(object)  # the FillMaskResult it now shows
+
+    def __init__(self, slot: Any, parent: QWidget | None = None, *, name: str = "fillMaskPanel") -> None:
+        super().__init__(parent, name=name)
+        self.slot = slot
+
+    def ask(self, text: str, top_k: int) -> bool:
+        """False (nothing asked) while the slot has no model: its loading asks again."""
+        job = self.slot.request(lambda model: model.fill_mask(text, top_k), lane=id(self))
+        if job is None:
+            return False
+        self.set_busy(True)
+        job.finished.connect(self._answer)
+        job.failed.connect(lambda message, _cause: self.show_error(message))
+        return True
+
+    def _answer(self, result: Any) -> None:
+        self.set_result(result)
+        self.answered.emit(result)
+
+
+def agreement_text(a: Any, b: Any) -> str:
+    """One line per mask: same top-1 or not, and how much of the top-k the two share."""
+    lines = []
+    for g in agreement(a, b):
+        top1 = "same top-1" if g.same_top1 else "different top-1"
+        mark = "=" if g.same_top1 else "≠"
+        lines.append(f"Mask {g.index + 1}: {mark} {top1} · top-k overlap {g.topk_overlap:.0%}")
+    warning = mask_count_warning(a, b)
+    if warning:
+        lines.append(warning)
+    return "\n".join(lines) if lines else "No mask in both texts to compare."
+
+
+class PredictionsTab(QWidget):
+    """Emits candidateChosen(mask ordinal, candidate) and answered(result) for the main model."""
+
+    candidateChosen = Signal(int, object)
+    answered = Signal(object)
+
+    def __init__(self, main_slot: Any, compare_slot: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("predictionsTab")
+        self.main = SlotPredictions(main_slot, self)
+        self.other = SlotPredictions(compare_slot, self, name="compareFillMaskPanel") if compare_slot else None
+        self._text, self._k = "", 10
+        self.agreement = QLabel("", self)
+        self.agreement.setObjectName("compareAgreement")
+        self.agreement.setWordWrap(True)
+        self.agreement.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.agreement.setToolTip("Guesses both models have in their top-k are in bold with a green bar.")
+        self.boxes: list[QGroupBox] = []
+        sides = QHBoxLayout()
+        for panel in (self.main, self.other):
+            if panel is None:
+                continue
+            box = QGroupBox("", self)
+            box.setFlat(True)
+            inner = QVBoxLayout(box)
+            inner.setContentsMargins(0, 0, 0, 0)
+            inner.addWidget(panel)
+            sides.addWidget(box, 1)
+            self.boxes.append(box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.agreement)
+        layout.addLayout(sides, 1)
+        self.main.candidateChosen.connect(self.candidateChosen)
+        self.main.answered.connect(self.answered)
+        self.main.answered.connect(lambda _r: self._compare())
+        if self.other is not None:
+            # The compared model's guesses write into the editor too: the offsets are the text's.
+            self.other.candidateChosen.connect(self.candidateChosen)
+            self.other.answered.connect(lambda _r: self._compare())
+            compare_slot.loaded.connect(self._on_compare_loaded)
+            compare_slot.closed.connect(self._show_sides)
+            main_slot.loaded.connect(lambda _info: self._show_sides())
+        self._show_sides()
+
+    @property
+    def comparing(self) -> bool:
+        return self.other is not None and self.other.slot.has_model
+
+    def ask(self, text: str, top_k: int) -> None:
+        self._text, self._k = text, top_k
+        self.main.ask(text, top_k)
+        if self.comparing:
+            self.other.ask(text, top_k)
+
+    def _on_compare_loaded(self, _info: Any) -> None:
+        self._show_sides()
+        if self._text:
+            self.other.ask(self._text, self._k)
+
+    def _show_sides(self) -> None:
+        comparing = self.comparing
+        if self.other is not None:
+            self.boxes[1].setVisible(comparing)
+            if not comparing:
+                self.other.clear("")
+        for box, panel in zip(self.boxes, (self.main, self.other)):
+            info = panel.slot.info if panel is not None else None
+            box.setTitle(info.name if comparing and info is not None else "")
+        self.agreement.setVisible(comparing)
+        self._compare()
+
+    def _compare(self) -> None:
+        """Both answers for the same text: mark the shared guesses and say the agreement."""
+        a = self.main.result
+        b = self.other.result if self.comparing else None
+        if a is None or b is None or a.text != b.text:
+            self.main.mark_shared(None)
+            if self.other is not None:
+                self.other.mark_shared(None)
+            self.agreement.setText("Comparing…" if self.comparing else "")
+            return
+        shared = [
+            {word(c) for c in ma.candidates} & {word(c) for c in mb.candidates} for ma, mb in zip(a.masks, b.masks)
+        ]
+        self.main.mark_shared(shared)
+        self.other.mark_shared(shared)
+        self.agreement.setText(agreement_text(a, b))

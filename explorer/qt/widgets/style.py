@@ -1,0 +1,121 @@
+"""The look of the Qt side in one place: colour roles, the small stylesheets made of them, and
+the font scale that zoom (and presentation mode) will change.
+
+The colours themselves are declared in explorer.core.colours, which the matplotlib figures
+share without importing Qt; this module adds what only Qt needs. Widgets ask here rather
+than writing "#b00020" themselves, so a palette or a zoom reaches every view at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.colours import PALETTE, Palette
+
+__all__ = [
+    "PALETTE",
+    "Palette",
+    "css",
+    "error_label_style",
+    "plain_label_style",
+    "banner_style",
+    "font_scale",
+    "set_font_scale",
+    "scaled_pt",
+    "font_scale_notifier",
+    "MIN_FONT_SCALE",
+    "MAX_FONT_SCALE",
+]
+
+MIN_FONT_SCALE, MAX_FONT_SCALE = 0.75, 2.5  # the zoom range the classroom issue asks for
+
+
+def css(
+    colour: str | None = None,
+    *,
+    background: str | None = None,
+    bold: bool = False,
+    weight: int | None = None,
+    italic: bool = False,
+) -> str:
+    """A style declaration for a label or a rich-text span, e.g. css(PALETTE.note, italic=True)
+    -> "color: #555555; font-style: italic;". The order is fixed, so equal looks give equal
+    strings (tests compare them)."""
+    parts = []
+    if colour is not None:
+        parts.append(f"color: {colour};")
+    if background is not None:
+        parts.append(f"background-color: {background};")
+    if weight is not None:
+        parts.append(f"font-weight: {weight};")
+    elif bold:
+        parts.append("font-weight: bold;")
+    if italic:
+        parts.append("font-style: italic;")
+    return " ".join(parts)
+
+
+def error_label_style() -> str:
+    """The red text of a tab's message label when it reports an error."""
+    return css(PALETTE.error)
+
+
+def plain_label_style() -> str:
+    """A message label back to the palette's ordinary text colour (after an error)."""
+    return "color: palette(text);"
+
+
+def banner_style(background: str, border: str) -> str:
+    """The fill and the one-pixel border of a banner across the top of the window."""
+    return f"background: {background}; border: 1px solid {border};"
+
+
+# --- the font scale ----------------------------------------------------------------------
+# One number for the whole app (1.0 = the system's sizes). Widgets that size their own fonts
+# multiply by it through scaled_pt and listen to font_scale_notifier().changed to follow a
+# zoom; the QObject carrying the signal disconnects a receiver when the receiver is deleted,
+# which a plain callback list would not.
+
+
+class FontScaleNotifier(QObject):
+    """Emits changed(scale) after set_font_scale changed the scale."""
+
+    changed = Signal(float)
+
+
+_scale = 1.0
+_notifier: FontScaleNotifier | None = None
+
+
+def font_scale_notifier() -> FontScaleNotifier:
+    """The one object whose `changed(float)` says the font scale changed (made on first use,
+    so importing this module creates no QObject)."""
+    global _notifier
+    if _notifier is None:
+        _notifier = FontScaleNotifier()
+    return _notifier
+
+
+def font_scale() -> float:
+    """The current font scale: 1.0 is the system's sizes."""
+    return _scale
+
+
+def set_font_scale(scale: float) -> float:
+    """Set the font scale, kept within MIN_FONT_SCALE..MAX_FONT_SCALE so repeated zooming
+    stops at the ends; returns the scale applied. Emits changed only when it changed."""
+    global _scale
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"the font scale must be a positive number, not {scale!r}")
+    applied = min(MAX_FONT_SCALE, max(MIN_FONT_SCALE, float(scale)))
+    if applied != _scale:
+        _scale = applied
+        font_scale_notifier().changed.emit(applied)
+    return applied
+
+
+def scaled_pt(points: float) -> float:
+    """A point size at the current font scale, for QFont.setPointSizeF."""
+    return points * _scale
