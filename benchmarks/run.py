@@ -193,8 +193,9 @@ def run_engine(model_dir: Path, runs: int, warmup: int) -> dict[str, Any]:
 
 
 # --- 3: UI-thread stalls (child process) -------------------------------------------------
-def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int:
-    """Runs in its own process; prints one line GUI_RESULT {json}."""
+def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float, compare: bool = False) -> int:
+    """Runs in its own process; prints one line GUI_RESULT {json}. With compare, a second
+    copy of the model is opened in the compare slot first, so both answer every keystroke."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -263,6 +264,8 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             c.main.loaded.connect(self.on_loaded)
             c.main.failed.connect(lambda msg, _cause: self.finish(f"model failed: {msg}"))
             self.window.predictions.answered.connect(self.on_result)
+            if compare:
+                self.window.predictions.other.answered.connect(self.on_result)
             self.marks["t0"] = time.perf_counter()
             self.stages.insert(0, (self.marks["t0"], "session (import torch)"))
             self.set_phase("startup")
@@ -270,16 +273,30 @@ def gui_child(model_dir: str, requests: int, seed: int, timeout_s: float) -> int
             self.heartbeat.start()
 
         def on_loaded(self, info: Any) -> None:
+            if compare and not self.window.controller.compare.has_model:
+                self.window.controller.compare.loaded.connect(self.on_loaded)
+                self.window.compare_with(model_dir)  # both models then answer each request
+                return
             # The window now asks for the start text's predictions itself (first_result).
             self.set_phase("first_result")
+            if compare:
+                self.window.editor.settle()
+
+        def both_answered(self, text: str) -> bool:
+            other = self.window.predictions.other
+            return not compare or (other.result is not None and other.result.text == text
+                                   and self.window.fill_mask.result is not None
+                                   and self.window.fill_mask.result.text == text)
 
         def on_result(self, result: Any) -> None:
             if self.phase == "first_result":
+                if not self.both_answered(result.text):
+                    return
                 self.set_phase("idle")
                 QTimer.singleShot(500, self.type_next)
             elif self.phase == "typing":
                 self.results_in_typing += 1
-                if self.sent == len(texts) and result.text == texts[-1]:
+                if self.sent == len(texts) and result.text == texts[-1] and self.both_answered(result.text):
                     self.marks["last_result"] = time.perf_counter()
                     self.set_phase("done")
                     QTimer.singleShot(100, lambda: self.finish(None))
@@ -402,8 +419,9 @@ def run_child(what: str, marker: str, args: list[str], timeout_s: float) -> dict
     return {"error": f"{what} benchmark exited with code {proc.returncode} and no result"}
 
 
-def run_gui(model_dir: Path, requests: int, seed: int, timeout_s: float) -> dict[str, Any]:
+def run_gui(model_dir: Path, requests: int, seed: int, timeout_s: float, compare: bool = False) -> dict[str, Any]:
     args = ["--gui-child", str(model_dir), "--requests", str(requests), "--seed", str(seed), "--timeout", str(timeout_s)]
+    args += ["--gui-compare"] if compare else []
     return run_child("GUI", GUI_MARKER, args, timeout_s + 60)
 
 
@@ -663,6 +681,10 @@ def table(res: dict[str, Any]) -> str:
         rows.append(info_row("window shown → model loaded, ms", _sum(gui.get("startup_ms"), gui.get("load_ms"))))
         rows.append(info_row("last request → its result shown, ms", gui.get("last_request_to_result_ms")))
         rows.append(info_row(f"results computed while typing (of {n} requests; latest wins)", gui.get("results_computed_while_typing")))
+    gc_gaps = res.get("gui_compare", {}).get("gaps", {})
+    if gc_gaps:
+        rows.append(goal_row("Compare mode, two models answering while typing: max gap ms", gc_gaps.get("typing", {}).get("max_ms")))
+        rows.append(goal_row("Compare mode, two models answering while typing: p99 gap ms", gc_gaps.get("typing", {}).get("p99_ms")))
         rows.append(info_row("results shown while typing (stale ones are dropped)", gui.get("results_shown_while_typing")))
         rows.append(info_row("window.close() (stops the model thread), ms", gui.get("close_window_ms")))
     att = res.get("attention", {})
@@ -722,11 +744,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--core-only", action="store_true",
                         help="skip the feature benchmarks run after the table (generation.py, lama.py, finetune.py, demo_quality.py)")
     parser.add_argument("--gui-child", metavar="MODEL", help=argparse.SUPPRESS)
+    parser.add_argument("--gui-compare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--attention-child", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.gui_child:
-        return gui_child(args.gui_child, args.requests, args.seed, args.timeout)
+        return gui_child(args.gui_child, args.requests, args.seed, args.timeout, args.gui_compare)
     if args.attention_child:
         return attention_child(args.attention_child, max(1, args.sentences), max(1, args.layer_cycles),
                                max(1, args.runs), args.warmup, args.seed)
@@ -755,6 +778,10 @@ def main(argv: list[str] | None = None) -> int:
             watch = CpuWatch()
             res["gui"] = run_gui(folder, args.requests, args.seed, args.timeout)
             res["other_cpu_load"]["gui"] = watch.other_share()
+            print("UI stalls in compare mode: two models answering every request ...", file=sys.stderr, flush=True)
+            watch = CpuWatch()
+            res["gui_compare"] = run_gui(folder, args.requests, args.seed, args.timeout, compare=True)
+            res["other_cpu_load"]["gui_compare"] = watch.other_share()
         if not args.skip_attention:
             print(f"attention: attention() and the attention tab at {', '.join(map(str, ATTENTION_TOKENS))} tokens ...",
                   file=sys.stderr, flush=True)
