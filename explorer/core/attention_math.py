@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -52,3 +54,70 @@ def grid_shape(heads: int) -> tuple[int, int]:
         cols = int(np.ceil(np.sqrt(heads)))
         rows = int(np.ceil(heads / cols))
     return rows, cols
+
+
+# --- two models side by side (compare mode) ---------------------------------------------
+
+
+def short_name(name: str) -> str:
+    """A folder's last part ("/tmp/x/bert" -> "bert"); a hub id ("google/bert") as it is."""
+    if name.startswith(("/", "~", ".")) or (len(name) > 2 and name[1] == ":" and name[2] in "\\/"):
+        return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or name
+    return name
+
+
+def matched_layer(layer: int, depth: int) -> int:
+    """The compared model's layer shown beside `layer`: the same index, or its last layer
+    when it has fewer (layers are matched by index, not by relative depth)."""
+    return max(0, min(layer, depth - 1))
+
+
+def layer_match_note(a_name: str, a_layers: int, b_name: str, b_layers: int, layer: int) -> str:
+    """What the two layers shown side by side are, when the depths differ ("" when they match)."""
+    if a_layers == b_layers:
+        return ""
+    a, b = short_name(a_name), short_name(b_name)
+    if a == b:
+        a, b = f"{a} (A)", f"{b} (B)"
+    text = f"{a} has {a_layers} layers, {b} {b_layers}: layers matched by index"
+    if a_layers > b_layers and layer >= b_layers:
+        return f"{text}; layer {layer} of {a} has no match: {b} shows its last layer, {b_layers - 1}"
+    deeper, shallow, total = (a, b_layers, a_layers) if a_layers > b_layers else (b, a_layers, b_layers)
+    if total - shallow == 1:
+        return f"{text}; layer {shallow} of {deeper} has no match"
+    return f"{text}; layers {shallow} to {total - 1} of {deeper} have no match"
+
+
+def difference_refusal(a: Any, b: Any) -> str:
+    """Why two AttentionResults cannot be subtracted ("" when they can): a difference needs
+    the same sentence, the same layers x heads and the same tokens."""
+    if a is None or b is None or a.text != b.text:
+        return "Waiting for both models' attention on the same sentence."
+    wa, wb = a.weights, b.weights
+    na, nb = short_name(a.model), short_name(b.model)
+    if wa.shape[:2] != wb.shape[:2]:
+        return (
+            f"{na} has {wa.shape[0]} layers × {wa.shape[1]} heads, {nb} {wb.shape[0]} × {wb.shape[1]}: "
+            "a difference needs the same layers and heads."
+        )
+    if tuple(a.tokens) != tuple(b.tokens):
+        return (
+            f"The two tokenizers split the sentence differently ({len(a.tokens)} and "
+            f"{len(b.tokens)} tokens): a difference needs the same tokens."
+        )
+    return ""
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a − b for attention maps of the same shape (..., T, T), in float32: positive where the
+    first model attends more. Raises ValueError when the shapes differ."""
+    if a.shape != b.shape:
+        raise ValueError(f"attention maps of different shapes cannot be subtracted: {a.shape} and {b.shape}")
+    return (a.astype(np.float32) - b.astype(np.float32)).astype(np.float32)
+
+
+def symmetric_limit(matrices: np.ndarray) -> float:
+    """The colour limit m of a signed map drawn from −m to +m (1.0 for an all-zero map, so a
+    colour bar still has a range)."""
+    m = float(np.abs(matrices).max()) if matrices.size else 0.0
+    return m if m > 0 else 1.0

@@ -17,9 +17,11 @@ from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
+from explorer.core.attention_math import symmetric_limit
 from explorer.core.colours import PALETTE
 
 CMAP = PALETTE.heatmap_cmap
+DIFFERENCE_CMAP = PALETTE.difference_cmap  # signed maps (one model minus another), centred on 0
 MIN_LABEL_PX = 9.0  # closer than this, tick labels overlap and cannot be read
 GRID_FONT = 7
 DETAIL_FONT = 8
@@ -51,6 +53,7 @@ class Heatmaps:
         self.tokens: tuple[str, ...] = ()
         self._key: tuple | None = None
         self._colorbar = None
+        self.signed = False
 
     def show(
         self,
@@ -61,9 +64,13 @@ class Heatmaps:
         *,
         shared_scale: bool = True,
         detail: bool = False,
+        signed: bool = False,
     ) -> bool:
         """Show (n, T, T) matrices. Returns True when the figure was rebuilt (a full draw is
-        needed) and False when only image data changed (a blit is enough)."""
+        needed) and False when only image data changed (a blit is enough).
+
+        signed: the maps are differences: a diverging colormap with limits symmetric around 0
+        (shared, or each map's own), so 0 is the same neutral colour in every map."""
         n = matrices.shape[0]
         key = (n, tuple(tokens), tuple(layout), tuple(titles), detail, self._size_key())
         rebuilt = key != self._key
@@ -71,9 +78,19 @@ class Heatmaps:
             self._build(n, list(tokens), list(titles), layout, detail)
             self._key = key
         self.matrices = matrices
+        self.signed = signed
+        if signed:
+            top = symmetric_limit(matrices)
+            for image, matrix in zip(self.images, matrices):
+                image.set_data(matrix)
+                image.set_cmap(DIFFERENCE_CMAP)
+                m = top if shared_scale else symmetric_limit(matrix)
+                image.set_clim(-m, m)
+            return rebuilt
         top = float(matrices.max()) if matrices.size else 1.0
         for image, matrix in zip(self.images, matrices):
             image.set_data(matrix)
+            image.set_cmap(CMAP)
             vmax = top if shared_scale else float(matrix.max()) if matrix.size else 1.0
             image.set_clim(0.0, vmax if vmax > 0 else 1.0)
         return rebuilt
@@ -151,7 +168,8 @@ class Heatmaps:
         return Cell(panel, row, col, float(self.matrices[panel, row, col]))
 
     def describe(self, cell: Cell) -> str:
-        return f"{self.tokens[cell.row]} → {self.tokens[cell.col]}: {cell.weight:.3f}"
+        value = f"{cell.weight:+.3f}" if self.signed else f"{cell.weight:.3f}"
+        return f"{self.tokens[cell.row]} → {self.tokens[cell.col]}: {value}"
 
 
 def render_layer(

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -24,7 +23,8 @@ from explorer import DEFAULT_MODEL
 from explorer.core.precisions import AUTO
 from explorer.core.slots import MAIN
 from explorer.qt.widgets import dialogs
-from explorer.qt.tabs.attention.view import AttentionView
+from explorer.qt.tabs.attention.compare import AttentionTab
+from explorer.qt.widgets.page_tabs import PageTabs
 from explorer.qt.shell.banners import DemoBanner, ErrorBanner
 from explorer.qt.shell.controller import ExplorerController
 from explorer.qt.tabs.predictions.tab import PredictionsTab
@@ -83,18 +83,19 @@ class MainWindow(QMainWindow):
         main = controller.main
         self.predictions = PredictionsTab(main, controller.compare, self)
         self.fill_mask = self.predictions.main  # the main model's guesses
-        self.tabs = QTabWidget(self)
+        self.tabs = PageTabs(self)
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(self.predictions, "Predictions")
-        self.attention = AttentionView(self, slot=main)
-        self.tabs.addTab(self.attention, "Attention")
-        self.mlm = MlmTab(main, self)
+        self.attention_tab = AttentionTab(main, controller.compare, self)
+        self.attention = self.attention_tab.main  # the main model's attention
+        self.tabs.addTab(self.attention_tab, "Attention")
+        self.mlm = MlmTab(main, self, compare=controller.compare)
         self.tabs.addTab(self.mlm, "MLM lab")
         self.generation = GenerationTab(main, self)
         self.tabs.addTab(self.generation, "Generate")
         self.finetune = FinetuneTab(self.controller, self)
         self.tabs.addTab(self.finetune, "Fine-tune")
-        self.lama = LamaTab(self.controller, main, self)
+        self.lama = LamaTab(self.controller, main, self, compare=controller.compare)
         self.tabs.addTab(self.lama, "LAMA")
 
         sentence = QWidget(self)
@@ -168,10 +169,10 @@ class MainWindow(QMainWindow):
         self.demo_banner.openFolderRequested.connect(self.model_bar.open_folder)
         self.demo_banner.downloadRequested.connect(self._ask_download)
         self.editor.textSettled.connect(self._request_predictions)
-        self.editor.textSettled.connect(self.attention.set_text)
+        self.editor.textSettled.connect(self.attention_tab.set_text)
         self.finetune.useModel.connect(self.load_model)
         self.finetune.compareRequested.connect(self.compare_with)
-        self.lama.showInAttention.connect(self.attention.set_text)
+        self.lama.showInAttention.connect(self.attention_tab.set_text)
         self.lama.openInEditor.connect(self.editor.setPlainText)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
         self.top_k.capped.connect(

@@ -44,11 +44,15 @@ class HeatmapCanvas(FigureCanvasQTAgg):
         layout: tuple[int, int],
         *,
         shared_scale: bool = True,
+        signed: bool = False,
     ) -> None:
-        self._last = (matrices, tuple(tokens), tuple(titles), tuple(layout), shared_scale)
+        """signed: differences, drawn with a diverging colormap centred on 0 (Heatmaps.show)."""
+        self._last = (matrices, tuple(tokens), tuple(titles), tuple(layout), shared_scale, signed)
         # One large map gets every label it can hold and a colour bar, like the detail view.
         detail = self.detail or tuple(layout) == (1, 1)
-        rebuilt = self.heatmaps.show(matrices, tokens, titles, layout, shared_scale=shared_scale, detail=detail)
+        rebuilt = self.heatmaps.show(
+            matrices, tokens, titles, layout, shared_scale=shared_scale, detail=detail, signed=signed
+        )
         if rebuilt or self._background is None or detail:
             # A colour bar follows the data, so a map that has one always draws in full.
             self.full_draws += 1
@@ -99,5 +103,5 @@ class HeatmapCanvas(FigureCanvasQTAgg):
     def _redo_after_resize(self) -> None:
         # Label density depends on the size: rebuild once the resizing has settled.
         if self._last is not None:
-            matrices, tokens, titles, layout, shared = self._last
-            self.show_maps(matrices, tokens, titles, layout, shared_scale=shared)
+            matrices, tokens, titles, layout, shared, signed = self._last
+            self.show_maps(matrices, tokens, titles, layout, shared_scale=shared, signed=signed)

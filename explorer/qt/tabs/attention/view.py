@@ -76,11 +76,13 @@ class HeadDetail(QDialog):
         self.title = ""
         self.file_name = "head.png"  # what Export… suggests
 
-    def set_map(self, matrix: np.ndarray, tokens: list[str], title: str, file_name: str = "head.png") -> None:
+    def set_map(
+        self, matrix: np.ndarray, tokens: list[str], title: str, file_name: str = "head.png", *, signed: bool = False
+    ) -> None:
         self.title = title
         self.file_name = file_name
         self.setWindowTitle(title)
-        self.canvas.show_maps(matrix[None], tokens, [title], (1, 1))
+        self.canvas.show_maps(matrix[None], tokens, [title], (1, 1), signed=signed)
 
     def export(self, path: str) -> None:
         self.canvas.save(path)
@@ -260,18 +262,25 @@ class AttentionView(QWidget):
             tokens = [t for t, s in zip(tokens, r.special) if not s]
         return maps, tokens, titles, layout
 
+    @property
+    def signed(self) -> bool:
+        """True while the maps shown are differences (the compare view's A − B)."""
+        return False
+
+    def scale_text(self, maps: np.ndarray, layout: tuple[int, int], shared: bool) -> str:
+        if layout == (1, 1):
+            return ""
+        if shared:
+            return f"dark 0 → yellow {float(maps.max()):.2f}"
+        return "dark 0 → yellow: each head's own maximum"
+
     def redraw(self) -> None:
         if self.result is None:
             return
         maps, tokens, titles, layout = self.current_maps()
         shared = self.scale.currentIndex() == 0
-        self.canvas.show_maps(maps, tokens, titles, layout, shared_scale=shared)
-        if layout == (1, 1):
-            self.scale_label.setText("")
-        elif shared:
-            self.scale_label.setText(f"dark 0 → yellow {float(maps.max()):.2f}")
-        else:
-            self.scale_label.setText("dark 0 → yellow: each head's own maximum")
+        self.canvas.show_maps(maps, tokens, titles, layout, shared_scale=shared, signed=self.signed)
+        self.scale_label.setText(self.scale_text(maps, layout, shared))
         if self.detail is not None and self.detail.isVisible():
             self._show_detail()
 
@@ -293,7 +302,7 @@ class AttentionView(QWidget):
         if head is not None:
             title = f"layer {layer}, head {head}"
         assert self.detail is not None
-        self.detail.set_map(maps[panel], tokens, title, export_name(mode, layer, head))
+        self.detail.set_map(maps[panel], tokens, title, export_name(mode, layer, head), signed=self.signed)
 
     def export_grid(self, path: str) -> None:
         mode = self.mode.currentText()

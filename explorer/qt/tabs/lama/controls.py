@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.qt.tabs.lama.table_model import CORRECT, GOLD, RANK, RELATION, SENTENCE, STATUSES, TOP1
+from explorer.qt.tabs.lama.table_model import COMPARE_TOP1, CORRECT, GOLD, RANK, RELATION, SENTENCE, STATUSES, TOP1
 
 PROBES = (("template", "template"), ("original sentences", "sentences"))
 PROTOCOLS = (("lab: whole vocabulary", "lab"), ("lama: common vocabulary", "lama"))
@@ -135,6 +135,7 @@ def fact_table(parent: QWidget, model: QAbstractItemModel) -> QTableView:
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setSectionResizeMode(SENTENCE, QHeaderView.ResizeMode.Stretch)
-    for col, width in ((RELATION, 110), (GOLD, 110), (TOP1, 110), (RANK, 60), (CORRECT, 80)):
+    for col, width in ((RELATION, 110), (GOLD, 110), (TOP1, 110), (RANK, 60), (CORRECT, 80), (COMPARE_TOP1, 130)):
         header.resizeSection(col, width)
+    table.setColumnHidden(COMPARE_TOP1, True)  # shown while a second model is compared
     return table

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.lama_compare import Difference, LamaComparison
 from explorer.core.lama_data import Fact, FactResult, LamaReport, Score, SkippedLine
 from explorer.qt.tabs.lama.table_model import GREEN, NOT_ONE_TOKEN
 
@@ -91,7 +92,9 @@ class FactDetail(QWidget):
         self.top.setRowCount(0)
         self.open_button.setEnabled(False)
 
-    def show_fact(self, fact: Fact, result: FactResult | None) -> None:
+    def show_fact(self, fact: Fact, result: FactResult | None,
+                  compared: tuple[str, FactResult | None] | None = None) -> None:
+        """`compared`: the compared model's name and result, said in one line under the rank."""
         self.sentence = fact.sentence
         self.open_button.setEnabled(True)
         where = html.escape(fact.sentence).replace("[MASK]", "<b>[MASK]</b>")
@@ -104,6 +107,8 @@ class FactDetail(QWidget):
             lines.append(f"<i>{NOT_ONE_TOKEN}</i>")
         else:
             lines.append(f"rank of the gold: <b>{result.rank}</b>")
+        if compared is not None:
+            lines.append(_compared_line(*compared))
         self.heading.setText("<br>".join(lines))
         tokens = result.top_tokens if result else ()
         scores = result.top_scores if result else ()
@@ -122,6 +127,25 @@ class FactDetail(QWidget):
     def shown_tokens(self) -> list[tuple[str, str]]:
         """(token, probability text) per row, as a person reads them."""
         return [(self.top.item(r, 1).text(), self.top.item(r, 2).text()) for r in range(self.top.rowCount())]
+
+
+def _compared_line(name: str, other: FactResult | None) -> str:
+    who = html.escape(name)
+    if other is None:
+        return f"{who}: <i>not evaluated yet</i>"
+    if other.dropped:
+        return f"{who}: <i>not counted: {html.escape(other.dropped)}</i>"
+    top = html.escape(other.top_tokens[0]) if other.top_tokens else "–"
+    rank = "the gold is not one token" if other.rank is None else f"rank of the gold {other.rank}"
+    return f"{who}: top-1 <b>{top}</b>, {rank}"
+
+
+def _p(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"
 
 
 class LamaSummary(QWidget):
@@ -148,6 +172,26 @@ class LamaSummary(QWidget):
         header.resizeSection(1, digits("000,000") + 14)
         for col in range(2, 5):
             header.resizeSection(col, max(digits("0.000"), digits("P@10")) + 16)
+        # Compare mode: each relation's P@1 of both models over the facts both scored, and B − A.
+        self.compare_headline = QLabel("", self)
+        self.compare_headline.setObjectName("lamaCompareHeadline")
+        self.compare_headline.setWordWrap(True)
+        self.compare_scores = QTableWidget(0, 5, self)
+        self.compare_scores.setObjectName("lamaCompareScores")
+        compact_rows(self.compare_scores)
+        self.compare_scores.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.compare_scores.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(1, digits("000,000") + 14)
+        for col in range(2, 5):
+            header.resizeSection(col, digits("P@1 model name") + 16)
+        self.compare_warnings = QLabel("", self)
+        self.compare_warnings.setObjectName("lamaCompareWarnings")
+        self.compare_warnings.setTextFormat(Qt.TextFormat.PlainText)
+        self.compare_warnings.setWordWrap(True)
+        for w in (self.compare_headline, self.compare_scores, self.compare_warnings):
+            w.hide()
         self.dropped = QLabel("", self)
         self.dropped.setObjectName("lamaDropped")
         self.dropped.setTextFormat(Qt.TextFormat.PlainText)  # reasons hold apostrophes, not markup
@@ -167,6 +211,9 @@ class LamaSummary(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.headline)
         layout.addWidget(self.scores, 1)
+        layout.addWidget(self.compare_headline)
+        layout.addWidget(self.compare_scores, 1)
+        layout.addWidget(self.compare_warnings)
         layout.addWidget(self.dropped)
         skipped_row = QHBoxLayout()
         skipped_row.addWidget(self.skipped_label, 1)
@@ -236,4 +283,53 @@ class LamaSummary(QWidget):
         for row in range(self.scores.rowCount()):
             cells = [self.scores.item(row, col).text() for col in range(5)]
             out[cells[0]] = (int(cells[1].replace(",", "")), float(cells[2]), float(cells[3]), float(cells[4]))
+        return out
+
+    def set_comparison(self, comparison: LamaComparison | None, names: tuple[str, str] = ("", "")) -> None:
+        """Per relation P@1 of each model over the facts both scored, and B − A; None hides it.
+        `names` name the two models while nothing is compared yet."""
+        shown = comparison is not None or any(names)
+        for w in (self.compare_headline, self.compare_scores, self.compare_warnings):
+            w.setVisible(shown)
+        if not shown:
+            return
+        a, b = comparison.models if comparison is not None else names
+        self.compare_scores.setHorizontalHeaderLabels(["relation", "n", f"P@1 {a}", f"P@1 {b}", "B − A"])
+        for col, name in ((2, a), (3, b)):
+            self.compare_scores.horizontalHeaderItem(col).setToolTip(f"P@1 of {name}")
+        self.compare_scores.horizontalHeaderItem(4).setToolTip(f"P@1 of {b} minus P@1 of {a}")
+        if comparison is None:
+            self.compare_headline.setText(
+                f"Compared with <b>{html.escape(b)}</b>: Run evaluates the facts with both models.")
+            self.compare_scores.setRowCount(0)
+            self.compare_warnings.setText("")
+            return
+        self.compare_headline.setText(
+            f"<b>{html.escape(a)}</b> (A) vs <b>{html.escape(b)}</b> (B) · {comparison.overall_facts.facts:,} "
+            f"facts scored by both · they disagree on {comparison.disagreements:,}")
+        rows: list[tuple[str, Difference, bool]] = [
+            (MEAN_OF_RELATIONS, comparison.overall, True),
+            (MEAN_OF_FACTS, comparison.overall_facts, True),
+        ]
+        rows += [(name, d, False) for name, d in comparison.relations.items()]
+        self.compare_scores.setRowCount(len(rows))
+        for row, (name, d, bold) in enumerate(rows):
+            cells = (name, f"{d.facts:,}", _p(d.p_at_1[0]), _p(d.p_at_1[1]), _signed(d.difference))
+            for col, text in enumerate(cells):
+                item = self.compare_scores.item(row, col)
+                if item is None or item.font().bold() != bold:
+                    self.compare_scores.setItem(row, col, _item(text, align_right=col > 0, bold=bold))
+                elif item.text() != text:
+                    item.setText(text)
+        self.compare_warnings.setText("\n".join(comparison.warnings))
+
+    def compare_rows(self) -> dict[str, tuple[int, float | None, float | None, float | None]]:
+        """What the comparison table shows, read back: name -> (n, P@1 of A, P@1 of B, B − A)."""
+        def number(text: str) -> float | None:
+            return None if text == "–" else float(text)
+
+        out = {}
+        for row in range(self.compare_scores.rowCount()):
+            cells = [self.compare_scores.item(row, col).text() for col in range(5)]
+            out[cells[0]] = (int(cells[1].replace(",", "")), number(cells[2]), number(cells[3]), number(cells[4]))
         return out

@@ -3,6 +3,11 @@
 Reading a folder and evaluating are both jobs on the model thread (reading T-REx is 40 MB of
 JSON: the window must not wait on it). Results arrive a batch at a time and fill the table in
 as they come; they are kept per protocol, so switching lab <-> lama shows each one's results.
+
+In compare mode (a model in the compare slot) Run probes the same facts with the same protocol
+on the main model, then on the compared one; the summary then gives each relation's P@1 of
+both and the difference (core.lama_compare), the table the compared model's top-1, and the
+status filter "Models disagree". The compared model's results go when that model does.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core import lama_data
+from explorer.core.lama_compare import LamaComparison, write_comparison
 from explorer.core.lama_data import FactResult, LamaReport, LamaSet
 from explorer.paths import LAMA_SAMPLE
 from explorer.qt.widgets import dialogs
@@ -26,14 +32,23 @@ from explorer.qt.widgets.job_tab import JobTab
 from explorer.qt.widgets.style import error_label_style
 from explorer.qt.tabs.lama.controls import LamaControls, fact_table
 from explorer.qt.tabs.lama.panels import FactDetail, LamaSummary
-from explorer.qt.tabs.lama.table_model import ALL_RELATIONS, STATUSES, LamaFilterProxy, LamaTableModel
+from explorer.qt.tabs.lama.table_model import (
+    ALL_RELATIONS,
+    COMPARE_TOP1,
+    DISAGREE,
+    STATUSES,
+    LamaFilterProxy,
+    LamaTableModel,
+)
 from explorer.core.lama_data import ScoreTally
 
 log = logging.getLogger(__name__)
 
-READ_KIND, EVAL_KIND = "lama_read", "lama"  # what the tab's one job is doing
+READ_KIND, EVAL_KIND, COMPARE_KIND = "lama_read", "lama", "lama_compare"  # what the tab's one job is doing
 READ_LABEL, EVAL_LABEL = "Reading LAMA files", "LAMA running"  # the status line: "LAMA running: 120/305"
+COMPARE_LABEL = "LAMA running (compare)"
 STOPPING_LOSES = "Stopping it clears the LAMA results: they always belong to one model."
+COMPARE_STOPPING_LOSES = "Stopping it clears the compared model's LAMA results: they always belong to one model."
 EXPORT_FORMATS = (("JSON lines", ".jsonl"), ("CSV", ".csv"))
 SEARCH_DELAY_MS = 200  # filtering 28k rows per keystroke would lag typing
 SUMMARY_EVERY_MS = 400  # a tiny model answers hundreds of batches a second
@@ -50,11 +65,15 @@ class LamaTab(JobTab):
     showInAttention = Signal(str)
     openInEditor = Signal(str)
 
-    def __init__(self, controller: Any, slot: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Any, slot: Any, parent: QWidget | None = None, *, compare: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("lamaTab")
         self.controller = controller  # reading files needs no model: a job of the session's
         self.slot = slot  # the model whose answers are scored
+        self.compare = compare  # the slot of the model compared with it (None: no compare mode)
+        self._compare_results: dict[str, list[FactResult | None]] = {}  # per protocol, as _results
+        self._compare_name = ""
+        self._compare_job: tuple[Any, ...] | None = None  # the compared model's run, once the main one is done
         self.path: str | None = None
         self.data: LamaSet | None = None
         self._results: dict[str, list[FactResult | None]] = {}  # per protocol, one per fact
@@ -118,6 +137,9 @@ class LamaTab(JobTab):
 
     def _wire(self) -> None:
         self.slot.loaded.connect(self._on_model_loaded)
+        if self.compare is not None:
+            self.compare.loaded.connect(self._on_compare_loaded)
+            self.compare.closed.connect(self._on_compare_closed)
         self.open_folder_button.clicked.connect(self._open_folder_dialog)
         self.open_file_button.clicked.connect(self._open_file_dialog)
         self.probe.currentIndexChanged.connect(self._on_probe_changed)
@@ -183,7 +205,7 @@ class LamaTab(JobTab):
 
     def _set_data(self, path: str, data: LamaSet) -> None:
         self.path, self.data = path, data
-        self._results, self._tallies = {}, {}
+        self._results, self._tallies, self._compare_results = {}, {}, {}
         self.detail.clear()
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.relation.blockSignals(True)
@@ -195,6 +217,7 @@ class LamaTab(JobTab):
         self._search_timer.stop()
         self.proxy.set_filters("", self.status.currentText(), self.search.text(), refilter=False)
         self.table_model.set_facts(data.facts, self._current_results())  # the reset filters once
+        self._show_compare_mode()
         self._update_count()
         shown = "/".join(Path(path).parts[-2:])
         self.source.setText(f"{shown}  (shipped sample)" if is_sample(path) else shown)
@@ -228,6 +251,36 @@ class LamaTab(JobTab):
         n = len(self.data.facts) if self.data else 0
         return self._results.setdefault(protocol, [None] * n)
 
+    @property
+    def comparing(self) -> bool:
+        """A second model is open to compare with."""
+        return self.compare is not None and self.compare.has_model
+
+    def _current_compare_results(self) -> list[FactResult | None]:
+        protocol = self.protocol.currentData()
+        n = len(self.data.facts) if self.data else 0
+        return self._compare_results.setdefault(protocol, [None] * n)
+
+    def _names(self) -> tuple[str, str]:
+        main = self._model_name or (self.slot.info.name if self.slot.has_model else "")
+        other = self.compare.info.name if self.comparing else ""
+        return main, other
+
+    def _show_compare_mode(self) -> None:
+        """Column, status filter, table and summary as compare mode is on or off."""
+        on = self.comparing
+        self.table.setColumnHidden(COMPARE_TOP1, not on)
+        offered = self.status.findText(DISAGREE)
+        if on and offered < 0:
+            self.status.addItem(DISAGREE)
+        elif not on and offered >= 0:
+            if self.status.currentText() == DISAGREE:
+                self.status.setCurrentIndex(0)  # refilters through currentIndexChanged
+            self.status.removeItem(self.status.findText(DISAGREE))
+        self.table_model.set_compare(self._current_compare_results() if on else None, self._names())
+        if on and self.status.currentText() == DISAGREE:
+            self._apply_filters()
+
     def run(self) -> None:
         """Evaluate the facts the filters show, with the current protocol and batch size."""
         if self.data is None or self._active is not None:
@@ -245,6 +298,8 @@ class LamaTab(JobTab):
         common = lama_data.find_upwards(Path(self.path or ""), "common_vocab_cased.txt")
         self._model_name = self.slot.info.name
         self._run = (indices, protocol)
+        # Compare mode: the same facts, protocol and batch on the compared model once this is done.
+        self._compare_job = (facts, protocol, batch, common) if self.comparing else None
         self._probed_now = set()  # this run's facts only: earlier runs filled others
         self._dropped_before = -1
         self._active = EVAL_KIND
@@ -256,29 +311,54 @@ class LamaTab(JobTab):
         ))
         self._update_buttons()
 
+    def _run_compared(self) -> None:
+        """The second half of a compare-mode run: the same facts on the compared model."""
+        assert self._compare_job is not None and self._run is not None
+        facts, protocol, batch, common = self._compare_job
+        self._compare_job = None
+        self._compare_name = self.compare.info.name
+        self._probed_now = set()
+        self._dropped_before = -1
+        self._active = COMPARE_KIND
+        self._started = time.monotonic()
+        self.job_bar.start(f"probing {len(facts):,} facts with {self._compare_name}…")
+        self.follow(self.compare.run_job(
+            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common),
+            label=COMPARE_LABEL, stopping_loses=COMPARE_STOPPING_LOSES,
+        ))
+
     def stop(self) -> None:
+        """Stop whichever model's run is going (a stopped main run does not go on to the compared model)."""
         if self._active:
+            self._compare_job = None
             self.cancel_job()
 
     def job_progress(self, step: Any) -> None:
         kind = self._active
         self.job_bar.update(step)
-        if kind == EVAL_KIND and self._dropped_before < 0:
+        if kind in (EVAL_KIND, COMPARE_KIND) and self._dropped_before < 0:
             self._dropped_before = step.done  # the first step counts the facts dropped up front
-        if kind == EVAL_KIND and step.payload:
+        if kind in (EVAL_KIND, COMPARE_KIND) and step.payload:
             self._take_results(step.payload)
+
+    def _store(self, kind: str | None, protocol: str) -> list[FactResult | None]:
+        """Where the results of a run of `kind` go: the main model's, or the compared one's."""
+        held = self._compare_results if kind == COMPARE_KIND else self._results
+        return held.setdefault(protocol, [None] * len(self.table_model.facts))
 
     def _take_results(self, payload: Any) -> None:
         assert self._run is not None
         indices, protocol = self._run
-        results = self._results.setdefault(protocol, [None] * len(self.table_model.facts))
-        tally = self._tallies.setdefault(protocol, ScoreTally())
+        main = self._active != COMPARE_KIND
+        results = self._store(self._active, protocol)
+        tally = self._tallies.setdefault(protocol, ScoreTally()) if main else None
         facts = self.table_model.facts
         arrived = []
         for r in payload:
             i = indices[r.index]
             new = dataclasses.replace(r, index=i)
-            tally.replace(facts[i].relation, results[i], new)
+            if tally is not None:
+                tally.replace(facts[i].relation, results[i], new)
             results[i] = new
             arrived.append(i)
         self._probed_now.update(arrived)
@@ -299,36 +379,41 @@ class LamaTab(JobTab):
             self._set_data(path, result)
             files = len(result.sources)
             self.job_bar.finish(f"{len(result.facts):,} facts from {files} file{'s' * (files != 1)}")
-        elif kind == EVAL_KIND and self._run is not None:
+        elif kind in (EVAL_KIND, COMPARE_KIND) and self._run is not None:
             # The steps carry the probed facts; the dropped ones come only with the report.
             self._take_results([r for r in result.results if r.dropped])
-            self._active, self._run = None, None
             counted = result.overall_facts.n
             took = format_seconds(time.monotonic() - self._started)
-            self.job_bar.finish(f"{len(result.facts):,} facts probed in {took}, {counted:,} counted")
+            who = f" with {self._compare_name}" if kind == COMPARE_KIND else ""
+            self.job_bar.finish(f"{len(result.facts):,} facts probed{who} in {took}, {counted:,} counted")
+            if kind == EVAL_KIND and self._compare_job is not None and self.comparing:
+                self._run_compared()
+            else:
+                self._active, self._run, self._compare_job = None, None, None
             self._refresh_summary()
         else:
             return
         self._update_buttons()
 
     def job_failed(self, message: str) -> None:
-        self._active, self._run, self._pending_path = None, None, None
+        self._active, self._run, self._pending_path, self._compare_job = None, None, None, None
         self.job_bar.finish("failed")
         self._show_message(message)
         self._refresh_summary()
         self._update_buttons()
 
     def job_cancelled(self) -> None:
-        if self._active == EVAL_KIND and self._run is not None:
-            results = self._results.setdefault(self._run[1], [None] * len(self.table_model.facts))
-            text = f"stopped: {len(self._probed_now):,} of {len(self._run[0]):,} facts probed"
+        if self._active in (EVAL_KIND, COMPARE_KIND) and self._run is not None:
+            results = self._store(self._active, self._run[1])
+            who = f" with {self._compare_name}" if self._active == COMPARE_KIND else ""
+            text = f"stopped: {len(self._probed_now):,} of {len(self._run[0]):,} facts probed{who}"
             told = sum(1 for i in self._run[0] if results[i] is not None and results[i].dropped)
             if self._dropped_before > told:  # evaluate() hands the dropped facts over with its report only
                 text += f" ({self._dropped_before - told:,} dropped ones are shown as not yet run)"
             self.job_bar.finish(text)
         else:
             self.job_bar.finish("stopped reading")
-        self._active, self._run, self._pending_path = None, None, None
+        self._active, self._run, self._pending_path, self._compare_job = None, None, None, None
         self._refresh_summary()
         self._update_buttons()
 
@@ -346,17 +431,56 @@ class LamaTab(JobTab):
             self._refresh_summary()
             self._refresh_detail()
         self._model_name = info.name
+        self._show_compare_mode()  # the main model's name heads its column
+        self._refresh_summary()
         self._update_buttons()
+
+    def _on_compare_loaded(self, info: Any) -> None:
+        if self._compare_name and info.name != self._compare_name:
+            self._abandon_compared_run(f"stopped: {info.name} is compared now")
+            self._clear_compared(f"Results of {self._compare_name} (compared) cleared: {info.name} is compared now.")
+        self._compare_name = info.name
+        self._show_compare_mode()
+        self._refresh_summary()
+        self._refresh_detail()
+
+    def _on_compare_closed(self) -> None:
+        self._compare_job = None  # a main run still going stays; the compared half no longer comes
+        self._abandon_compared_run("stopped: the compared model was closed")
+        if self._compare_name:
+            self._clear_compared("")
+        self._compare_name = ""
+        self._show_compare_mode()
+        self._refresh_summary()
+        self._refresh_detail()
+
+    def _abandon_compared_run(self, text: str) -> None:
+        """Drop the compared model's run now: answers still on their way are an earlier model's."""
+        if self._active != COMPARE_KIND:
+            return
+        self.cancel_job()
+        self.current_job = None  # so nothing more of it arrives here
+        self._active, self._run = None, None
+        self.job_bar.finish(text)
+        self._update_buttons()
+
+    def _clear_compared(self, note: str) -> None:
+        had = any(r is not None for results in self._compare_results.values() for r in results)
+        self._compare_results = {}
+        if had and note:
+            self._show_message(note)
+            self._cleared_note = True
 
     def _on_protocol_changed(self, _index: int) -> None:
         self.table_model.set_results(self._current_results())
+        self._show_compare_mode()
         self._refresh_summary()
         self._refresh_detail()
 
     def _update_buttons(self) -> None:
         idle = self._active is None
         self.run_button.setEnabled(idle and self.data is not None and self.proxy.rowCount() > 0)
-        self.export_button.setEnabled(self._current_tally().evaluated > 0)
+        self.export_button.setEnabled(self._current_tally().evaluated > 0)  # a comparison needs main results too
         for w in (self.probe, self.protocol):
             w.setEnabled(idle)  # results arriving belong to the protocol and facts they started with
 
@@ -376,6 +500,24 @@ class LamaTab(JobTab):
         counted = [results[i] for i in done]
         return lama_data.summarise(self._model_name, self.protocol.currentData(), facts, counted, self.data.skipped)
 
+    def compare_report(self) -> LamaReport | None:
+        """What the compared model answered under the current protocol (indices as in report())."""
+        if self.data is None or not self._compare_name:
+            return None
+        results = self._current_compare_results()
+        done = [i for i, r in enumerate(results) if r is not None]
+        if not done:
+            return None
+        return lama_data.summarise(self._compare_name, self.protocol.currentData(),
+                                   [self.data.facts[i] for i in done], [results[i] for i in done], self.data.skipped)
+
+    def comparison(self) -> LamaComparison | None:
+        """Both models' results under the current protocol, compared; None until both have some."""
+        if not self.comparing:
+            return None
+        a, b = self.report(), self.compare_report()
+        return None if a is None or b is None else LamaComparison.of(a, b)
+
     def _current_tally(self) -> ScoreTally:
         return self._tallies.setdefault(self.protocol.currentData(), ScoreTally())
 
@@ -385,6 +527,7 @@ class LamaTab(JobTab):
         skipped = self.data.skipped if self.data else ()
         report = tally.report(self._model_name, self.protocol.currentData(), skipped) if tally.evaluated else None
         self.summary.set_report(report, tally.evaluated, len(self.table_model.facts))
+        self.summary.set_comparison(self.comparison(), self._names() if self.comparing else ("", ""))
         self._update_buttons()
 
     def _current_fact(self) -> int | None:
@@ -404,7 +547,8 @@ class LamaTab(JobTab):
 
     def _show_detail(self, fact_index: int) -> None:
         assert self.data is not None
-        self.detail.show_fact(self.data.facts[fact_index], self._current_results()[fact_index])
+        compared = (self.compare.info.name, self._current_compare_results()[fact_index]) if self.comparing else None
+        self.detail.show_fact(self.data.facts[fact_index], self._current_results()[fact_index], compared)
 
     def _refresh_detail(self) -> None:
         current = self._current_fact()
@@ -419,7 +563,13 @@ class LamaTab(JobTab):
         self.table.setCurrentIndex(self.proxy.index(row, 0))
 
     def export(self, path: str) -> int:
-        """Write every evaluated fact of the current protocol to .jsonl or .csv; returns how many."""
+        """Write every evaluated fact of the current protocol to .jsonl or .csv; returns how many.
+        In compare mode, with both models' results, one record per fact holds both answers."""
+        comparison = self.comparison()
+        if comparison is not None:
+            write_comparison(comparison, path)
+            log.info("exported %d compared LAMA facts to %s", len(comparison.facts), path)
+            return len(comparison.facts)
         report = self.report()
         if report is None:
             raise ValueError("Nothing has been evaluated yet: Run first.")
@@ -428,7 +578,8 @@ class LamaTab(JobTab):
         return len(report.facts)
 
     def _export_dialog(self) -> None:
-        name = f"lama_{self.protocol.currentData()}_results.jsonl"
+        kind = "comparison" if self.comparison() is not None else "results"
+        name = f"lama_{self.protocol.currentData()}_{kind}.jsonl"
         path = dialogs.ask_save_path(self, "Export LAMA results", name, EXPORT_FORMATS)
         if not path:
             return

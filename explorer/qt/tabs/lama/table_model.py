@@ -13,17 +13,20 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from explorer.core.lama_compare import ComparedFact
 from explorer.core.lama_data import Fact, FactResult
 from explorer.qt.widgets.style import PALETTE
 
-COLUMNS = ("Relation", "Sentence", "Gold", "Top-1", "Rank", "Correct?")
-RELATION, SENTENCE, GOLD, TOP1, RANK, CORRECT = range(len(COLUMNS))
+COLUMNS = ("Relation", "Sentence", "Gold", "Top-1", "Rank", "Correct?", "Top-1 (compared)")
+RELATION, SENTENCE, GOLD, TOP1, RANK, CORRECT, COMPARE_TOP1 = range(len(COLUMNS))
 
 ALL_STATUSES, CORRECT_ONLY, WRONG_ONLY, NOT_RUN, DROPPED = "All facts", "Correct", "Wrong", "Not yet run", "Dropped"
 STATUSES = (ALL_STATUSES, CORRECT_ONLY, WRONG_ONLY, NOT_RUN, DROPPED)
 ALL_RELATIONS = "All relations"
+DISAGREE = "Models disagree"  # a status offered only while a second model is compared
 
 GREEN, RED, GREY = QColor(PALETTE.correct), QColor(PALETTE.wrong), QColor(PALETTE.muted)
+AGREE, DISAGREES = QColor(PALETTE.agree), QColor(PALETTE.disagree)
 NOT_ONE_TOKEN = "the gold is not one token of the model's vocabulary, so it can never be ranked"
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -47,6 +50,9 @@ class LamaTableModel(QAbstractTableModel):
         self._order: list[int] = []  # row -> fact index
         self._row_of: list[int] = []  # fact index -> row
         self.haystacks: list[str] = []  # what the text search looks at, per fact
+        # The compared model's results (None: no model compared), and the two models' names.
+        self.compare_results: list[FactResult | None] | None = None
+        self.names: tuple[str, str] = ("", "")
 
     # --- contents ---------------------------------------------------------------------
     def set_facts(self, facts: Sequence[Fact], results: list[FactResult | None] | None = None) -> None:
@@ -64,10 +70,27 @@ class LamaTableModel(QAbstractTableModel):
         if self.facts:
             self.dataChanged.emit(self.index(0, TOP1), self.index(len(self.facts) - 1, CORRECT))
 
+    def set_compare(self, results: list[FactResult | None] | None, names: tuple[str, str] = ("", "")) -> None:
+        """The compared model's results (None when no model is compared) and both names."""
+        self.compare_results, self.names = results, names
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, TOP1, COMPARE_TOP1)
+        if self.facts:
+            self.dataChanged.emit(self.index(0, TOP1), self.index(len(self.facts) - 1, COMPARE_TOP1))
+
     def results_arrived(self, fact_indices: Iterable[int]) -> None:
         for i in fact_indices:
             row = self._row_of[i]
-            self.dataChanged.emit(self.index(row, TOP1), self.index(row, CORRECT))
+            self.dataChanged.emit(self.index(row, TOP1), self.index(row, COMPARE_TOP1))
+
+    def compare_result(self, fact_index: int) -> FactResult | None:
+        return None if self.compare_results is None else self.compare_results[fact_index]
+
+    def disagree(self, fact_index: int) -> bool | None:
+        """The two models' answers differ (lama_compare's rule); None where not both scored it."""
+        if self.compare_results is None:
+            return None
+        pair = (self.results[fact_index], self.compare_results[fact_index])
+        return ComparedFact(self.facts[fact_index], pair).disagree
 
     def fact_index(self, row: int) -> int:
         return self._order[row]
@@ -84,6 +107,11 @@ class LamaTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            a, b = self.names
+            if section == TOP1 and self.compare_results is not None and a:
+                return f"Top-1 ({a})"
+            if section == COMPARE_TOP1 and b:
+                return f"Top-1 ({b})"
             return COLUMNS[section]
         return None
 
@@ -92,6 +120,8 @@ class LamaTableModel(QAbstractTableModel):
             return None
         i = self._order[index.row()]
         fact, result, col = self.facts[i], self.results[i], index.column()
+        if col == COMPARE_TOP1:
+            return self._compare_data(i, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(fact, result, col)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -100,6 +130,23 @@ class LamaTableModel(QAbstractTableModel):
             return QBrush({CORRECT_ONLY: GREEN, WRONG_ONLY: RED}.get(status_of(result), GREY))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (RANK, CORRECT):
             return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    def _compare_data(self, i: int, role: int) -> Any:
+        other = self.compare_result(i)
+        if other is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return "dropped" if other.dropped else (other.top_tokens[0] if other.top_tokens else "")
+        if role == Qt.ItemDataRole.ForegroundRole:
+            disagree = self.disagree(i)
+            return None if disagree is None else QBrush(DISAGREES if disagree else AGREE)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if other.dropped:
+                return f"Not counted for {self.names[1]}: {other.dropped}"
+            rank = "not one token of its vocabulary" if other.rank is None else f"rank of the gold {other.rank}"
+            said = {True: "the models disagree", False: "both models agree"}.get(self.disagree(i), "")
+            return "; ".join(x for x in (f"{self.names[1]}: {rank}", said) if x)
         return None
 
     @staticmethod
@@ -143,6 +190,9 @@ class LamaTableModel(QAbstractTableModel):
             return lambda i: facts[i].obj_label.casefold()
         if column == TOP1:
             return lambda i: (results[i] is None, (results[i].top_tokens or ("",))[0] if results[i] else "")
+        if column == COMPARE_TOP1:
+            other = self.compare_results or [None] * len(facts)
+            return lambda i: (other[i] is None, (other[i].top_tokens or ("",))[0] if other[i] else "")
         if column == RANK:
             # Ranked facts first (best first), then golds that are no token, then the rest.
             def rank(i: int) -> tuple[int, int]:
@@ -204,7 +254,10 @@ class LamaFilterProxy(QSortFilterProxyModel):
         table = self._table
         if self.relation and table.facts[fact_index].relation != self.relation:
             return False
-        if self.status != ALL_STATUSES and status_of(table.results[fact_index]) != self.status:
+        if self.status == DISAGREE:
+            if not table.disagree(fact_index):
+                return False
+        elif self.status != ALL_STATUSES and status_of(table.results[fact_index]) != self.status:
             return False
         return not self.text or self.text in table.haystacks[fact_index]
 

@@ -3,7 +3,9 @@ model's prediction layer by layer (labs 001-003, hands-on).
 
 The tab asks its model slot for two answers, each on a lane of its own (the newest wins):
 the masking and its loss (`mask_demo`), and one position through every layer (`layer_lens`).
-Both run on the model thread.
+Both run on the model thread. In compare mode it asks the compare slot too, on a third lane,
+for `mask_demo` with the same text, rate, seed and rule, and shows that model's reconstruction
+and its loss beside the main one's (core.mlm_compare says whether the two are comparable).
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.errors import InvalidParameterError
+from explorer.core.mlm_compare import compare_summary, short_name
 from explorer.core.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM, MaskDemoParams, check_rate, check_text
 from explorer.qt.tabs.mlm.lens_panel import LensPanel
 from explorer.qt.tabs.mlm.token_passage import TokenPassage
 from explorer.qt.widgets.param_form import ParamForm
 from explorer.qt.widgets.style import PALETTE, css, error_label_style, plain_label_style
 
-DEMO, LENS = "mask_demo", "layer_lens"
+DEMO, LENS, COMPARE_DEMO = "mask_demo", "layer_lens", "compare_mask_demo"
 DEBOUNCE_MS = 400
 TREATMENT_COLORS = {MASKED: PALETTE.mask_bg, RANDOM: PALETTE.random_bg, KEPT: PALETTE.kept_bg}
 RIGHT_COLOR, WRONG_COLOR = PALETTE.right_bg, PALETTE.wrong_bg
@@ -63,15 +66,19 @@ def legend_html() -> str:
 
 
 class MlmTab(QWidget):
-    """Passive about the model: it asks its slot's model and shows what comes back."""
+    """Passive about the model: it asks its slot's model and shows what comes back; with a
+    compare slot, that slot's model too, while it has one."""
 
-    def __init__(self, slot: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, slot: Any, parent: QWidget | None = None, *, compare: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("mlmTab")
         self.slot = slot
+        self.compare = compare
         self.result: Any = None
+        self.compare_result: Any = None  # the compared model's answer for the controls shown
         self.selected: int | None = None
         self._dirty = True  # the shown result does not match the controls (or there is none)
+        self._compare_dirty = True  # the same, for the compared model's answer
         self._awaiting_model_result = False  # a new model is loaded; the result shown is the old one's
         self._build()
         self._wire()
@@ -141,6 +148,7 @@ class MlmTab(QWidget):
         for col in (1, 2, 3):  # the tokens take the room that is left
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         self.lens = LensPanel(self)
+        self.compare_pane = self._build_compare_pane()
 
         controls = QGridLayout()
         controls.addWidget(self.rate, 0, 0)
@@ -166,6 +174,7 @@ class MlmTab(QWidget):
         left_layout.addWidget(self.masked_view, 2)
         left_layout.addWidget(_caption("The model's reconstruction: its top guess at every masked position", self))
         left_layout.addWidget(self.reconstruction, 2)
+        left_layout.addWidget(self.compare_pane, 2)
         left_layout.addWidget(self.table, 4)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.setObjectName("mlmSplitter")
@@ -181,6 +190,32 @@ class MlmTab(QWidget):
         layout.addLayout(summary)
         layout.addWidget(split, 1)
 
+    def _build_compare_pane(self) -> QWidget:
+        """The compared model's name, reconstruction, and its loss beside the main one's."""
+        pane = QWidget(self)
+        pane.setObjectName("mlmComparePane")
+        self.compare_title = QLabel("", pane)
+        self.compare_title.setObjectName("mlmCompareTitle")
+        self.compare_title.setStyleSheet(css(PALETTE.note))
+        self.compare_summary = QLabel("", pane)
+        self.compare_summary.setObjectName("mlmCompareSummary")
+        self.compare_summary.setWordWrap(True)
+        self.compare_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.compare_summary.setToolTip(
+            "The seed draws the masks over each model's own tokens: the same pieces are masked "
+            "only where the two tokenizers cut the passage the same way."
+        )
+        self.compare_reconstruction = TokenPassage(pane)
+        self.compare_reconstruction.setObjectName("compareReconstruction")
+        self.compare_reconstruction.setAccessibleName("The compared model's reconstruction")
+        layout = QVBoxLayout(pane)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.compare_title)
+        layout.addWidget(self.compare_summary)
+        layout.addWidget(self.compare_reconstruction, 1)
+        pane.hide()
+        return pane
+
     def _wire(self) -> None:
         self.passage.textChanged.connect(self._debounce.start)
         self._debounce.timeout.connect(self.refresh)
@@ -192,6 +227,9 @@ class MlmTab(QWidget):
         self.reconstruction.tokenClicked.connect(self.select_position)
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.slot.loaded.connect(self._on_model_loaded)
+        if self.compare is not None:
+            self.compare.loaded.connect(self._on_compare_loaded)
+            self.compare.closed.connect(self._on_compare_closed)
 
     # --- asking -------------------------------------------------------------------------
     def params(self) -> tuple[str, float, int, bool]:
@@ -205,30 +243,43 @@ class MlmTab(QWidget):
     def refresh(self) -> None:
         """The controls changed: compute again now if the tab is open, else once it opens."""
         self._debounce.stop()
-        self._dirty = True
+        self._dirty = self._compare_dirty = True
         self._maybe_request()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self._maybe_request()
 
+    @property
+    def comparing(self) -> bool:
+        return self.compare is not None and self.compare.has_model
+
     def _maybe_request(self) -> None:
-        if not self._dirty or not self.isVisible():
+        if not (self._dirty or self._compare_dirty) or not self.isVisible():
             return
         text, rate, seed, rule = self.params()
         try:
             check_text(text)
             check_rate(rate)
         except InvalidParameterError as exc:
-            self._dirty = False
+            self._dirty = self._compare_dirty = False
             self.show_message(str(exc), error=True)
             return
-        asked = self._ask(
-            DEMO, lambda model: model.mask_demo(text, rate, seed, rule),
-            self._on_demo, lambda m: self.show_message(m, error=True), self._demo_busy,
-        )
-        if asked:
-            self._dirty = False  # else no model yet: the slot's loaded signal asks again
+        if self._dirty:
+            asked = self._ask(
+                self.slot, DEMO, lambda model: model.mask_demo(text, rate, seed, rule),
+                self._on_demo, lambda m: self.show_message(m, error=True), self._demo_busy,
+            )
+            if asked:
+                self._dirty = False  # else no model yet: the slot's loaded signal asks again
+        if self._compare_dirty and self.comparing:
+            # The same text, rate, seed and rule: the masks are drawn over its own tokens.
+            asked = self._ask(
+                self.compare, COMPARE_DEMO, lambda model: model.mask_demo(text, rate, seed, rule),
+                self._on_compare_demo, self._on_compare_failed, self._compare_busy,
+            )
+            if asked:
+                self._compare_dirty = False
 
     def select_position(self, position: int) -> None:
         """Show the layer lens for a token of the current result (masked or not)."""
@@ -244,15 +295,15 @@ class MlmTab(QWidget):
         true_id = r.ids[position] if position in r.masked_positions else None
         ids = r.input_ids
         asked = self._ask(
-            LENS, lambda model: model.layer_lens(ids, position, true_id),
+            self.slot, LENS, lambda model: model.layer_lens(ids, position, true_id),
             self._on_lens, self.lens.show_message, self.lens.set_busy,
         )
         if not asked:
             self.lens.show_message("No model is loaded.")
 
-    def _ask(self, lane: str, call: Any, answer: Any, failed: Any, busy: Any) -> bool:
+    def _ask(self, slot: Any, lane: str, call: Any, answer: Any, failed: Any, busy: Any) -> bool:
         """One request on one of the tab's lanes; False (nothing asked) without a model."""
-        job = self.slot.request(call, lane=(id(self), lane))
+        job = slot.request(call, lane=(id(self), lane))
         if job is None:
             return False
         busy(True)
@@ -291,6 +342,62 @@ class MlmTab(QWidget):
         text, rate, seed, rule = self.params()
         if (result.text, result.rate, result.seed, result.bert_rule) == (text, rate, seed, rule):
             self.set_result(result)
+
+    def _on_compare_loaded(self, info: Any) -> None:
+        # Another model (or the same again): its old answer no longer says anything.
+        self.compare_result = None
+        self.compare_title.setText(f"Compared with {short_name(info.name)}: its reconstruction on the same seed")
+        self.compare_title.setToolTip(info.name)
+        self.compare_reconstruction.clear()
+        self._show_compare_summary()
+        self.compare_pane.show()
+        self._compare_dirty = True
+        self._maybe_request()
+
+    def _on_compare_closed(self) -> None:
+        self.compare_result = None
+        self.compare_pane.hide()
+        self.compare_reconstruction.clear()
+        self.compare_summary.clear()
+        self._compare_dirty = True  # asked again if a model is opened to compare
+
+    def _compare_busy(self, busy: bool) -> None:
+        if busy:
+            self.compare_summary.setStyleSheet(plain_label_style())
+            self.compare_summary.setText("computing…")
+        elif self.compare_summary.text() == "computing…":
+            self._show_compare_summary()  # superseded or cancelled: say what is shown
+
+    def _on_compare_failed(self, message: str) -> None:
+        self.compare_summary.setStyleSheet(error_label_style())
+        self.compare_summary.setText(message)
+
+    def _on_compare_demo(self, result: Any) -> None:
+        text, rate, seed, rule = self.params()
+        if not self.comparing or (result.text, result.rate, result.seed, result.bert_rule) != (text, rate, seed, rule):
+            return
+        self.compare_result = result
+        by_pos = {m.index: m for m in result.masked}
+        self.compare_reconstruction.set_tokens(
+            result.reconstruction(),
+            result.offsets,
+            result.special,
+            {i: RIGHT_COLOR if m.correct else WRONG_COLOR for i, m in by_pos.items()},
+            {i: _prediction_tip(m) for i, m in by_pos.items()},
+            subwords=result.subwords,
+        )
+        self._show_compare_summary()
+
+    def _show_compare_summary(self) -> None:
+        """Both models' loss and accuracy, once both have answered for the same controls."""
+        a, b = self.result, self.compare_result
+        self.compare_summary.setStyleSheet(plain_label_style())
+        if not self.comparing:
+            self.compare_summary.clear()
+        elif a is None or b is None or (a.text, a.rate, a.seed, a.bert_rule) != (b.text, b.rate, b.seed, b.bert_rule):
+            self.compare_summary.setText("Comparing…")
+        else:
+            self.compare_summary.setText(compare_summary(a, b))
 
     def _on_lens(self, result: Any) -> None:
         current = self.result
@@ -331,6 +438,7 @@ class MlmTab(QWidget):
             subwords=r.subwords,
         )
         self._fill_table(r)
+        self._show_compare_summary()
         self.selected = None
         if keep is not None:
             self.select_position(keep)

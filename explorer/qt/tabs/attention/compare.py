@@ -1,0 +1,197 @@
+"""The Attention tab in compare mode: the same layer of the model in use and of the model it
+is compared with, side by side, and their difference (A − B) when the two can be subtracted.
+
+The compared side is an AttentionView built for the compare slot whose controls follow the
+main view's (layer, view, hidden special tokens, colour scale): layers are matched by index,
+and when the depths differ the tab says which layers have no partner (core.attention_math).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from explorer.core.attention_math import (
+    difference,
+    difference_refusal,
+    layer_match_note,
+    matched_layer,
+    short_name,
+    symmetric_limit,
+)
+from explorer.qt.tabs.attention.view import AttentionView
+
+DIFFERENCE_HELP = (
+    "Show the main model's weights minus the compared model's (A − B), head by head: "
+    "red where A attends more, blue where B does, white where they agree."
+)
+
+
+class CompareAttentionView(AttentionView):
+    """The compared model's attention, drawn with the main view's settings; with the
+    difference on (and the two results of the same shape and tokens) it shows main − this."""
+
+    def __init__(self, parent: QWidget | None, *, slot: Any, main: AttentionView) -> None:
+        super().__init__(parent, slot=slot, name="compareAttentionView")
+        self.main = main
+        self._difference = False
+        for control in (self.layer, self.mode, self.hide_special, self.scale):
+            control.setEnabled(False)
+            control.setToolTip("Follows the main model's controls on the left")
+        # PgUp/PgDn belong to the main view: two live shortcuts on one key would both go dead.
+        for shortcut in self.findChildren(QShortcut):
+            shortcut.setEnabled(False)
+
+    @property
+    def signed(self) -> bool:
+        return self._difference and self.main.result is not None and not difference_refusal(self.main.result, self.result)
+
+    def set_difference(self, on: bool) -> None:
+        self._difference = on
+        self.redraw()
+
+    def current_maps(self) -> tuple[np.ndarray, list[str], list[str], tuple[int, int]]:
+        maps, tokens, titles, layout = super().current_maps()
+        if not self.signed:
+            return maps, tokens, titles, layout
+        # Same shapes and tokens (checked by `signed`), same view and layer (the tab keeps them so).
+        main_maps, _, _, _ = self.main.current_maps()
+        return difference(main_maps, maps), tokens, titles, layout
+
+    def scale_text(self, maps: np.ndarray, layout: tuple[int, int], shared: bool) -> str:
+        if not self.signed:
+            return super().scale_text(maps, layout, shared)
+        if shared or layout == (1, 1):
+            m = symmetric_limit(maps)
+            return f"A − B: blue {-m:+.2f} → white 0 → red {m:+.2f}"
+        return "A − B: blue − → white 0 → red +, each head's own largest difference"
+
+    def export_grid(self, path: str) -> None:
+        if not self.signed:
+            super().export_grid(path)
+            return
+        a, b = short_name(self.main.result.model), short_name(self.result.model)
+        mode = self.mode.currentText().lower()
+        self.canvas.save(path, f"{a} − {b} · layer {self.layer.value()} · {mode}")
+
+    def clear(self) -> None:
+        """The compared model was closed: forget its result and what was drawn."""
+        self.result = None
+        self._requested = None
+        self.set_busy(False)
+        self.caption.setText("")
+        self.message.hide()
+        self.scale_label.setText("")
+        self.canvas.clear_maps()
+
+
+class AttentionTab(QWidget):
+    """The main model's AttentionView (`main`), and beside it, while the compare slot holds a
+    model, the compared model's (`other`). set_text goes to both."""
+
+    def __init__(self, main_slot: Any, compare_slot: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attentionTab")
+        self.main = AttentionView(self, slot=main_slot)
+        self.other = CompareAttentionView(self, slot=compare_slot, main=self.main) if compare_slot is not None else None
+        self.note = QLabel("", self)
+        self.note.setObjectName("attentionCompareNote")
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.difference = QCheckBox("Difference (A − B)", self)
+        self.difference.setObjectName("attentionDifferenceToggle")
+        self.difference.setEnabled(False)
+        self.boxes: list[QGroupBox] = []
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("attentionCompareSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        for view in (self.main, self.other):
+            if view is None:
+                continue
+            box = QGroupBox("", self)
+            box.setFlat(True)
+            inner = QVBoxLayout(box)
+            inner.setContentsMargins(0, 0, 0, 0)
+            inner.addWidget(view)
+            self.splitter.addWidget(box)
+            self.boxes.append(box)
+        top = QHBoxLayout()
+        top.addWidget(self.note, 1)
+        top.addWidget(self.difference)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+
+        if self.other is not None:
+            m = self.main
+            m.layer.valueChanged.connect(lambda _v: self._follow())
+            m.mode.currentIndexChanged.connect(lambda _i: self._follow())
+            m.hide_special.toggled.connect(lambda _b: self._follow())
+            m.scale.currentIndexChanged.connect(lambda _i: self._follow())
+            m.answered.connect(lambda _r: self._follow())
+            self.other.answered.connect(lambda _r: self._follow())
+            self.difference.toggled.connect(self.other.set_difference)
+            compare_slot.loaded.connect(lambda _info: self._show_sides())
+            compare_slot.closed.connect(self._show_sides)
+            main_slot.loaded.connect(lambda _info: self._show_sides())
+        self._show_sides()
+
+    @property
+    def comparing(self) -> bool:
+        return self.other is not None and self.other.slot.has_model
+
+    def set_text(self, text: str) -> None:
+        """The sentence to show: both models read it (each asks when it is visible)."""
+        self.main.set_text(text)
+        if self.other is not None:
+            self.other.set_text(text)
+
+    def _show_sides(self) -> None:
+        comparing = self.comparing
+        if self.other is not None:
+            if not comparing:
+                self.other.clear()
+            self.boxes[1].setVisible(comparing)
+        for box, view, side in zip(self.boxes, (self.main, self.other), ("A", "B")):
+            info = view.slot.info if view is not None else None
+            box.setTitle(f"{side}: {info.name}" if comparing and info is not None else "")
+        self.difference.setVisible(comparing)
+        self._follow()
+
+    def _follow(self) -> None:
+        """The compared view takes the main view's settings; the note and the toggle say
+        what the two sides are."""
+        other = self.other
+        if other is None or not self.comparing:
+            self.note.setText("")
+            self.note.hide()
+            self.difference.setEnabled(False)
+            return
+        main = self.main
+        main_info, other_info = main.slot.info, other.slot.info
+        if main_info is None or other_info is None:  # the main model is (re)loading
+            return
+        depth = other.result.num_layers if other.result is not None else other_info.num_layers
+        controls = (other.layer, other.mode, other.hide_special, other.scale)
+        for control in controls:
+            control.blockSignals(True)
+        other.mode.setCurrentIndex(main.mode.currentIndex())
+        other.hide_special.setChecked(main.hide_special.isChecked())
+        other.scale.setCurrentIndex(main.scale.currentIndex())
+        other.layer.setValue(matched_layer(main.layer.value(), depth))
+        for control in controls:
+            control.blockSignals(False)
+
+        main_depth = main.result.num_layers if main.result is not None else main_info.num_layers
+        note = layer_match_note(main_info.name, main_depth, other_info.name, depth, main.layer.value())
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        refusal = difference_refusal(main.result, other.result)
+        self.difference.setEnabled(not refusal)
+        self.difference.setToolTip(refusal or DIFFERENCE_HELP)
+        other.redraw()
