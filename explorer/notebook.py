@@ -31,7 +31,9 @@ class Explorer:
     explicitly is never swapped for another: its failure is an exception that says why.
     """
 
-    def __init__(self, model: str | None = None, *, device: str = "auto", dtype: str = "auto") -> None:
+    def __init__(
+        self, model: str | None = None, *, device: str = "auto", dtype: str = "auto", _beside: bool = False
+    ) -> None:
         from explorer.core.jobs import run_to_end
         from explorer.engine import models
 
@@ -41,7 +43,8 @@ class Explorer:
             if self._lm.notice:
                 log.warning("%s", self._lm.notice)
         else:
-            self._lm = models.load(model, device, dtype)
+            # Beside another model (compare): refused before its weights are read if it won't fit.
+            self._lm = run_to_end(models.load_steps(model, device, dtype, check_room=_beside))
         self._other: tuple[str, Explorer] | None = None  # the last model compared with, kept for the next call
 
     @property
@@ -82,7 +85,7 @@ class Explorer:
             return other
         if self._other is None or self._other[0] != other:
             self._other = None  # the one before is let go before the next loads
-            self._other = (other, Explorer(other, device=self.device, dtype=self.dtype))
+            self._other = (other, Explorer(other, device=self.device, dtype=self.dtype, _beside=True))
         return self._other[1]
 
     def __repr__(self) -> str:

@@ -69,7 +69,8 @@ def load_model(args: argparse.Namespace) -> Any:
             if lm.notice:
                 _warn_fallback(args, lm.notice)
             return lm
-        return models.load(args.model, args.device, args.dtype)
+        # Beside a model already open (compare): refused before its weights are read if it won't fit.
+        return run_to_end(models.load_steps(args.model, args.device, args.dtype, check_room=getattr(args, "beside", False)))
     except ExplorerError as exc:
         raise CliError(_with_hint(args, exc) if isinstance(exc, ModelLoadError) else str(exc)) from exc
 

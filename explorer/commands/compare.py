@@ -53,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
 
     # One namespace per model, as `fill-mask --model X` has it, so that each model's part of
     # the output is what that command prints, warnings included.
-    per_model = [argparse.Namespace(**{**vars(args), "model": name, "load_warnings": []}) for name in args.models]
+    per_model = [
+        argparse.Namespace(**{**vars(args), "model": name, "load_warnings": [], "beside": n == 1})
+        for n, name in enumerate(args.models)
+    ]
     first = load_model(per_model[0])
     second = first if args.models[1] == args.models[0] else load_model(per_model[1])
     result = CompareResult.of(

@@ -55,6 +55,8 @@ class Palette:
     compare_b: str = "#e69f00"  # the model it is compared with (Okabe & Ito orange)
     agree: str = "#009e73"  # both models give the same answer (Okabe & Ito bluish green)
     disagree: str = "#d55e00"  # they differ (Okabe & Ito vermillion)
+    shared_bg: str = "#e3f2e1"  # notebook HTML: a word both models have in their top-k
+    score_bar: str = "#4c72b0"  # notebook HTML: a guess's probability bar
     # --- colormaps (matplotlib names, not colours) ---------------------------------------
     heatmap_cmap: str = "viridis"  # attention weights, 0 to 1
     difference_cmap: str = "RdBu_r"  # a signed difference, centred on 0

@@ -28,9 +28,12 @@ from explorer.core.lama_data import (
     top10_text,
     write_table,
 )
+from explorer.core.subwords import BPE, MARKERS, SENTENCEPIECE
 
 FactKey = tuple[str, str, str, str, int]
-WORD_START_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word's start
+# The word-start marks of byte-level BPE and SentencePiece (declared in core.subwords): a
+# FactResult keeps its model's raw top tokens, and both reports' vocabularies may differ.
+WORD_START_MARKERS = (MARKERS[BPE], MARKERS[SENTENCEPIECE])
 
 
 def fact_key(fact: Fact, occurrence: int = 0) -> FactKey:

@@ -10,16 +10,18 @@ import math
 from html import escape
 from typing import TYPE_CHECKING
 
+from explorer.core.colours import PALETTE
+
 if TYPE_CHECKING:
     from explorer.core.compare import CompareResult
     from explorer.core.results import AttentionResult, Candidate, FillMaskResult, MaskPrediction
 
-SHARED = "#e3f2e1"  # background of a word both models have in their top-k
-BAR = "#4c72b0"
+SHARED = PALETTE.shared_bg  # background of a word both models have in their top-k
+BAR = PALETTE.score_bar
 
 
 def _warnings(warnings: tuple[str, ...] | list[str]) -> str:
-    return "".join(f'<div style="color:#b00020">warning: {escape(w)}</div>' for w in warnings)
+    return "".join(f'<div style="color:{PALETTE.error}">warning: {escape(w)}</div>' for w in warnings)
 
 
 def _word(result: FillMaskResult, c: Candidate) -> str:

@@ -116,3 +116,23 @@ def test_human_output_puts_both_top_k_side_by_side(capsys, model_dirs):
         assert f"mask {g['index'] + 1}: {same}, top-3 overlap {g['topk_overlap']:.0%}" in out
     ranks = [line.split()[0] for line in out.splitlines() if re.match(r" +\d+\. ", line)]
     assert ranks == ["1.", "2.", "3."] * 2
+
+
+def test_a_second_model_that_would_not_fit_is_refused_before_loading(capsys, model_dirs, monkeypatch):
+    from explorer.engine import memory
+
+    monkeypatch.setattr(memory, "free_bytes", lambda _device: 1000)  # a machine almost out of memory
+    code, out, err = run(capsys, "compare", "A [MASK] .", "--models", str(model_dirs["bert"]), str(model_dirs["roberta"]))
+    assert code == 2 and out == ""
+    line = err.strip()
+    assert "\n" not in line and "needs about" in line and "free" in line
+
+
+def test_notebook_compare_checks_room_for_the_second_model(model_dirs, monkeypatch):
+    from explorer import Explorer
+    from explorer.engine import memory
+
+    ex = Explorer(str(model_dirs["bert"]))
+    monkeypatch.setattr(memory, "free_bytes", lambda _device: 1000)
+    with pytest.raises(memory.NotEnoughMemoryError, match="needs about"):
+        ex.compare(str(model_dirs["roberta"]), "A [MASK] .")

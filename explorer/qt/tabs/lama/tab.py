@@ -300,15 +300,8 @@ class LamaTab(JobTab):
         self._run = (indices, protocol)
         # Compare mode: the same facts, protocol and batch on the compared model once this is done.
         self._compare_job = (facts, protocol, batch, common) if self.comparing else None
-        self._probed_now = set()  # this run's facts only: earlier runs filled others
-        self._dropped_before = -1
-        self._active = EVAL_KIND
-        self._started = time.monotonic()
-        self.job_bar.start(f"probing {len(facts):,} facts…")
-        self.follow(self.slot.run_job(
-            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common),
-            label=EVAL_LABEL, stopping_loses=STOPPING_LOSES,
-        ))
+        self._probe(self.slot, EVAL_KIND, (facts, protocol, batch, common), f"probing {len(facts):,} facts…",
+                    EVAL_LABEL, STOPPING_LOSES)
         self._update_buttons()
 
     def _run_compared(self) -> None:
@@ -317,14 +310,20 @@ class LamaTab(JobTab):
         facts, protocol, batch, common = self._compare_job
         self._compare_job = None
         self._compare_name = self.compare.info.name
-        self._probed_now = set()
+        self._probe(self.compare, COMPARE_KIND, (facts, protocol, batch, common),
+                    f"probing {len(facts):,} facts with {self._compare_name}…", COMPARE_LABEL, COMPARE_STOPPING_LOSES)
+
+    def _probe(self, slot: Any, kind: str, run: tuple, bar_text: str, label: str, loses: str) -> None:
+        """Score `run` (facts, protocol, batch size, common vocabulary) on `slot`'s model."""
+        facts, protocol, batch, common = run
+        self._probed_now = set()  # this run's facts only: earlier runs filled others
         self._dropped_before = -1
-        self._active = COMPARE_KIND
+        self._active = kind
         self._started = time.monotonic()
-        self.job_bar.start(f"probing {len(facts):,} facts with {self._compare_name}…")
-        self.follow(self.compare.run_job(
+        self.job_bar.start(bar_text)
+        self.follow(slot.run_job(
             lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common),
-            label=COMPARE_LABEL, stopping_loses=COMPARE_STOPPING_LOSES,
+            label=label, stopping_loses=loses,
         ))
 
     def stop(self) -> None:
