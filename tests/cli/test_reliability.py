@@ -96,12 +96,20 @@ def assert_nothing_half_written(folder: Path, keep: dict[Path, bytes]) -> None:
 @pytest.fixture
 def loaded_once(monkeypatch: pytest.MonkeyPatch, bert: models.MaskedLM, bert_dir: Path) -> None:
     """--model BERT_DIR gives the session's model; any other name goes the real way."""
-    real = models.load
+    real = models.load_steps
 
-    def load(name: str, device: str = "auto", dtype: str = "auto") -> models.MaskedLM:
-        return bert if (name, device, dtype) == (str(bert_dir), "auto", "auto") else real(name, device, dtype)
+    def load_steps(name: str, device: str = "auto", dtype: str = "auto", **kw):
+        if (name, device, dtype) == (str(bert_dir), "auto", "auto"):
+            return _already(bert)
+        return real(name, device, dtype, **kw)
 
-    monkeypatch.setattr(models, "load", load)
+    monkeypatch.setattr(models, "load_steps", load_steps)
+
+
+def _already(lm: models.MaskedLM):
+    """A load that has nothing left to do: what models.load_steps gives, with no stages."""
+    return lm
+    yield
 
 
 @pytest.fixture(scope="module")
@@ -438,7 +446,7 @@ def test_non_finite_numbers_in_json_become_null_with_a_warning(capsys, bert_dir,
     with torch.no_grad():
         for p in lm.model.parameters():
             p.fill_(float("nan"))
-    monkeypatch.setattr(models, "load", lambda *a, **k: lm)
+    monkeypatch.setattr(models, "load_steps", lambda *a, **k: _already(lm))
     for argv in (["fill-mask", "x [MASK]"], ["attention", "x"], ["mask-demo", "the cat sat on the mat ."]):
         code, out, err = run(capsys, [*argv, "--model", str(bert_dir), "--json"])
         data = strict_json(out)
