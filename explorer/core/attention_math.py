@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.model_names import short_name
+
 
 def head_average(weights: np.ndarray) -> np.ndarray:
     """(layers, heads, T, T) -> (layers, T, T): the mean over heads, rows still sum to 1."""
@@ -57,13 +59,6 @@ def grid_shape(heads: int) -> tuple[int, int]:
 
 
 # --- two models side by side (compare mode) ---------------------------------------------
-
-
-def short_name(name: str) -> str:
-    """A folder's last part ("/tmp/x/bert" -> "bert"); a hub id ("google/bert") as it is."""
-    if name.startswith(("/", "~", ".")) or (len(name) > 2 and name[1] == ":" and name[2] in "\\/"):
-        return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or name
-    return name
 
 
 def matched_layer(layer: int, depth: int) -> int:

@@ -10,9 +10,8 @@ different tokens.
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 from explorer.core.mlm_results import MaskDemoResult
+from explorer.core.model_names import short_name
 
 SAME_MASKING = "same tokens, same masks: the losses compare directly"
 SAME_PIECES_OTHER_SWAPS = (
@@ -21,12 +20,6 @@ SAME_PIECES_OTHER_SWAPS = (
 DIFFERENT_TOKENIZERS = (
     "different tokenizers: the same seed masks different pieces; losses are not strictly comparable"
 )
-
-
-def short_name(model: str) -> str:
-    """A model as a summary line names it: a folder by its last part, a hub id by its name."""
-    parts = PurePath(model.replace("\\", "/")).parts
-    return parts[-1] if parts else model
 
 
 def same_pieces(a: MaskDemoResult, b: MaskDemoResult) -> bool:

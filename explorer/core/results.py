@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from explorer.core.model_names import short_name
 from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
 
 
@@ -27,6 +28,11 @@ class ModelInfo:
     is_demo: bool = False  # the small model bundled with the app, not a real BERT
     notice: str = ""  # why this model was opened instead of the one asked for
     subwords: SubwordConvention = WORDPIECE_CONVENTION  # how its tokens mark word pieces
+
+    @property
+    def short_name(self) -> str:
+        """The name where space is short (titles, columns, the status bar); `name` goes in the tooltip."""
+        return short_name(self.name)
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,10 @@ def test_a_main_model_deeper_than_the_compared_one_clamps_and_says_so(qtbot, win
         tab.main.layer.setValue(0)
         assert tab.other.layer.value() == 0
         assert_shows(tab.other, b[0])
+        # B's controls follow A's and are not shown twice; a line says what B shows.
+        tab.main.layer.setValue(2)
+        assert not tab.other.layer.isVisible() and not tab.other.mode.isVisible()
+        assert tab.other.follows.text().startswith("layer 1 · heads")
     finally:
         close_compare(qtbot, w)
 
@@ -169,7 +173,12 @@ def test_the_difference_is_a_minus_b_per_head_on_a_diverging_symmetric_scale(qtb
         show(qtbot, w)
         a, b = eager(bert_dir), eager(other_bert)
         assert tab.difference.isEnabled()
+        assert [box.title() for box in tab.boxes] == ["A: bert", "B: bert_b"]
+        assert tab.boxes[1].toolTip() == str(other_bert)
         tab.difference.setChecked(True)
+        assert tab.boxes[1].title() == "A − B: bert minus bert_b"
+        tab.other.canvas.hovered.emit("head 0: cat → sat 0.120")
+        assert tab.other.hover.text().startswith("A − B") and "cat → sat" in tab.other.hover.text()
         for layer in (0, 1):
             tab.main.layer.setValue(layer)
             want = a[layer] - b[layer]
@@ -181,6 +190,7 @@ def test_the_difference_is_a_minus_b_per_head_on_a_diverging_symmetric_scale(qtb
                 lo, hi = image.get_clim()
                 assert lo == pytest.approx(-m, rel=1e-5) and hi == pytest.approx(m, rel=1e-5)
         tab.difference.setChecked(False)
+        assert tab.boxes[1].title() == "B: bert_b"
         assert_shows(tab.other, b[1])
         assert tab.other.canvas.heatmaps.images[0].get_cmap().name == PALETTE.heatmap_cmap
     finally:

@@ -17,8 +17,8 @@ from explorer.core.mlm_compare import (
     SAME_MASKING,
     SAME_PIECES_OTHER_SWAPS,
     masking_note,
-    short_name,
 )
+from explorer.core.model_names import short_name
 from explorer.core.mlm_params import LAB_PASSAGE
 from explorer.engine import models
 from explorer.engine.masking import mask_demo
@@ -133,5 +133,9 @@ def test_the_note_says_when_the_losses_are_over_the_same_masked_tokens(bert, rob
 def test_short_names():
     assert short_name("/tmp/models/bert-copy") == "bert-copy"
     assert short_name("C:\\models\\roberta\\") == "roberta"
-    assert short_name("google/bert_uncased_L-2_H-128_A-2") == "bert_uncased_L-2_H-128_A-2"
+    assert short_name("google/bert_uncased_L-2_H-128_A-2") == "google/bert_uncased_L-2_H-128_A-2"  # its owner names it too
+    assert short_name("./models/x") == "x" and short_name("~/m/y/") == "y"
+    long = "/m/bert-fine-tuned-on-the-kitchen-sentences-of-my-class-december"
+    cut = short_name(long)
+    assert len(cut) == 40 and cut.startswith("bert-fine-tuned") and cut.endswith("class-december") and "…" in cut
     assert short_name("bert-base-uncased") == "bert-base-uncased"

@@ -20,9 +20,9 @@ from explorer.core.attention_math import (
     difference_refusal,
     layer_match_note,
     matched_layer,
-    short_name,
     symmetric_limit,
 )
+from explorer.core.model_names import short_name
 from explorer.qt.tabs.attention.view import AttentionView
 
 DIFFERENCE_HELP = (
@@ -39,9 +39,14 @@ class CompareAttentionView(AttentionView):
         super().__init__(parent, slot=slot, name="compareAttentionView")
         self.main = main
         self._difference = False
+        # Its controls follow A's: a row of greyed copies said nothing and cost half the width.
         for control in (self.layer, self.mode, self.hide_special, self.scale):
             control.setEnabled(False)
-            control.setToolTip("Follows the main model's controls on the left")
+            control.hide()
+        self.follows = QLabel("", self)
+        self.follows.setObjectName("attentionFollowsNote")
+        self.follows.setToolTip("Change the layer, the view, special tokens or the colour scale on the left (A): this side follows.")
+        self.controls_row.insertWidget(0, self.follows)
         # PgUp/PgDn belong to the main view: two live shortcuts on one key would both go dead.
         for shortcut in self.findChildren(QShortcut):
             shortcut.setEnabled(False)
@@ -49,6 +54,9 @@ class CompareAttentionView(AttentionView):
     @property
     def signed(self) -> bool:
         return self._difference and self.main.result is not None and not difference_refusal(self.main.result, self.result)
+
+    def hover_text(self, cell: str) -> str:
+        return f"A − B (A's weight minus B's): {cell}" if self.signed else cell
 
     def set_difference(self, on: bool) -> None:
         self._difference = on
@@ -136,6 +144,7 @@ class AttentionTab(QWidget):
             m.answered.connect(lambda _r: self._follow())
             self.other.answered.connect(lambda _r: self._follow())
             self.difference.toggled.connect(self.other.set_difference)
+            self.difference.toggled.connect(lambda _on: self._retitle())
             compare_slot.loaded.connect(lambda _info: self._show_sides())
             compare_slot.closed.connect(self._show_sides)
             main_slot.loaded.connect(lambda _info: self._show_sides())
@@ -157,11 +166,22 @@ class AttentionTab(QWidget):
             if not comparing:
                 self.other.clear()
             self.boxes[1].setVisible(comparing)
-        for box, view, side in zip(self.boxes, (self.main, self.other), ("A", "B")):
-            info = view.slot.info if view is not None else None
-            box.setTitle(f"{side}: {info.name}" if comparing and info is not None else "")
+        self._retitle()
         self.difference.setVisible(comparing)
         self._follow()
+
+    def _retitle(self) -> None:
+        """"A: name" and "B: name" (full names in the tooltips); B's box says "A − B" while it
+        shows the difference."""
+        comparing = self.comparing
+        infos = [view.slot.info if view is not None else None for view in (self.main, self.other)]
+        names = [info.short_name if comparing and info is not None else "" for info in infos]
+        titles = [f"A: {names[0]}", f"B: {names[1]}"]
+        if comparing and self.other is not None and self.other.signed:
+            titles[1] = f"A − B: {names[0]} minus {names[1]}"
+        for box, title, info in zip(self.boxes, titles, infos):
+            box.setTitle(title if comparing and info is not None else "")
+            box.setToolTip(info.name if comparing and info is not None else "")
 
     def _follow(self) -> None:
         """The compared view takes the main view's settings; the note and the toggle say
@@ -186,6 +206,7 @@ class AttentionTab(QWidget):
         other.layer.setValue(matched_layer(main.layer.value(), depth))
         for control in controls:
             control.blockSignals(False)
+        other.follows.setText(f"layer {other.layer.value()} · {other.mode.currentText().lower()}: as A, on the left")
 
         main_depth = main.result.num_layers if main.result is not None else main_info.num_layers
         note = layer_match_note(main_info.name, main_depth, other_info.name, depth, main.layer.value())
@@ -195,3 +216,4 @@ class AttentionTab(QWidget):
         self.difference.setEnabled(not refusal)
         self.difference.setToolTip(refusal or DIFFERENCE_HELP)
         other.redraw()
+        self._retitle()

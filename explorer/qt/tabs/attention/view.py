@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -149,19 +150,27 @@ class AttentionView(QWidget):
         self.message.setObjectName("attentionMessage")
         self.message.setWordWrap(True)
 
-        controls = QHBoxLayout()
+        # Nothing here may ask for more width than half a 1366-pixel screen (compare mode puts
+        # two views side by side): long texts wrap, or give up width and keep a tooltip.
+        self.caption.setWordWrap(True)
+        for label in (self.hover, self.scale_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.scale_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.controls_row = QHBoxLayout()
         for w in (self.layer, self.mode, self.hide_special, self.scale):
-            controls.addWidget(w)
-        controls.addWidget(self.scale_label)
-        controls.addStretch(1)
-        controls.addWidget(self.busy)
-        controls.addWidget(self.export_button)
+            self.controls_row.addWidget(w)
+        self.controls_row.addStretch(1)
+        self.controls_row.addWidget(self.busy)
+        self.controls_row.addWidget(self.export_button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.hover, 3)
+        bottom.addWidget(self.scale_label, 2)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addLayout(self.controls_row)
         layout.addWidget(self.caption)
         layout.addWidget(self.message)
         layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.hover)
+        layout.addLayout(bottom)
         self.message.hide()
 
         self.layer.valueChanged.connect(lambda _v: self.redraw())
@@ -169,7 +178,7 @@ class AttentionView(QWidget):
         self.hide_special.toggled.connect(lambda _b: self.redraw())
         self.scale.currentIndexChanged.connect(lambda _i: self.redraw())
         self.export_button.clicked.connect(self._export_dialog)
-        self.canvas.hovered.connect(lambda text: self.hover.setText(text or " "))
+        self.canvas.hovered.connect(lambda text: self.hover.setText(self.hover_text(text) if text else " "))
         self.canvas.panelClicked.connect(self.open_detail)
         if slot is not None:
             slot.loaded.connect(lambda _info: self.invalidate())
@@ -180,6 +189,10 @@ class AttentionView(QWidget):
         ctx = Qt.ShortcutContext.WindowShortcut
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, activated=lambda: self.layer.stepBy(-1), context=ctx)
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, activated=lambda: self.layer.stepBy(1), context=ctx)
+
+    def hover_text(self, cell: str) -> str:
+        """What the line under the heatmaps says about the cell under the mouse."""
+        return cell
 
     # --- following the sentence -------------------------------------------------------
     def set_text(self, text: str) -> None:
@@ -281,6 +294,7 @@ class AttentionView(QWidget):
         shared = self.scale.currentIndex() == 0
         self.canvas.show_maps(maps, tokens, titles, layout, shared_scale=shared, signed=self.signed)
         self.scale_label.setText(self.scale_text(maps, layout, shared))
+        self.scale_label.setToolTip(self.scale_label.text())
         if self.detail is not None and self.detail.isVisible():
             self._show_detail()
 

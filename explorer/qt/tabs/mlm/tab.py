@@ -16,12 +16,14 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.mlm_compare import compare_summary, short_name
+from explorer.core.mlm_compare import compare_summary
 from explorer.core.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM, MaskDemoParams, check_rate, check_text
 from explorer.qt.tabs.mlm.lens_panel import LensPanel
 from explorer.qt.tabs.mlm.token_passage import TokenPassage
@@ -179,7 +181,14 @@ class MlmTab(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.setObjectName("mlmSplitter")
         split.setChildrenCollapsible(False)
-        split.addWidget(left)
+        # On a 768-pixel screen the column (two passages, the compared model's pane, the
+        # table) is taller than the room: it scrolls rather than push the window off-screen.
+        scroll = QScrollArea(self)
+        scroll.setObjectName("mlmLeftScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(left)
+        split.addWidget(scroll)
         split.addWidget(self.lens)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 4)
@@ -346,7 +355,7 @@ class MlmTab(QWidget):
     def _on_compare_loaded(self, info: Any) -> None:
         # Another model (or the same again): its old answer no longer says anything.
         self.compare_result = None
-        self.compare_title.setText(f"Compared with {short_name(info.name)}: its reconstruction on the same seed")
+        self.compare_title.setText(f"Compared with {info.short_name}: its reconstruction on the same seed")
         self.compare_title.setToolTip(info.name)
         self.compare_reconstruction.clear()
         self._show_compare_summary()
