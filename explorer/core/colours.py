@@ -53,6 +53,7 @@ class Palette:
     # --- two models side by side (compare mode) ------------------------------------------
     compare_a: str = "#0072b2"  # the main model (Okabe & Ito blue: safe for colour-blind readers)
     compare_b: str = "#e69f00"  # the model it is compared with (Okabe & Ito orange)
+    bar_trough: str = "#e6e6e6"  # behind a probability bar drawn in a model's colour
     agree: str = "#009e73"  # both models give the same answer (Okabe & Ito bluish green)
     disagree: str = "#d55e00"  # they differ (Okabe & Ito vermillion)
     shared_bg: str = "#e3f2e1"  # notebook HTML: a word both models have in their top-k

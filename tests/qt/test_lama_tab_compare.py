@@ -114,8 +114,15 @@ def test_run_both_and_the_summary_gives_each_p_at_1_and_the_difference(qtbot, ta
     assert not tab.table.isColumnHidden(COMPARE_TOP1)
     names = (tab.slot.info.name, tab.compare.info.name)
     header = tab.table.model()
-    assert header.headerData(COMPARE_TOP1, Qt.Orientation.Horizontal) == f"Top-1 ({names[1]})"
-    assert header.headerData(TOP1, Qt.Orientation.Horizontal) == f"Top-1 ({names[0]})"
+    assert header.headerData(TOP1, Qt.Orientation.Horizontal) == "Top-1 A"
+    assert header.headerData(COMPARE_TOP1, Qt.Orientation.Horizontal) == "Top-1 B"
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert names[0] in header.headerData(TOP1, Qt.Orientation.Horizontal, tip)
+    assert names[1] in header.headerData(COMPARE_TOP1, Qt.Orientation.Horizontal, tip)
+    assert "agree" in header.headerData(COMPARE_TOP1, Qt.Orientation.Horizontal, tip)
+    # The job bar speaks of both halves of the run, by the models' short names.
+    a, b = tab.slot.info.short_name, tab.compare.info.short_name
+    assert tab.job_bar.label.text().startswith(f"{len(facts):,} facts probed with {a} and {b} in ")
     # Per relation P@1 of each (lab protocol: every fact counts for both), and B − A.
     by_relation = defaultdict(list)
     for fact, a, b in zip(facts, ref_a.results, ref_b.results):
@@ -133,8 +140,9 @@ def test_run_both_and_the_summary_gives_each_p_at_1_and_the_difference(qtbot, ta
     assert any(pa != pb for _, pa, pb in expected.values())  # the fixture makes the difference show
     assert any(pa > 0 for _, pa, _ in expected.values()) and any(pb > 0 for _, _, pb in expected.values())
     columns = [tab.summary.compare_scores.horizontalHeaderItem(c).text() for c in range(5)]
-    assert columns[2:] == [f"P@1 {names[0]}", f"P@1 {names[1]}", "B − A"]
-    assert not tab.summary.compare_scores.isHidden()  # (compare_with shows the Predictions tab)
+    assert columns[2:] == ["P@1 A", "P@1 B", "B − A"]
+    assert f"A: {names[0]}" in tab.summary.compare_headline.toolTip() and f"B: {names[1]}" in tab.summary.compare_headline.toolTip()
+    assert not tab.summary.compare_scores.isHidden()
     # The main model's own scores stay as they were.
     assert tab.summary.score_rows()[MEAN_OF_FACTS][1] == pytest.approx(p_at_1(ref_a.results), abs=5e-4)
 
@@ -200,6 +208,7 @@ def test_closing_the_compared_model_clears_its_results(qtbot, tab, window, tmp_p
     assert DISAGREE not in [tab.status.itemText(i) for i in range(tab.status.count())]
     assert tab.status.currentIndex() == 0 and tab.proxy.rowCount() == len(tab.data.facts)
     assert tab.summary.compare_scores.isHidden()
+    assert tab.job_bar.label.text() == ""  # it spoke of the model just closed
     assert [r.rank for r in tab._current_results()] == main_ranks  # the main model's stay
     assert tab.export(str(tmp_path / "main.jsonl")) == len(tab.data.facts)
     with jsonlines.open(tmp_path / "main.jsonl") as reader:

@@ -116,7 +116,9 @@ def test_no_mask_and_empty_text_explain_themselves(qtbot, window):
 
 
 def test_status_bar_names_model_device_and_dtype(window, bert_dir):
-    assert str(bert_dir) in window.status_model.text()
+    # The folder's own name and the model's shape; the whole path in the tooltip.
+    assert window.status_model.text().startswith(f"{bert_dir.name}  (2 layers × 12 heads)")
+    assert window.status_model.toolTip() == str(bert_dir)
     assert window.status_device.text() == "cpu"
     assert window.status_dtype.text() == "float32"
     assert window.status_load.text() == "ready"
@@ -250,7 +252,7 @@ def test_open_folder_loads_the_folder(qtbot, window, model_dirs, monkeypatch):
     with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
         window.model_bar.open_folder()
     assert loaded.args[0].source == str(folder.resolve())
-    assert str(folder) in window.status_model.text()
+    assert window.status_model.toolTip() == str(folder) and folder.name in window.status_model.text()
     assert window.model_bar.model_selector.currentText() == str(folder)
 
 

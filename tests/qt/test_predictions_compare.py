@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QComboBox
 
+from explorer.core.colours import PALETTE
 from explorer.engine import models
 from explorer.engine.fill_mask import fill_mask
 
@@ -45,7 +46,10 @@ def test_the_selector_offers_none_the_presets_the_demo_and_a_folder(window):
 
 def test_both_models_answer_side_by_side_as_each_would_alone(qtbot, compared, model_dirs, bert):
     w = compared
-    assert w.model_bar.compare_selector.currentText() == str(model_dirs["roberta"]) or "roberta" in w.model_bar.compare_selector.currentText()
+    # The box shows the folder's name; the whole path is what it stands for, and its tooltip.
+    box = w.model_bar.compare_selector
+    assert box.currentText() == model_dirs["roberta"].name
+    assert box.itemData(box.currentIndex()) == str(model_dirs["roberta"]) and str(model_dirs["roberta"]) in box.toolTip()
     assert w.predictions.boxes[1].isVisible() and w.predictions.agreement.isVisible()
     ask(qtbot, w)
     roberta = models.load(str(model_dirs["roberta"]))
@@ -99,6 +103,28 @@ def test_a_compare_model_that_cannot_load_is_said_and_the_main_one_stays(qtbot, 
     assert window.model_bar.compare_selector.currentText() == "none"
 
 
+def test_a_failed_compare_load_leaves_the_tab_where_the_person_is(qtbot, window, tmp_path):
+    window.tabs.setCurrentWidget(window.attention_tab)
+    with qtbot.waitSignal(window.controller.compare.failed, timeout=WAIT_MS):
+        window.compare_with(str(tmp_path / "no such model"))
+    assert window.tabs.currentWidget() is window.attention_tab
+
+
+def test_a_folder_picked_again_from_the_box_opens_the_whole_path(qtbot, window, model_dirs):
+    bar, folder = window.model_bar, str(model_dirs["roberta"])
+    with qtbot.waitSignal(window.controller.compare.loaded, timeout=WAIT_MS):
+        window.compare_with(folder)
+    with qtbot.waitSignal(window.controller.compare.closed, timeout=WAIT_MS):
+        bar.compare_selector.activated.emit(0)  # "none"
+    index = bar.compare_selector.findText(model_dirs["roberta"].name)
+    with qtbot.waitSignal(bar.compareRequested, timeout=WAIT_MS) as asked:
+        bar.compare_selector.activated.emit(index)
+    assert asked.args == [folder]
+    qtbot.waitUntil(lambda: window.controller.compare.has_model, timeout=WAIT_MS)
+    window.compare_with("")
+    qtbot.waitUntil(lambda: not window.controller.compare.has_model, timeout=WAIT_MS)
+
+
 def test_a_model_that_would_not_fit_is_refused_before_loading(qtbot, window, model_dirs, monkeypatch):
     from explorer.engine import memory
 
@@ -115,5 +141,11 @@ def test_loading_a_new_main_model_keeps_the_compared_one(qtbot, compared, model_
         w.load_model(str(model_dirs["distilbert"]))
     assert w.controller.compare.has_model
     ask(qtbot, w)
-    assert w.predictions.boxes[0].title() == w.controller.main.info.name
-    assert w.predictions.boxes[1].title() == w.controller.compare.info.name
+    assert w.predictions.boxes[0].title() == f"A: {model_dirs['distilbert'].name}"
+    assert w.predictions.boxes[1].title() == f"B: {model_dirs['roberta'].name}"
+    assert w.predictions.boxes[1].toolTip() == w.controller.compare.info.name
+    # Each side's bars in its own colour, and the platform's bars again once alone.
+    assert PALETTE.compare_a in w.fill_mask.styleSheet() and PALETTE.compare_b in w.predictions.other.styleSheet()
+    with qtbot.waitSignal(w.controller.compare.closed, timeout=WAIT_MS):
+        w.compare_with("")
+    assert w.fill_mask.styleSheet() == "" and w.predictions.boxes[0].title() == ""

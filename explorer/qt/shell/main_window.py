@@ -44,6 +44,11 @@ MAX_TOP_K = 50
 READY = "ready"
 
 
+def model_summary(info: Any) -> str:
+    """The status bar's words for a model: its short name and its shape."""
+    return f"{info.short_name}  ({info.num_layers} layers × {info.num_heads} heads)"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: ExplorerController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +59,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self._wanted_model = ""  # the last model asked for other than the demo: Download offers it
         self._asked: tuple[str, str, str, bool] | None = None  # the last load: model, device, dtype, fallback
+        self._show_predictions_when_compared = False  # compare_with(show_predictions=True) is loading
         self._loading = False
         self._idle_status = "starting"  # the status line when no job runs and nothing loads
         self._jobs: dict[int, str] = {}  # a running job's id -> what the status line says of it
@@ -158,7 +164,7 @@ class MainWindow(QMainWindow):
         self.status_compare.hide()
         for w in (self.status_load, self.load_progress):
             bar.addWidget(w)
-        for w in (self.status_compare, self.status_model, self.status_device, self.status_dtype):
+        for w in (self.status_model, self.status_compare, self.status_device, self.status_dtype):
             bar.addPermanentWidget(w)
 
     def _wire(self) -> None:
@@ -171,7 +177,8 @@ class MainWindow(QMainWindow):
         self.editor.textSettled.connect(self._request_predictions)
         self.editor.textSettled.connect(self.attention_tab.set_text)
         self.finetune.useModel.connect(self.load_model)
-        self.finetune.compareRequested.connect(self.compare_with)
+        # The fine-tuned model beside its base: the predictions show it best, once it is open.
+        self.finetune.compareRequested.connect(lambda folder: self.compare_with(folder, show_predictions=True))
         self.lama.showInAttention.connect(self.attention_tab.set_text)
         self.lama.openInEditor.connect(self.editor.setPlainText)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
@@ -209,17 +216,19 @@ class MainWindow(QMainWindow):
         self.model_bar.set_model_name(name, device, dtype)
         self.controller.main.load(name, device, dtype, fallback=fallback)
 
-    def compare_with(self, name: str) -> None:
+    def compare_with(self, name: str, *, show_predictions: bool = False) -> None:
         """Open `name` beside the model in use (the compare slot), on the same device and
-        precision, and show the predictions; "" closes the compared model."""
+        precision; "" closes the compared model. Every tab has a compare mode, so the tab
+        shown stays, unless show_predictions asks for the Predictions tab once it has loaded
+        (never for a load that fails: its message belongs where the person is)."""
         compare = self.controller.compare
+        self._show_predictions_when_compared = show_predictions and bool(name)
         if not name:
             compare.close()
             return
         self.model_bar.compare_shown(name)
         _model, device, dtype = self._asked[:3] if self._asked is not None else ("", AUTO, AUTO)
         compare.load(name, device, dtype)
-        self.tabs.setCurrentWidget(self.predictions)
 
     def _on_compare_loading(self, name: str) -> None:
         self.status_load.setText(f"loading {name} to compare…")
@@ -227,10 +236,15 @@ class MainWindow(QMainWindow):
     def _on_compare_loaded(self, info: Any) -> None:
         self.model_bar.compare_shown(info.name)
         self._show_status()
-        self.status_compare.setText(f"compared with {info.name}")
+        self.status_compare.setText(f"compared with {model_summary(info)}")
+        self.status_compare.setToolTip(info.name)
         self.status_compare.show()
+        if self._show_predictions_when_compared:
+            self._show_predictions_when_compared = False
+            self.tabs.setCurrentWidget(self.predictions)
 
     def _on_compare_failed(self, message: str, _cause: str) -> None:
+        self._show_predictions_when_compared = False
         compare = self.controller.compare
         self.model_bar.compare_shown(compare.info.name if compare.info is not None else "")
         self._show_status()
@@ -326,7 +340,8 @@ class MainWindow(QMainWindow):
         self.model_bar.model_loaded(info.name)  # the demo one, perhaps, opened instead
         self._loading, self._idle_status = False, READY
         self._show_status()
-        self.status_model.setText(f"{info.name}  ({info.num_layers} layers × {info.num_heads} heads)")
+        self.status_model.setText(model_summary(info))
+        self.status_model.setToolTip(info.name)
         self.status_device.setText(info.device)
         self.status_dtype.setText(info.dtype)
         self.editor.set_mask_token(info.mask_token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QWidget
 
+from explorer.core.model_names import short_name
 from explorer.core.precisions import AUTO, precisions_for
 from explorer.qt.widgets.dialogs import documents_folder
 
@@ -18,6 +19,10 @@ PRESET_MODELS = (
 )
 OPEN_FOLDER = "Open folder…"
 NO_COMPARE = "none"
+COMPARE_HELP = (
+    "A second model to compare with: every tab then shows both, on the same input. "
+    "It loads on the same device and precision."
+)
 
 Request = tuple[str, str, str]  # model, device, precision
 
@@ -69,10 +74,7 @@ class ModelBar(QWidget):
         self.compare_selector.setEditable(True)
         self.compare_selector.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.compare_selector.setMinimumContentsLength(16)
-        self.compare_selector.setToolTip(
-            "A second model to compare with: every tab then shows both, on the same input. "
-            "It loads on the same device and precision."
-        )
+        self.compare_selector.setToolTip(COMPARE_HELP)
         self.compare_selector.addItems([NO_COMPARE, *PRESET_MODELS])
         self.compare_selector.insertSeparator(len(PRESET_MODELS) + 1)
         self.compare_selector.addItem(OPEN_FOLDER)
@@ -90,9 +92,7 @@ class ModelBar(QWidget):
         self.device_selector.activated.connect(self._on_device_chosen)
         self.dtype_selector.activated.connect(lambda _i: self._request(self._last_name()))
         self.compare_selector.activated.connect(self._on_compare_activated)
-        self.compare_selector.lineEdit().returnPressed.connect(
-            lambda: self._ask_compare(self.compare_selector.currentText().strip())
-        )
+        self.compare_selector.lineEdit().returnPressed.connect(lambda: self._ask_compare(self._typed_compare()))
 
     # --- told by the window -----------------------------------------------------------
     def set_model_name(self, name: str, device: str = AUTO, dtype: str = AUTO) -> None:
@@ -129,15 +129,36 @@ class ModelBar(QWidget):
         self._offer_precisions()
 
     def compare_shown(self, name: str) -> None:
-        """The model open for comparison now ("" for none): a failed one leaves the box."""
+        """The model open for comparison now ("" for none): a failed one leaves the box.
+
+        A folder shows as its short name (the box is narrow: a path showed as
+        "mp/shots/kitchen-model"); the item keeps the whole path, which the tooltip says."""
         self._compared = name
-        if name and self.compare_selector.findText(name) < 0:
-            self.compare_selector.insertItem(1, name)
-        self.compare_selector.setCurrentText(name or NO_COMPARE)
+        box = self.compare_selector
+        if not name:
+            box.setCurrentText(NO_COMPARE)
+            box.setToolTip(COMPARE_HELP)
+            return
+        index = next((i for i in range(box.count()) if self._compare_name(i) == name), -1)
+        if index < 0:
+            box.insertItem(1, short_name(name), name)
+            index = 1
+        box.setCurrentIndex(index)
+        box.setToolTip(f"Compared with {name}\n\n{COMPARE_HELP}")
 
     # --- the person's choices ---------------------------------------------------------
+    def _compare_name(self, index: int) -> str:
+        """The model an item of the compare box stands for: its whole path, or its text."""
+        data = self.compare_selector.itemData(index)
+        return data if isinstance(data, str) and data else self.compare_selector.itemText(index)
+
+    def _typed_compare(self) -> str:
+        text = self.compare_selector.currentText().strip()
+        index = self.compare_selector.findText(text)
+        return self._compare_name(index) if index >= 0 else text
+
     def _on_compare_activated(self, index: int) -> None:
-        text = self.compare_selector.itemText(index)
+        text = self._compare_name(index)
         if text == OPEN_FOLDER:
             folder = QFileDialog.getExistingDirectory(self, "Open a model folder to compare with", str(documents_folder()))
             if not folder:

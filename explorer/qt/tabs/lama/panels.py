@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.lama_compare import Difference, LamaComparison
 from explorer.core.lama_data import Fact, FactResult, LamaReport, Score, SkippedLine
+from explorer.core.model_names import short_name
 from explorer.qt.tabs.lama.table_model import GREEN, NOT_ONE_TOKEN
 
 MEAN_OF_RELATIONS, MEAN_OF_FACTS = "mean of relations", "mean of facts"
@@ -130,7 +131,7 @@ class FactDetail(QWidget):
 
 
 def _compared_line(name: str, other: FactResult | None) -> str:
-    who = html.escape(name)
+    who = html.escape(short_name(name))
     if other is None:
         return f"{who}: <i>not evaluated yet</i>"
     if other.dropped:
@@ -185,7 +186,7 @@ class LamaSummary(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(1, digits("000,000") + 14)
         for col in range(2, 5):
-            header.resizeSection(col, digits("P@1 model name") + 16)
+            header.resizeSection(col, max(digits("0.000"), digits("P@1 A")) + 16)
         self.compare_warnings = QLabel("", self)
         self.compare_warnings.setObjectName("lamaCompareWarnings")
         self.compare_warnings.setTextFormat(Qt.TextFormat.PlainText)
@@ -294,19 +295,21 @@ class LamaSummary(QWidget):
         if not shown:
             return
         a, b = comparison.models if comparison is not None else names
-        self.compare_scores.setHorizontalHeaderLabels(["relation", "n", f"P@1 {a}", f"P@1 {b}", "B − A"])
+        self.compare_scores.setHorizontalHeaderLabels(["relation", "n", "P@1 A", "P@1 B", "B − A"])
         for col, name in ((2, a), (3, b)):
             self.compare_scores.horizontalHeaderItem(col).setToolTip(f"P@1 of {name}")
         self.compare_scores.horizontalHeaderItem(4).setToolTip(f"P@1 of {b} minus P@1 of {a}")
         if comparison is None:
             self.compare_headline.setText(
-                f"Compared with <b>{html.escape(b)}</b>: Run evaluates the facts with both models.")
+                f"Compared with <b>{html.escape(short_name(b))}</b> (B): Run evaluates the facts with both models.")
+            self.compare_headline.setToolTip(f"A: {a}\nB: {b}")
             self.compare_scores.setRowCount(0)
             self.compare_warnings.setText("")
             return
         self.compare_headline.setText(
-            f"<b>{html.escape(a)}</b> (A) vs <b>{html.escape(b)}</b> (B) · {comparison.overall_facts.facts:,} "
-            f"facts scored by both · they disagree on {comparison.disagreements:,}")
+            f"<b>{html.escape(short_name(a))}</b> (A) vs <b>{html.escape(short_name(b))}</b> (B) · "
+            f"{comparison.overall_facts.facts:,} facts scored by both · they disagree on {comparison.disagreements:,}")
+        self.compare_headline.setToolTip(f"A: {a}\nB: {b}")
         rows: list[tuple[str, Difference, bool]] = [
             (MEAN_OF_RELATIONS, comparison.overall, True),
             (MEAN_OF_FACTS, comparison.overall_facts, True),

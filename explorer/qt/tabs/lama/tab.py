@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidg
 from explorer.core import lama_data
 from explorer.core.lama_compare import LamaComparison, write_comparison
 from explorer.core.lama_data import FactResult, LamaReport, LamaSet
+from explorer.core.model_names import short_name
 from explorer.paths import LAMA_SAMPLE
 from explorer.qt.widgets import dialogs
 from explorer.qt.widgets.job_bar import JobBar, format_seconds
@@ -84,6 +85,8 @@ class LamaTab(JobTab):
         self._active: str | None = None  # the kind of job the bar follows
         self._run: tuple[list[int], str] | None = None  # fact indices and protocol of the running job
         self._started = 0.0
+        self._run_started = 0.0
+        self._main_counted = 0  # facts counted in the main model's half of a compare-mode run
         self._pending_path: tuple[str, str] | None = None
         self._dropped_before = 0  # facts the running job dropped before probing (told by its first step)
 
@@ -298,6 +301,7 @@ class LamaTab(JobTab):
         common = lama_data.find_upwards(Path(self.path or ""), "common_vocab_cased.txt")
         self._model_name = self.slot.info.name
         self._run = (indices, protocol)
+        self._run_started = time.monotonic()  # a compare-mode run's two halves are timed together
         # Compare mode: the same facts, protocol and batch on the compared model once this is done.
         self._compare_job = (facts, protocol, batch, common) if self.comparing else None
         self._probe(self.slot, EVAL_KIND, (facts, protocol, batch, common), f"probing {len(facts):,} facts…",
@@ -311,7 +315,7 @@ class LamaTab(JobTab):
         self._compare_job = None
         self._compare_name = self.compare.info.name
         self._probe(self.compare, COMPARE_KIND, (facts, protocol, batch, common),
-                    f"probing {len(facts):,} facts with {self._compare_name}…", COMPARE_LABEL, COMPARE_STOPPING_LOSES)
+                    f"probing {len(facts):,} facts with {short_name(self._compare_name)}…", COMPARE_LABEL, COMPARE_STOPPING_LOSES)
 
     def _probe(self, slot: Any, kind: str, run: tuple, bar_text: str, label: str, loses: str) -> None:
         """Score `run` (facts, protocol, batch size, common vocabulary) on `slot`'s model."""
@@ -383,8 +387,16 @@ class LamaTab(JobTab):
             self._take_results([r for r in result.results if r.dropped])
             counted = result.overall_facts.n
             took = format_seconds(time.monotonic() - self._started)
-            who = f" with {self._compare_name}" if kind == COMPARE_KIND else ""
-            self.job_bar.finish(f"{len(result.facts):,} facts probed{who} in {took}, {counted:,} counted")
+            if kind == COMPARE_KIND:  # the second half: the line speaks of both models' runs
+                a, b = (short_name(name) for name in self._names())
+                took = format_seconds(time.monotonic() - self._run_started)
+                self.job_bar.finish(
+                    f"{len(result.facts):,} facts probed with {a} and {b} in {took}, "
+                    f"{self._main_counted:,} and {counted:,} counted"
+                )
+            else:
+                self._main_counted = counted
+                self.job_bar.finish(f"{len(result.facts):,} facts probed in {took}, {counted:,} counted")
             if kind == EVAL_KIND and self._compare_job is not None and self.comparing:
                 self._run_compared()
             else:
@@ -404,7 +416,7 @@ class LamaTab(JobTab):
     def job_cancelled(self) -> None:
         if self._active in (EVAL_KIND, COMPARE_KIND) and self._run is not None:
             results = self._store(self._active, self._run[1])
-            who = f" with {self._compare_name}" if self._active == COMPARE_KIND else ""
+            who = f" with {short_name(self._compare_name)}" if self._active == COMPARE_KIND else ""
             text = f"stopped: {len(self._probed_now):,} of {len(self._run[0]):,} facts probed{who}"
             told = sum(1 for i in self._run[0] if results[i] is not None and results[i].dropped)
             if self._dropped_before > told:  # evaluate() hands the dropped facts over with its report only
@@ -448,6 +460,8 @@ class LamaTab(JobTab):
         self._abandon_compared_run("stopped: the compared model was closed")
         if self._compare_name:
             self._clear_compared("")
+            if not self.job_bar.running:  # its last line may speak of the model just closed
+                self.job_bar.finish("")
         self._compare_name = ""
         self._show_compare_mode()
         self._refresh_summary()

@@ -27,6 +27,7 @@ DISAGREE = "Models disagree"  # a status offered only while a second model is co
 
 GREEN, RED, GREY = QColor(PALETTE.correct), QColor(PALETTE.wrong), QColor(PALETTE.muted)
 AGREE, DISAGREES = QColor(PALETTE.agree), QColor(PALETTE.disagree)
+AGREEMENT_LEGEND = "green where the two models agree, orange where they disagree"  # AGREE, DISAGREES
 NOT_ONE_TOKEN = "the gold is not one token of the model's vocabulary, so it can never be ranked"
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -106,13 +107,18 @@ class LamaTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            a, b = self.names
-            if section == TOP1 and self.compare_results is not None and a:
-                return f"Top-1 ({a})"
-            if section == COMPARE_TOP1 and b:
-                return f"Top-1 ({b})"
-            return COLUMNS[section]
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        a, b = self.names
+        # Compare mode: "Top-1 A" and "Top-1 B", as the summary names them (a model's name
+        # does not fit a column); the whole name, and what B's colours say, on hover.
+        side = "A" if section == TOP1 and self.compare_results is not None else "B" if section == COMPARE_TOP1 else ""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"Top-1 {side}" if side else COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and side == "A":
+            return f"A: the top-1 guess of {a}"
+        if role == Qt.ItemDataRole.ToolTipRole and side == "B":
+            return f"B: the top-1 guess of {b}; {AGREEMENT_LEGEND}"
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

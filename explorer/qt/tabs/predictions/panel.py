@@ -130,7 +130,17 @@ class FillMaskPanel(QScrollArea):
         self.setWidget(body)
         self.cards: list[MaskCard] = []
         self.result: Any = None
+        self.bar_colour = ""  # the platform's own bars (set_bar_colour)
         self.show_message("Type a sentence with a mask to see the model's guesses.")
+
+    def set_bar_colour(self, colour: str) -> None:
+        """Compare mode paints each model's bars its own colour (PALETTE.compare_a / _b), so
+        the two sides read apart at a glance; "" gives the platform's own bars back."""
+        self.bar_colour = colour
+        self.setStyleSheet(
+            f"QProgressBar#candidateBar {{ border: none; background: {PALETTE.bar_trough}; }}"
+            f" QProgressBar#candidateBar::chunk {{ background: {colour}; }}" if colour else ""
+        )
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
