@@ -19,6 +19,7 @@ PRESET_MODELS = (
 )
 OPEN_FOLDER = "Open folder…"
 NO_COMPARE = "none"
+COMPARE_BOX_CHARS = 22  # what the compare box shows of a name: the bar must fit 1366 px
 COMPARE_HELP = (
     "A second model to compare with: every tab then shows both, on the same input. "
     "It loads on the same device and precision."
@@ -73,7 +74,7 @@ class ModelBar(QWidget):
         self.compare_selector.setAccessibleName("Compare with")
         self.compare_selector.setEditable(True)
         self.compare_selector.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.compare_selector.setMinimumContentsLength(16)
+        self.compare_selector.setMinimumContentsLength(COMPARE_BOX_CHARS)
         self.compare_selector.setToolTip(COMPARE_HELP)
         self.compare_selector.addItems([NO_COMPARE, *PRESET_MODELS])
         self.compare_selector.insertSeparator(len(PRESET_MODELS) + 1)
@@ -141,7 +142,7 @@ class ModelBar(QWidget):
             return
         index = next((i for i in range(box.count()) if self._compare_name(i) == name), -1)
         if index < 0:
-            box.insertItem(1, short_name(name), name)
+            box.insertItem(1, short_name(name, COMPARE_BOX_CHARS), name)
             index = 1
         box.setCurrentIndex(index)
         box.setToolTip(f"Compared with {name}\n\n{COMPARE_HELP}")

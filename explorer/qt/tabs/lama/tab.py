@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core import lama_data
 from explorer.core.lama_compare import LamaComparison, write_comparison
@@ -120,7 +120,14 @@ class LamaTab(JobTab):
         side = QSplitter(Qt.Orientation.Vertical, self)
         side.setObjectName("lamaSideSplitter")
         side.addWidget(self.detail)
-        side.addWidget(self.summary)
+        # The summary grows a second table in compare mode: on a 768-pixel screen it scrolls
+        # rather than push the window's bottom off-screen.
+        summary_scroll = QScrollArea(self)
+        summary_scroll.setObjectName("lamaSummaryScroll")
+        summary_scroll.setWidgetResizable(True)
+        summary_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        summary_scroll.setWidget(self.summary)
+        side.addWidget(summary_scroll)
         side.setChildrenCollapsible(False)
         main = QSplitter(self)
         main.setObjectName("lamaSplitter")
@@ -388,10 +395,9 @@ class LamaTab(JobTab):
             counted = result.overall_facts.n
             took = format_seconds(time.monotonic() - self._started)
             if kind == COMPARE_KIND:  # the second half: the line speaks of both models' runs
-                a, b = (short_name(name) for name in self._names())
                 took = format_seconds(time.monotonic() - self._run_started)
                 self.job_bar.finish(
-                    f"{len(result.facts):,} facts probed with {a} and {b} in {took}, "
+                    f"{len(result.facts):,} facts probed with A and B in {took}, "
                     f"{self._main_counted:,} and {counted:,} counted"
                 )
             else:
