@@ -67,6 +67,14 @@ def plain_label_style() -> str:
     return "color: palette(text);"
 
 
+SIDES = (("A", PALETTE.compare_a), ("B", PALETTE.compare_b))  # compare mode: the main model, the compared one
+
+
+def side_title_style(colour: str) -> str:
+    """A compare-mode box title in its model's colour (as its probability bars are)."""
+    return f"QGroupBox::title {{ color: {colour}; font-weight: 600; }}"
+
+
 def banner_style(background: str, border: str) -> str:
     """The fill and the one-pixel border of a banner across the top of the window."""
     return f"background: {background}; border: 1px solid {border};"

@@ -24,6 +24,7 @@ from explorer.core.attention_math import (
 )
 from explorer.core.model_names import short_name
 from explorer.qt.tabs.attention.view import AttentionView
+from explorer.qt.widgets.style import SIDES, side_title_style
 
 DIFFERENCE_HELP = (
     "Show the main model's weights minus the compared model's (A − B), head by head: "
@@ -176,12 +177,14 @@ class AttentionTab(QWidget):
         comparing = self.comparing
         infos = [view.slot.info if view is not None else None for view in (self.main, self.other)]
         names = [info.short_name if comparing and info is not None else "" for info in infos]
-        titles = [f"A: {names[0]}", f"B: {names[1]}"]
+        titles = [f"{side}: {name}" for (side, _colour), name in zip(SIDES, names)]
         if comparing and self.other is not None and self.other.signed:
             titles[1] = f"A − B: {names[0]} minus {names[1]}"
-        for box, title, info in zip(self.boxes, titles, infos):
-            box.setTitle(title if comparing and info is not None else "")
-            box.setToolTip(info.name if comparing and info is not None else "")
+        for box, title, info, (_side, colour) in zip(self.boxes, titles, infos, SIDES):
+            named = comparing and info is not None
+            box.setTitle(title if named else "")
+            box.setToolTip(info.name if named else "")
+            box.setStyleSheet(side_title_style(colour) if named else "")
 
     def _follow(self) -> None:
         """The compared view takes the main view's settings; the note and the toggle say

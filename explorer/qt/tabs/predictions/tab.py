@@ -12,9 +12,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.core.colours import PALETTE
 from explorer.core.compare import agreement, mask_count_warning, word
 from explorer.qt.tabs.predictions.panel import FillMaskPanel
+from explorer.qt.widgets.style import SIDES, side_title_style
 
 
 class SlotPredictions(FillMaskPanel):
@@ -120,12 +120,12 @@ class PredictionsTab(QWidget):
             self.boxes[1].setVisible(comparing)
             if not comparing:
                 self.other.clear("")
-        for box, panel, side, colour in zip(self.boxes, (self.main, self.other), "AB", (PALETTE.compare_a, PALETTE.compare_b)):
+        for box, panel, (side, colour) in zip(self.boxes, (self.main, self.other), SIDES):
             info = panel.slot.info if panel is not None else None
             named = comparing and info is not None
             box.setTitle(f"{side}: {info.short_name}" if named else "")
             box.setToolTip(info.name if named else "")
-            box.setStyleSheet(f"QGroupBox::title {{ color: {colour}; font-weight: 600; }}" if named else "")
+            box.setStyleSheet(side_title_style(colour) if named else "")
             panel.set_bar_colour(colour if named else "")
         self.agreement.setVisible(comparing)
         self._compare()
