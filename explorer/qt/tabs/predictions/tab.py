@@ -70,7 +70,7 @@ class PredictionsTab(QWidget):
         self.agreement.setObjectName("compareAgreement")
         self.agreement.setWordWrap(True)
         self.agreement.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.agreement.setToolTip("Guesses both models have in their top-k are in bold with a green bar.")
+        self.agreement.setToolTip("Guesses both models have in their top-k are in bold with a green edge.")
         self.boxes: list[QGroupBox] = []
         sides = QHBoxLayout()
         for panel in (self.main, self.other):
