@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from explorer import __version__, commands
-from explorer.commands import EXIT_FAILED, EXIT_USAGE, CliError
+from explorer.commands import EXIT_FAILED, EXIT_USAGE, CliError, joined_launch, leave_launch
+from explorer.core.errors import ExplorerError
+from explorer.core.world import DISTRIBUTED_COMMANDS, launch_from
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,6 +58,26 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already on stderr
         return done.code if isinstance(done.code, int) else EXIT_USAGE
+    try:
+        launch = launch_from()
+    except ExplorerError as exc:
+        print(f"bert-explorer: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    if launch.distributed and args.command not in DISTRIBUTED_COMMANDS:
+        if launch.main:
+            print(f"bert-explorer: error: only {' and '.join(DISTRIBUTED_COMMANDS)} split their work across "
+                  f"torchrun's processes; run '{args.command}' without torchrun.", file=sys.stderr)
+        return EXIT_USAGE
+    errors = sys.stderr
+    if not launch.main:  # rank 0 speaks for the launch; the others only say how they failed
+        sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
+
+    def say(line: str) -> None:
+        if launch.main:
+            print(line, file=errors)
+        elif joined_launch():  # a failure of this rank alone: rank 0 could not have said it
+            print(f"rank {launch.rank}: {line}", file=errors)
+
     logging.basicConfig(
         level=os.environ.get("BERT_EXPLORER_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -63,18 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except CliError as exc:
-        print(f"bert-explorer: error: {one_line(exc)}", file=sys.stderr)
+        say(f"bert-explorer: error: {one_line(exc)}")
         return exc.code
-    except KeyboardInterrupt:
-        print("bert-explorer: stopped", file=sys.stderr)
+    except KeyboardInterrupt:  # under a launch, every rank stops together: rank 0 says so
+        if launch.main:
+            say("bert-explorer: stopped")
         return 130
     except BrokenPipeError:  # `bert-explorer ... | head` closed our stdout: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # one clear line, never a traceback, for anything unforeseen
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        from explorer.core.errors import ExplorerError
-
         code = EXIT_USAGE if isinstance(exc, (ExplorerError, ValueError)) else EXIT_FAILED
-        print(f"bert-explorer: error: {one_line(exc) or type(exc).__name__}", file=sys.stderr)
+        say(f"bert-explorer: error: {one_line(exc) or type(exc).__name__}")
         return code
+    finally:
+        leave_launch()

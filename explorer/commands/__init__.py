@@ -231,6 +231,43 @@ def add_model_options(p: argparse.ArgumentParser, *, model: bool = True) -> None
     p.add_argument("--dtype", default="auto", type=text, help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
 
 
+_joined: list[Any] = []  # the World this process joined (a torchrun launch), once it has
+
+
+def join_launch(args: argparse.Namespace) -> Any:
+    """Under a torchrun launch of more than one process: join its process group, on this
+    rank's device (args.device becomes it), and return the World; else None. Called once every
+    argument and file has been checked, so a typo is said once, by rank 0, and costs nothing."""
+    from explorer.core.world import launch_from
+
+    launch = launch_from()
+    if not launch.distributed:
+        return None
+    from explorer.core.errors import ExplorerError
+    from explorer.engine.distributed import start
+
+    try:
+        world = start(launch, args.device)
+    except ExplorerError as exc:
+        raise CliError(str(exc)) from exc
+    args.device = world.device
+    _joined.append(world)
+    return world
+
+
+def joined_launch() -> bool:
+    """This process has joined a launch's process group: its failures are its own to say."""
+    return bool(_joined)
+
+
+def leave_launch() -> None:
+    if _joined:
+        from explorer.engine.distributed import finish
+
+        finish()
+        _joined.clear()
+
+
 def drive(steps: Generator[Any, None, R], *, label: str = "", stream: Any = None) -> R:
     """Run a long job (a generator of steps with done/total/message) to its end, with a
     progress line on stderr. Ctrl+C closes the generator, so the job cleans up after itself.

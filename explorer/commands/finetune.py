@@ -6,7 +6,7 @@ import argparse
 import json
 
 from explorer import DEFAULT_MODEL
-from explorer.commands import CliError, drive, quiet_libraries, resolve_model_source, with_load_warnings
+from explorer.commands import CliError, drive, join_launch, quiet_libraries, resolve_model_source, with_load_warnings
 from explorer.commands.params_cli import add_arguments, from_args
 from explorer.core.finetune_params import FinetuneParams
 
@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_params(params)  # before anything slow, so a typo costs nothing
         source, name = resolve_model_source(args)
-        result = drive(finetune(params, source, name, args.device), label="training")
+        # Under torchrun: every process trains on its share of each step; rank 0 alone prints and saves.
+        world = join_launch(args)
+        result = drive(finetune(params, source, name, args.device, world), label="training")
     except OutOfRange as exc:  # the engine says "the learning rate"; here it is --lr
         message = str(exc)
         raise CliError(f"--{exc.field.replace('_', '-')}: {message[0].lower()}{message[1:]}") from exc
@@ -51,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"fine-tuned {result.base_model} for {result.steps} steps "
               f"({result.train_chunks} training chunks, {result.validation_chunks} held out)")
+        if result.world_size > 1:
+            print(f"on {result.world_size} processes: {result.batch_size} chunks each per micro-batch, "
+                  f"an effective batch of {result.effective_batch_size} chunks per step")
         print(f"perplexity before: {result.perplexity_before:.2f}")
         print(f"perplexity after:  {result.perplexity_after:.2f}")
         for warning in result.warnings:  # they qualify the perplexities above

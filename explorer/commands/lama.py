@@ -18,6 +18,7 @@ from explorer.commands import (
     drive,
     input_file,
     int_in,
+    join_launch,
     load_model,
     output_path,
     positive,
@@ -111,13 +112,18 @@ def run(args: argparse.Namespace) -> int:
     facts = data.facts[: args.limit] if args.limit else data.facts
     if not facts:
         raise CliError(f"No facts to evaluate in '{args.path}'.")
+    # Under torchrun: each process probes its share of the batches, rank 0 gathers, prints
+    # and writes; the others are silent (explorer.cli) and write nothing.
+    world = join_launch(args)
+    if world is not None and not world.main:
+        out = None
     if models:
-        return _run_two(args, models, data, facts, common, out)
+        return _run_two(args, models, data, facts, common, out, world)
     lm = load_model(args)
     from explorer.engine.lama import evaluate
 
     report = drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
-                            skipped=data.skipped), label="probing")
+                            skipped=data.skipped, world=world), label="probing")
     if out:
         with writing(args.out):
             lama_data.write_records(report, out)
@@ -142,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_two(
-    args: argparse.Namespace, models: tuple[str, str], data: LamaSet, facts: tuple[Fact, ...], common: Any, out: Path | None
+    args: argparse.Namespace, models: tuple[str, str], data: LamaSet, facts: tuple[Fact, ...], common: Any,
+    out: Path | None, world: Any = None,
 ) -> int:
     from explorer.core.lama_compare import LamaComparison, write_comparison
     from explorer.engine.lama import evaluate
@@ -159,7 +166,7 @@ def _run_two(
             break
         lm = load_model(ns)
         reports.append(drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
-                                      skipped=data.skipped), label=f"probing ({label})"))
+                                      skipped=data.skipped, world=world), label=f"probing ({label})"))
         del lm  # one model in memory at a time
         gc.collect()
     comparison = LamaComparison.of(reports[0], reports[1])

@@ -117,6 +117,14 @@ class FinetuneResult:
     train_chunks: int = 0
     validation_chunks: int = 0
     warnings: tuple[str, ...] = ()  # e.g. how validation was held out, when not as asked
+    batch_size: int = 0  # chunks per micro-batch in each process
+    grad_accum: int = 1
+    world_size: int = 1  # processes that trained it (a torchrun launch), each on its share of a step
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Chunks per optimizer step in all: per-process batch × processes × accumulation."""
+        return self.batch_size * self.world_size * self.grad_accum
 
     def to_json(self) -> dict:
         return {
@@ -125,5 +133,9 @@ class FinetuneResult:
             "steps": self.steps,
             "perplexity_before": self.perplexity_before,
             "perplexity_after": self.perplexity_after,
+            "losses": list(self.losses),
+            "batch_size": self.batch_size,
+            "world_size": self.world_size,
+            "effective_batch_size": self.effective_batch_size,
             "warnings": list(self.warnings),
         }

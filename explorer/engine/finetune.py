@@ -15,6 +15,8 @@ whose loss stops being a number stops and saves nothing.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -28,7 +30,9 @@ import torch
 
 from explorer import __version__
 from explorer.core.chunking import Prepared, chunk, prepare  # noqa: F401  (Prepared, chunk: also imported from here)
+from explorer.core.world import shard
 from explorer.engine.devices import resolve_device
+from explorer.engine.distributed import StopRequests, World
 from explorer.core.errors import ExplorerError, InvalidParameterError
 from explorer.core.finetune_checks import (  # check_params: also imported from here
     CHECKPOINT, check_params, checkpoint_folder, fit_chunk_size, folder_refusal, kept_paths,
@@ -87,16 +91,22 @@ def masked_loss(model: Any, head: Any, input_ids: torch.Tensor, labels: torch.Te
 
 
 @torch.inference_mode()
-def perplexity(model: Any, batches: list[dict[str, torch.Tensor]], device: str) -> float:
-    """exp(mean loss over the masked tokens), summed over tokens rather than averaged per batch."""
+def perplexity(model: Any, batches: list[dict[str, torch.Tensor]], device: str, world: World | None = None) -> float:
+    """exp(mean loss over the masked tokens), summed over tokens rather than averaged per batch.
+    With a `world`, each process measures its share of the batches and the sums are added up:
+    the perplexity of the whole held-out set, the same on every process."""
     was_training = model.training
     model.eval()
     head = find_mlm_head(model)
     total, count = 0.0, 0
-    for batch in batches:
+    mine = range(len(batches)) if world is None else shard(len(batches), world.launch)
+    for batch in (batches[i] for i in mine):
         labels = batch["labels"].to(device)
         total += float(masked_loss(model, head, batch["input_ids"].to(device), labels, reduction="sum"))
         count += int((labels != -100).sum())
+    if world is not None:
+        total, summed = world.sum(total, count)
+        count = int(summed)
     model.train(was_training)
     if not count:
         raise InvalidParameterError(
@@ -201,15 +211,65 @@ def _diverged(p: FinetuneParams, step: int, total: int, what: str) -> TrainingDi
     )
 
 
-def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = "auto") -> Generator[TrainStep, None, FinetuneResult]:
-    """Fine-tune a fresh copy of the base model (the explorer's own model stays as it is)."""
+class _SummedMaskedLoss(torch.nn.Module):
+    """The summed masked loss as one module, so that DistributedDataParallel sees the whole
+    forward (masked_loss calls the encoder and the head apart) and syncs every gradient."""
+
+    def __init__(self, model: Any, head: Any) -> None:
+        super().__init__()
+        self.model = model
+        self.head = head
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return masked_loss(self.model, self.head, input_ids, labels, reduction="sum")
+
+
+def _distributed_micro_step(
+    ddp: Any, full: dict[str, torch.Tensor], world: World, p: FinetuneParams, device: str, scaler: Any,
+    amp_dtype: torch.dtype, on_gpu: bool, *, last: bool,
+) -> torch.Tensor:
+    """This rank's rows of one global micro-batch, forward and backward; its share of the
+    global mean loss (divided by the masked tokens of the whole global batch, which every rank
+    holds). Gradients are synced on the last micro-batch of a step only."""
+    rows = slice(world.rank * p.batch_size, (world.rank + 1) * p.batch_size)
+    masked = max(1, int((full["labels"] != -100).sum()))
+    with contextlib.nullcontext() if last else ddp.no_sync():
+        with torch.autocast("cuda", dtype=amp_dtype, enabled=on_gpu):
+            summed = ddp(full["input_ids"][rows].to(device), full["labels"][rows].to(device))
+        loss = summed.float() / masked / p.grad_accum
+        # DDP averages the ranks' gradients; × ranks makes that their sum, the global mean's gradient.
+        scaler.scale(loss * world.size).backward()
+    return loss
+
+
+def _optimizer_step(model: Any, optimizer: Any, scaler: Any, scheduler: Any) -> None:
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    scheduler.step()
+
+
+def finetune(
+    p: FinetuneParams, base_source: str, base_name: str, device: str = "auto", world: World | None = None
+) -> Generator[TrainStep, None, FinetuneResult]:
+    """Fine-tune a fresh copy of the base model (the explorer's own model stays as it is).
+
+    With a `world` (a torchrun launch of N processes) every process builds the same global
+    batch of batch_size × N chunks, masked alike, and trains on its own batch_size rows of it
+    under DistributedDataParallel; the loss is each row's share of the global mean, so a step
+    is the step one process would take on the whole global batch. Only rank 0 saves."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # progress is ours to report
     check_params(p, base_source)
     p, fitted = fit_chunk_size(p, base_source, base_name)
-    device = resolve_device(device)
+    device = world.device if world is not None else resolve_device(device)
+    ranks = world.size if world is not None else 1
+    main = world is None or world.main
+    global_batch = p.batch_size * ranks
     if fitted:
         yield TrainStep(0, 0, fitted, phase="note")
     yield TrainStep(0, 0, "reading and tokenizing the corpus", phase="prepare")
@@ -223,8 +283,13 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         given = str(checkpoint_folder(p.out)) if kind == CHECKPOINT else p.out
         own = CHECKPOINT if kind == CHECKPOINT else ""
         return lambda folder: folder_refusal(folder, given, overwrite=p.overwrite, keep=keep, own_kind=own)
-    per_step = p.batch_size * p.grad_accum
-    steps_per_epoch = max(1, len(train) // p.batch_size // p.grad_accum) if len(train) >= p.batch_size else 1
+    if ranks > 1 and len(train) < global_batch:
+        raise InvalidParameterError(
+            f"The corpus gives {len(train)} training chunks: {ranks} processes × --batch-size {p.batch_size} need "
+            f"at least {global_batch}. Give more text, a smaller --batch-size or fewer processes."
+        )
+    per_step = global_batch * p.grad_accum
+    steps_per_epoch = max(1, len(train) // global_batch // p.grad_accum) if len(train) >= global_batch else 1
     total = p.max_steps if p.max_steps is not None else max(1, math.ceil(p.epochs * steps_per_epoch))
 
     yield TrainStep(0, total, f"loading {base_name}", phase="prepare")
@@ -233,9 +298,11 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     if p.freeze:
         log.info("froze %d parameters matching %s", freeze(model, p.freeze), ", ".join(p.freeze))
     optimizer = torch.optim.AdamW(_param_groups(model, p), lr=p.lr)  # checks head_lr too, before the wait
-    val_batches = masked_batches(tokenizer, val, p, seed=p.seed + 1)
+    # Grouped by the global batch, so a launch of N processes masks the held-out text exactly as
+    # one process with batch_size × N does (the collator's draws depend on the batch's shape).
+    val_batches = masked_batches(tokenizer, val, dataclasses.replace(p, batch_size=global_batch), seed=p.seed + 1)
     yield TrainStep(0, total, "measuring perplexity before training", phase="evaluate")
-    before = perplexity(model, val_batches, device)
+    before = perplexity(model, val_batches, device, world)
     if not math.isfinite(before):
         raise InvalidParameterError(
             f"{base_name} gives no finite perplexity on this text ({before}): its weights may be broken. "
@@ -250,53 +317,67 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
     on_gpu = device.startswith("cuda")
     amp_dtype = torch.bfloat16 if on_gpu and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=on_gpu and amp_dtype == torch.float16)
-    batches = _batches_forever(train, p.batch_size, _train_collator(tokenizer, p, train), torch.Generator().manual_seed(p.seed))
+    batches = _batches_forever(train, global_batch, _train_collator(tokenizer, p, train), torch.Generator().manual_seed(p.seed))
     losses: list[float] = []
     started = time.monotonic()
     model.train()
-    for step in range(1, total + 1):
-        step_loss = 0.0
-        for _ in range(p.grad_accum):
-            batch = {k: v.to(device) for k, v in next(batches).items()}
-            with torch.autocast("cuda", dtype=amp_dtype, enabled=on_gpu):
-                loss = masked_loss(model, head, batch["input_ids"], batch["labels"]) / p.grad_accum
-            scaler.scale(loss).backward()
-            step_loss += float(loss.detach())
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        scheduler.step()
-        if not math.isfinite(step_loss):
-            raise _diverged(p, step, total, f"the loss became {step_loss}")
-        losses.append(step_loss)
-        elapsed = time.monotonic() - started
-        ppl = None
-        if p.eval_every and step % p.eval_every == 0 and step < total:
-            ppl = perplexity(model, val_batches, device)
-            model.train()
-            if not math.isfinite(ppl):
-                raise _diverged(p, step, total, f"the perplexity became {ppl}")
-        if p.checkpoint_every and step % p.checkpoint_every == 0 and step < total:
-            if not _finite_weights(model):
-                raise _diverged(p, step, total, "weights became infinite or not a number")
-            model.eval()
-            card = {"base_model": base_name, "steps": step}
-            _save(model, tokenizer, checkpoint_folder(p.out), card, may_replace(CHECKPOINT), CHECKPOINT)
-            model.train()
-        yield TrainStep(
-            done=step,
-            total=total,
-            message=f"step {step}/{total}  loss {step_loss:.3f}" + (f"  perplexity {ppl:.2f}" if ppl else ""),
-            loss=step_loss,
-            lr=scheduler.get_last_lr()[0],
-            tokens_per_s=step * per_step * p.chunk_size / elapsed if elapsed > 0 else 0.0,
-            seconds_left=elapsed / step * (total - step),
-            perplexity=ppl,
-        )
+    ddp = None
+    if world is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp = DistributedDataParallel(_SummedMaskedLoss(model, head), device_ids=[device] if on_gpu else None)
+        # Dropout draws its own masks in each process: the same seed would drop the same units
+        # of every rank's rows. (The batches and their masking stay the same on every rank.)
+        torch.manual_seed(p.seed + 1_000_003 * world.rank)
+    stop = StopRequests() if world is not None else None
+    with stop or contextlib.nullcontext():
+        for step in range(1, total + 1):
+            step_loss = 0.0
+            for micro in range(p.grad_accum):
+                if ddp is None:
+                    batch = {k: v.to(device) for k, v in next(batches).items()}
+                    with torch.autocast("cuda", dtype=amp_dtype, enabled=on_gpu):
+                        loss = masked_loss(model, head, batch["input_ids"], batch["labels"]) / p.grad_accum
+                    scaler.scale(loss).backward()
+                else:
+                    loss = _distributed_micro_step(ddp, next(batches), world, p, device, scaler, amp_dtype, on_gpu,
+                                                   last=micro == p.grad_accum - 1)
+                step_loss += float(loss.detach())
+            if world is not None and stop is not None:
+                step_loss = world.sum(step_loss)[0]  # the global mean: each rank held its rows' share
+                if world.any(stop.asked):
+                    raise KeyboardInterrupt  # on every rank at the same step: nothing saved, none left waiting
+            _optimizer_step(model, optimizer, scaler, scheduler)
+            if not math.isfinite(step_loss):
+                raise _diverged(p, step, total, f"the loss became {step_loss}")
+            losses.append(step_loss)
+            elapsed = time.monotonic() - started
+            ppl = None
+            if p.eval_every and step % p.eval_every == 0 and step < total:
+                ppl = perplexity(model, val_batches, device, world)
+                model.train()
+                if not math.isfinite(ppl):
+                    raise _diverged(p, step, total, f"the perplexity became {ppl}")
+            if p.checkpoint_every and step % p.checkpoint_every == 0 and step < total:
+                if not _finite_weights(model):
+                    raise _diverged(p, step, total, "weights became infinite or not a number")
+                if main:
+                    model.eval()
+                    card = {"base_model": base_name, "steps": step, "world_size": ranks}
+                    _save(model, tokenizer, checkpoint_folder(p.out), card, may_replace(CHECKPOINT), CHECKPOINT)
+                    model.train()
+            yield TrainStep(
+                done=step,
+                total=total,
+                message=f"step {step}/{total}  loss {step_loss:.3f}" + (f"  perplexity {ppl:.2f}" if ppl else ""),
+                loss=step_loss,
+                lr=scheduler.get_last_lr()[0],
+                tokens_per_s=step * per_step * p.chunk_size / elapsed if elapsed > 0 else 0.0,
+                seconds_left=elapsed / step * (total - step),
+                perplexity=ppl,
+            )
     yield TrainStep(total, total, "measuring perplexity after training", phase="evaluate")
-    after = perplexity(model, val_batches, device)
+    after = perplexity(model, val_batches, device, world)
     if not math.isfinite(after) or not _finite_weights(model):
         raise _diverged(p, total, total, f"the perplexity after training is {after}")
     yield TrainStep(total, total, f"saving to {p.out}", perplexity=after, phase="save")
@@ -310,8 +391,9 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "whole_word_masking": p.whole_word,
         "rare_word_exponent": p.rare_word_exponent,
         "steps": total,
-        "batch_size": p.batch_size,
+        "batch_size": p.batch_size,  # per process
         "grad_accum": p.grad_accum,
+        "world_size": ranks,  # processes that trained it: batch_size × world_size × grad_accum chunks a step
         "lr": p.lr,
         "head_lr": p.head_lr,
         "frozen": list(p.freeze),
@@ -325,9 +407,11 @@ def finetune(p: FinetuneParams, base_source: str, base_name: str, device: str = 
         "made_with": f"bert-explorer {__version__}",
     }
     model.eval()
-    _save(model, tokenizer, Path(p.out).expanduser().resolve(), card, may_replace("model"), "model")
+    if main:  # the ranks hold the same weights: one saves them
+        _save(model, tokenizer, Path(p.out).expanduser().resolve(), card, may_replace("model"), "model")
     log.info("fine-tuned %s for %d steps: perplexity %.2f -> %.2f", base_name, total, before, after)
     return FinetuneResult(
         base_name, str(Path(p.out).expanduser().resolve()), total, before, after, tuple(losses), len(train), len(val),
-        warnings=tuple(n for n in (fitted, note) if n),
+        warnings=tuple(n for n in (fitted, note) if n), batch_size=p.batch_size, grad_accum=p.grad_accum,
+        world_size=ranks,
     )

@@ -34,6 +34,8 @@ from explorer.core.lama_data import (
 )
 from explorer.engine.models import MaskedLM
 from explorer.core.results import JobStep
+from explorer.core.world import shard
+from explorer.engine.distributed import World
 from explorer.engine.tokens import Encoded, encode
 from explorer.paths import LAMA_COMMON_VOCAB
 
@@ -73,9 +75,13 @@ def evaluate(
     batch_size: int = 32,
     common_vocab: str | Path | None = None,
     skipped: Sequence[SkippedLine] = (),
+    world: World | None = None,
 ) -> Generator[JobStep, None, LamaReport]:
     """Probe every fact. Each step's payload is the batch's (fact index, FactResult) pairs,
-    so a view can fill in as it goes; the return value is the whole report."""
+    so a view can fill in as it goes; the return value is the whole report.
+
+    With a `world` (a torchrun launch) this process probes its share of the batches, and
+    every process returns the whole report, gathered."""
     if protocol not in PROTOCOLS:
         raise InvalidParameterError(f"protocol must be 'lab' or 'lama', not '{protocol}'.")
     if batch_size < 1:
@@ -110,12 +116,18 @@ def evaluate(
         else:
             todo.append((index, _first_mask_only(enc), gold))
     todo.sort(key=lambda item: len(item[1].ids))  # similar lengths pad little
-    total = len(facts)
-    done = total - len(todo)
+    batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+    if world is not None:
+        # Under a launch each process takes every size-th batch of the same length-sorted list:
+        # each batch is the very one a single process would run (same facts, same padding),
+        # so the gathered answers are a single run's, fact for fact.
+        batches = [batches[i] for i in shard(len(batches), world.launch)]
+    probing = sum(len(batch) for batch in batches)
+    done = len(facts) - len(todo)
+    total = done + probing
     # Dropped facts are final now: hand them over, so a view shows them even after a Stop.
-    yield JobStep(done, total, f"probing {len(todo)} facts", payload=tuple(r for r in results if r is not None))
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
+    yield JobStep(done, total, f"probing {probing} facts", payload=tuple(r for r in results if r is not None))
+    for batch in batches:
         logits = forward(lm, [enc for _, enc, _ in batch])  # [batch, vocab] float32
         probs = logits.softmax(dim=-1)
         ranked = logits if candidates is None else logits.masked_fill(~candidates, float("-inf"))
@@ -137,4 +149,9 @@ def evaluate(
             finished.append(result)
         done += len(batch)
         yield JobStep(done, total, f"{done} of {total} facts", payload=tuple(finished))
+    if world is not None and world.size > 1:
+        mine = {r.index: r for batch in batches for r in (results[index] for index, _, _ in batch)}
+        for part in world.gather(mine):
+            for index, result in part.items():
+                results[index] = result
     return summarise(lm.name, protocol, facts, results, skipped)  # type: ignore[arg-type]

@@ -22,7 +22,9 @@ def test_finetune_json_and_a_folder_that_opens(capsys, bert_dir, tmp_path):
     stdout, _ = capsys.readouterr()
     assert code == 0
     data = json.loads(stdout, parse_constant=lambda constant: pytest.fail(f"{constant} is not JSON"))
-    assert set(data) == {"model", "out", "steps", "perplexity_before", "perplexity_after", "warnings"}
+    assert set(data) == {"model", "out", "steps", "perplexity_before", "perplexity_after", "losses", "batch_size",
+                         "world_size", "effective_batch_size", "warnings"}
+    assert len(data["losses"]) == 20 and data["world_size"] == 1 and data["effective_batch_size"] == data["batch_size"]
     # Every line of the corpus is the same one: no held-out line is unseen, and it says so.
     assert len(data["warnings"]) == 1 and "also occur in the training text" in data["warnings"][0]
     assert data["steps"] == 20 and data["perplexity_after"] < data["perplexity_before"]
