@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CACHED_MODEL = RESULTS / "model-bert-base"
 GUI_MARKER = "GUI_RESULT "
-FEATURE_BENCHMARKS = ("generation.py", "lama.py", "finetune.py", "corpus_memory.py", "demo_quality.py")
+FEATURE_BENCHMARKS = ("generation.py", "lama.py", "finetune.py", "distributed.py", "corpus_memory.py", "demo_quality.py")
 ATTENTION_MARKER = "ATTENTION_RESULT "
 
 # Word tokens from explorer.engine.synthetic.WORDS only (no ## pieces, no [UNK]).
@@ -742,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-attention", action="store_true", help="skip the attention benchmarks (engine and tab)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="where the JSON goes")
     parser.add_argument("--core-only", action="store_true",
-                        help="skip the feature benchmarks run after the table (generation.py, lama.py, finetune.py, demo_quality.py)")
+                        help="skip the feature benchmarks run after the table (generation.py, lama.py, finetune.py, distributed.py, corpus_memory.py, demo_quality.py)")
     parser.add_argument("--gui-child", metavar="MODEL", help=argparse.SUPPRESS)
     parser.add_argument("--gui-compare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--attention-child", metavar="MODEL", help=argparse.SUPPRESS)
