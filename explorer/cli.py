@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bert-explorer: error: only {' and '.join(DISTRIBUTED_COMMANDS)} split their work across "
                   f"torchrun's processes; run '{args.command}' without torchrun.", file=sys.stderr)
         return EXIT_USAGE
+    streams = sys.stdout, sys.stderr
     errors = sys.stderr
     if not launch.main:  # rank 0 speaks for the launch; the others only say how they failed
-        sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
+        sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
 
     def say(line: str) -> None:
         if launch.main:
@@ -101,3 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         return code
     finally:
         leave_launch()
+        if not launch.main:
+            sys.stdout.close()
+            sys.stdout, sys.stderr = streams

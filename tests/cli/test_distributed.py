@@ -195,3 +195,33 @@ def test_other_commands_are_refused_under_a_launch(bert_dir):
     assert run.returncode != 0
     assert "only lama and finetune split their work" in run.stderr
     assert run.stderr.count("only lama and finetune") == 1  # said by rank 0 alone
+
+
+def test_a_rank_other_than_0_is_silent_but_says_its_own_failure(capsys, monkeypatch, bert_dir):
+    """In-process, as rank 1 of 2: its output goes nowhere; a failure before it joined the group
+    is rank 0's to say (every rank checks the same arguments); one after is its own."""
+    import explorer.commands as commands
+    import explorer.commands.lama as lama_command
+    from explorer.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+
+    def before_joining(_args):
+        print("a summary only rank 0 prints")
+        raise commands.CliError("the facts file is empty")
+
+    monkeypatch.setattr(lama_command, "run", before_joining)
+    assert main(["lama", "x.jsonl", "--model", str(bert_dir)]) == 2
+    assert capsys.readouterr() == ("", "")
+
+    def after_joining(_args):
+        commands._joined.append(object())  # as join_launch leaves it (no process group here)
+        raise commands.CliError("CUDA out of memory on this GPU")
+
+    monkeypatch.setattr(lama_command, "run", after_joining)
+    monkeypatch.setattr(commands, "leave_launch", lambda: commands._joined.clear())
+    monkeypatch.setattr("explorer.cli.leave_launch", lambda: commands._joined.clear())
+    assert main(["lama", "x.jsonl", "--model", str(bert_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "rank 1: bert-explorer: error: CUDA out of memory on this GPU\n"
