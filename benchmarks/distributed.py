@@ -32,11 +32,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from finetune import SHAPES, build  # noqa: E402  (benchmarks/finetune.py)
+from finetune import SHAPES, build, print_table, write_corpus  # noqa: E402  (benchmarks/finetune.py)
 from lama import base_model, word_vocab_model  # noqa: E402  (benchmarks/lama.py)
 
 from explorer.paths import LAMA_SAMPLE  # noqa: E402
-from explorer.engine.synthetic import WORDS  # noqa: E402
 
 
 def env(threads: int) -> dict[str, str]:
@@ -101,21 +100,17 @@ def main() -> None:
     lama_model = word_vocab_model(base_model(), [f.sentence for f in facts] + [f.obj_label for f in facts])
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        corpus = root / "corpus.txt"
-        corpus.write_text("\n".join(" ".join(WORDS[(i * 7) % len(WORDS):] + WORDS[: (i * 7) % len(WORDS)]) for i in range(400)))
+        corpus = write_corpus(root / "corpus.txt")
         arch, sizes = SHAPES["small BERT (4 layers, hidden 256)"]
         build(root / "small", arch, sizes)
         lama_rows = bench_lama(lama_model)
         ft_rows = bench_finetune(root / "small", corpus, root)
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
-    print("| LAMA, the SQuAD subset less 8 facts (bert-base shape, batch 32) | seconds | facts/s |")
-    print("|---|---:|---:|")
-    for name, seconds, rate in lama_rows:
-        print(f"| {name} | {seconds:.2f} | {rate:.1f} |")
-    print("\n| fine-tuning, small BERT, 128-token chunks | s per step | chunks/s |")
-    print("|---|---:|---:|")
-    for name, seconds, rate in ft_rows:
-        print(f"| {name} | {seconds:.2f} | {rate:.1f} |")
+    print_table("| LAMA, the SQuAD subset less 8 facts (bert-base shape, batch 32) | seconds | facts/s |",
+                [(name, f"{seconds:.2f}", f"{rate:.1f}") for name, seconds, rate in lama_rows])
+    print()
+    print_table("| fine-tuning, small BERT, 128-token chunks | s per step | chunks/s |",
+                [(name, f"{seconds:.2f}", f"{rate:.1f}") for name, seconds, rate in ft_rows])
 
 
 if __name__ == "__main__":

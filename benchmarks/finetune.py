@@ -40,6 +40,20 @@ def build(folder: Path, arch: str, sizes: dict) -> None:
     model.save_pretrained(folder)
 
 
+def write_corpus(path: Path) -> Path:
+    """400 lines of the synthetic vocabulary's words, each line the list rotated."""
+    path.write_text("\n".join(" ".join(WORDS[(i * 7) % len(WORDS):] + WORDS[: (i * 7) % len(WORDS)]) for i in range(400)))
+    return path
+
+
+def print_table(header: str, rows: list[tuple[str, ...]]) -> None:
+    """A Markdown table: the header row, right-aligned number columns, the rows."""
+    print(header)
+    print("|---" + "|---:" * (header.count("|") - 2) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def measure(model_dir: Path, corpus: Path, out: Path, steps: int) -> tuple[float, float]:
     params = FinetuneParams(corpus=str(corpus), out=str(out), chunk_size=128, batch_size=8, max_steps=steps, seed=0)
     times: list[float] = []
@@ -61,8 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        corpus = root / "corpus.txt"
-        corpus.write_text("\n".join(" ".join(WORDS[(i * 7) % len(WORDS):] + WORDS[: (i * 7) % len(WORDS)]) for i in range(400)))
+        corpus = write_corpus(root / "corpus.txt")
         rows = []
         for name, (arch, sizes) in SHAPES.items():
             folder = root / arch
@@ -70,10 +83,8 @@ def main() -> None:
             tps, per_step = measure(folder, corpus, root / f"out-{arch}", args.steps)
             rows.append((name, tps, per_step))
     print(f"\n{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}\n")
-    print("| model | tokens/s (training) | s per step (8 x 128 tokens) |")
-    print("|---|---:|---:|")
-    for name, tps, per_step in rows:
-        print(f"| {name} | {tps:,.0f} | {per_step:.2f} |")
+    print_table("| model | tokens/s (training) | s per step (8 x 128 tokens) |",
+                [(name, f"{tps:,.0f}", f"{per_step:.2f}") for name, tps, per_step in rows])
 
 
 if __name__ == "__main__":
