@@ -83,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("BERT_EXPLORER_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     func: Callable[[argparse.Namespace], int] = args.func
+    code = EXIT_FAILED
     try:
-        return func(args)
+        code = func(args)
+        return code
     except CliError as exc:
         say(f"bert-explorer: error: {one_line(exc)}")
         return exc.code
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"bert-explorer: error: {one_line(exc) or type(exc).__name__}")
         return code
     finally:
-        leave_launch()
+        leave_launch(together=code == 0)
         if not launch.main:
             sys.stdout.close()
             sys.stdout, sys.stderr = streams

@@ -260,10 +260,15 @@ def joined_launch() -> bool:
     return bool(_joined)
 
 
-def leave_launch() -> None:
+def leave_launch(*, together: bool = False) -> None:
+    """Leave the launch's process group. `together` (the command succeeded, so every rank is
+    ending too): wait for the others first, so that no rank tears its connections down while
+    another still uses them."""
     if _joined:
         from explorer.engine.distributed import finish
 
+        if together:
+            _joined[0].barrier()
         finish()
         _joined.clear()
 

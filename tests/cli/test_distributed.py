@@ -220,8 +220,8 @@ def test_a_rank_other_than_0_is_silent_but_says_its_own_failure(capsys, monkeypa
         raise commands.CliError("CUDA out of memory on this GPU")
 
     monkeypatch.setattr(lama_command, "run", after_joining)
-    monkeypatch.setattr(commands, "leave_launch", lambda: commands._joined.clear())
-    monkeypatch.setattr("explorer.cli.leave_launch", lambda: commands._joined.clear())
+    monkeypatch.setattr(commands, "leave_launch", lambda **_kw: commands._joined.clear())
+    monkeypatch.setattr("explorer.cli.leave_launch", lambda **_kw: commands._joined.clear())
     assert main(["lama", "x.jsonl", "--model", str(bert_dir)]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == "rank 1: bert-explorer: error: CUDA out of memory on this GPU\n"
