@@ -61,3 +61,16 @@ def demo_lm():
     from explorer.engine import models
 
     return models.load("demo")
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test remembers its window's session in a file of its own (never the person's,
+    never another test's), and leaves the zoom at 100%."""
+    import sys
+
+    monkeypatch.setenv("BERT_EXPLORER_SETTINGS", str(tmp_path_factory.mktemp("settings") / "settings.ini"))
+    yield
+    style = sys.modules.get("explorer.qt.widgets.style")
+    if style is not None and style.font_scale() != 1.0:
+        style.apply_zoom(1.0)

@@ -11,6 +11,7 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from explorer import DEFAULT_MODEL
+from explorer.core.precisions import AUTO
 from explorer.qt.shell.controller import ExplorerController
 from explorer.qt.shell.main_window import MainWindow
 
@@ -34,7 +35,18 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
     # collector's full passes (200-300 ms on the UI thread, measured) out of redraws.
     controller.main.loaded.connect(lambda _info: gc.freeze())
     window = MainWindow(controller)
+    session = window.remembered.session()  # {} on a first start, after a reset, or from a bad file
+    window.restore(session)
     controller.start()
+    if model is None and session.get("model"):
+        # The last session's model, falling back like the default does (and saying so). Its
+        # device and precision only where every machine has them: a GPU remembered from
+        # another machine would leave this one with no model at all.
+        model, fallback = session["model"], True
+        device = session.get("device", AUTO) if session.get("device") in (AUTO, "cpu") else AUTO
+        dtype = session.get("dtype", AUTO) if session.get("dtype") in (AUTO, "float32") else AUTO
+        window.load_model(model, device, dtype, fallback=fallback)
+        return window
     # Opened without a model named, the app must still open on a working one: the demo
     # model if the default cannot be had. A model named on purpose is never swapped.
     window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=model is None)

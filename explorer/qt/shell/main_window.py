@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -34,7 +35,11 @@ from explorer.qt.shell.inference import CAUSE_MODEL, CAUSE_SETTINGS
 from explorer.qt.widgets.inputs import CappedSpinBox
 from explorer.qt.tabs.lama.tab import LamaTab
 from explorer.qt.tabs.mlm.tab import MlmTab
+from explorer.qt.shell.menus import Menus
 from explorer.qt.shell.model_bar import ModelBar
+from explorer.qt.shell.remembered import Remembered
+from explorer.qt.shell.shortcuts import keys
+from explorer.qt.widgets.style import apply_zoom, font_scale, zoom_step
 from explorer.qt.shell.resources import app_icon
 from explorer.qt.widgets.sentence_editor import SentenceEditor
 from explorer.qt.widgets.token_strip import TokenStrip
@@ -131,7 +136,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_status_bar()
+        self.remembered = Remembered()
         self._wire()
+        self.menus = Menus(self)
         self.editor.setPlainText(START_TEXT)
         self.editor.moveCursor(QTextCursor.MoveOperation.End)  # typing at once goes after the example, not into it
         # Typing goes into the sentence, not into the model box (where Enter would load it).
@@ -173,8 +180,9 @@ class MainWindow(QMainWindow):
         self.banner.open_folder.clicked.connect(self.model_bar.open_folder)
         self.banner.use_auto.clicked.connect(self._load_with_auto)
         self.demo_banner.openFolderRequested.connect(self.model_bar.open_folder)
-        self.demo_banner.downloadRequested.connect(self._ask_download)
+        self.demo_banner.downloadRequested.connect(self.ask_download)
         self.editor.textSettled.connect(self._request_predictions)
+        self.editor.textSettled.connect(self.remembered.remember_sentence)
         self.editor.textSettled.connect(self.attention_tab.set_text)
         self.finetune.useModel.connect(self.load_model)
         # The fine-tuned model beside its base: the predictions show it best, once it is open.
@@ -187,7 +195,8 @@ class MainWindow(QMainWindow):
         )
         self.top_k.valueChanged.connect(self._forget_cap_note)
         self.insert_mask_button.clicked.connect(self.editor.insert_mask)
-        QShortcut(QKeySequence("Ctrl+M"), self, activated=self.editor.insert_mask)
+        for key in keys("insert_mask"):
+            QShortcut(QKeySequence(key), self, activated=self.editor.insert_mask)
         self.predictions.candidateChosen.connect(self._write_candidate)
         self.predictions.answered.connect(self._on_fill_mask)
         self.tokens.tokenClicked.connect(self._mask_token)
@@ -275,7 +284,7 @@ class MainWindow(QMainWindow):
         if self._asked is not None:
             self.load_model(self._asked[0], AUTO, AUTO, fallback=self._asked[3])
 
-    def _ask_download(self) -> None:
+    def ask_download(self) -> None:
         """Loading a hub model downloads it into the cache, with progress in the status bar."""
         name, ok = QInputDialog.getText(
             self, "Download a model", "Hugging Face hub id (needs a network; it is kept in the local cache):",
@@ -342,6 +351,7 @@ class MainWindow(QMainWindow):
         self._show_status()
         self.status_model.setText(model_summary(info))
         self.status_model.setToolTip(info.name)
+        self.remembered.remember_folder(info.name)
         self.status_device.setText(info.device)
         self.status_dtype.setText(info.dtype)
         self.editor.set_mask_token(info.mask_token)
@@ -389,7 +399,67 @@ class MainWindow(QMainWindow):
         if k < MAX_TOP_K:  # the note about the maximum no longer describes what is shown
             self.statusBar().clearMessage()
 
+    # --- the view: zoom, defaults, the session remembered ---------------------------------
+    def zoom_by(self, step: int) -> None:
+        """One step in (+1), out (-1), or back to 100% (0); the status line says the zoom."""
+        applied = apply_zoom(zoom_step(font_scale(), step))
+        self.statusBar().showMessage(f"zoom {applied:.0%}", 3000)
+
+    def reset_to_defaults(self) -> None:
+        """View ▸ Reset to defaults: forget the remembered session and show the app as on a first start."""
+        self.remembered.clear()
+        apply_zoom(1.0)
+        self.top_k.setValue(10)
+        self.attention.mode.setCurrentIndex(0)
+        self.attention.layer.setValue(0)
+        self.tokens.show()
+        self.menus.actions["token_strip"].setChecked(True)
+        self.tabs.setCurrentIndex(0)
+        self.editor.setPlainText(START_TEXT)
+        self.statusBar().showMessage("Back to the defaults; the model stays as it is.", 6000)
+
+    def restore(self, session: dict[str, Any]) -> None:
+        """What Remembered.session() found: each value applied only if it is one this window has."""
+        if "geometry" in session:
+            self.restoreGeometry(session["geometry"])
+        if "zoom" in session:
+            apply_zoom(session["zoom"])
+        if "sentence" in session:
+            self.editor.setPlainText(session["sentence"])
+            self.editor.moveCursor(QTextCursor.MoveOperation.End)
+        if "top_k" in session:
+            self.top_k.setValue(min(int(session["top_k"]), MAX_TOP_K))
+        if session.get("view") in [self.attention.mode.itemText(i) for i in range(self.attention.mode.count())]:
+            self.attention.mode.setCurrentText(session["view"])
+        if "layer" in session:
+            self.attention.wanted_layer = session["layer"]
+        if 0 <= session.get("tab", -1) < self.tabs.count():
+            self.tabs.setCurrentIndex(session["tab"])
+
+    def _remember(self) -> None:
+        info = self.controller.main.info
+        # The model in use, unless it is the demo opened because the asked one could not be had:
+        # then the one asked, to be tried again next time.
+        model = self._asked[0] if info is None or info.notice else info.name
+        self.remembered.remember_sentence(self.editor.toPlainText())
+        self.remembered.save({
+            "sentence": self.editor.toPlainText(),
+            "model": model or "",
+            "device": self.model_bar.device_selector.currentText(),
+            "dtype": self.model_bar.dtype_selector.currentText(),
+            "tab": self.tabs.currentIndex(),
+            "layer": self.attention.layer.value(),
+            "view": self.attention.mode.currentText(),
+            "top_k": self.top_k.value(),
+            "zoom": font_scale(),
+            "geometry": self.saveGeometry(),
+        })
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        try:
+            self._remember()
+        except Exception:  # noqa: BLE001 (a settings file that cannot be written never stops a quit)
+            logging.getLogger(__name__).warning("could not remember the session", exc_info=True)
         # Hide first: a step that cannot be interrupted (weights loading) may hold the
         # bounded wait below for up to 2 s, and the window should not hang there meanwhile.
         self.hide()

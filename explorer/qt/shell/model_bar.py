@@ -147,7 +147,21 @@ class ModelBar(QWidget):
         box.setCurrentIndex(index)
         box.setToolTip(f"Compared with {name}\n\n{COMPARE_HELP}")
 
-    # --- the person's choices ---------------------------------------------------------
+    # --- the person's choices (the boxes, or the Model menu) -----------------------------
+    def choose_model(self, name: str) -> None:
+        self.model_selector.setCurrentText(name)
+        self._request(name)
+
+    def choose_device(self, device: str) -> None:
+        if self.device_selector.findText(device) >= 0:
+            self.device_selector.setCurrentText(device)
+            self._on_device_chosen(self.device_selector.currentIndex())
+
+    def choose_dtype(self, dtype: str) -> None:
+        if self.dtype_selector.findText(dtype) >= 0:
+            self.dtype_selector.setCurrentText(dtype)
+            self._request(self._last_name())
+
     def _compare_name(self, index: int) -> str:
         """The model an item of the compare box stands for: its whole path, or its text."""
         data = self.compare_selector.itemData(index)

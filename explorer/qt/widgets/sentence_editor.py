@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+from explorer.qt.widgets.style import follow_zoom
 
 DEBOUNCE_MS = 200
 
@@ -25,10 +27,16 @@ class SentenceEditor(QPlainTextEdit):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.settle)
         self.textChanged.connect(self._debounce.start)
-        font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        self.setFont(font)
+        follow_zoom(self, 1.4)  # read from the back of a classroom, and larger still when zoomed
+        self._fit_height()
+
+    def _fit_height(self) -> None:
         self.setFixedHeight(self.fontMetrics().lineSpacing() * 2 + 18)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # a zoom: two lines of the new size
+            self._fit_height()
 
     def set_mask_token(self, token: str) -> None:
         self.mask_token = token

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QWidget
 
 from explorer.core.colours import PALETTE, Palette
 
@@ -27,6 +28,10 @@ __all__ = [
     "font_scale_notifier",
     "MIN_FONT_SCALE",
     "MAX_FONT_SCALE",
+    "ZOOM_STEPS",
+    "apply_zoom",
+    "zoom_step",
+    "follow_zoom",
 ]
 
 MIN_FONT_SCALE, MAX_FONT_SCALE = 0.75, 2.5  # the zoom range the classroom issue asks for
@@ -127,3 +132,61 @@ def set_font_scale(scale: float) -> float:
 def scaled_pt(points: float) -> float:
     """A point size at the current font scale, for QFont.setPointSizeF."""
     return points * _scale
+
+
+# --- zoom: the font scale applied to the whole window ------------------------------------
+ZOOM_STEPS = (0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5)  # Ctrl+= / Ctrl+- walk these
+_base_pt: float | None = None
+
+
+def base_point_size() -> float:
+    """The application's font size before any zoom (read once, at the first zoom)."""
+    global _base_pt
+    if _base_pt is None:
+        _base_pt = QApplication.font().pointSizeF() if QApplication.font().pointSizeF() > 0 else 9.0
+    return _base_pt
+
+
+def zoom_step(scale: float, step: int) -> float:
+    """The zoom after one step in (+1) or out (-1) from `scale`; step 0 is 100%."""
+    if step == 0:
+        return 1.0
+    if step > 0:
+        return next((z for z in ZOOM_STEPS if z > scale + 1e-9), ZOOM_STEPS[-1])
+    return next((z for z in reversed(ZOOM_STEPS) if z < scale - 1e-9), ZOOM_STEPS[0])
+
+
+def apply_zoom(scale: float) -> float:
+    """Set the font scale and the application's font with it: every widget that takes its font
+    from the application follows at once; those with a font of their own use follow_zoom."""
+    base = base_point_size()
+    applied = set_font_scale(scale)
+    font = QApplication.font()
+    font.setPointSizeF(base * applied)
+    QApplication.setFont(font)
+    # A widget with a style sheet of its own keeps the font it was polished with: polishing it
+    # again (its sheet set anew) lets it take the new size too.
+    for widget in QApplication.allWidgets():
+        if widget.styleSheet():
+            widget.setStyleSheet(widget.styleSheet())
+    return applied
+
+
+class _ZoomFollower(QObject):
+    """A child of the widget it sizes: deleted with it, so its connection goes with it."""
+
+    def __init__(self, widget: QWidget, factor: float) -> None:
+        super().__init__(widget)
+        self.widget, self.factor = widget, factor
+        font_scale_notifier().changed.connect(self.apply)
+        self.apply()
+
+    def apply(self, _scale: float = 0.0) -> None:
+        font = self.widget.font()
+        font.setPointSizeF(base_point_size() * self.factor * font_scale())
+        self.widget.setFont(font)
+
+
+def follow_zoom(widget: QWidget, factor: float = 1.0) -> None:
+    """Give `widget` a font `factor` times the application's, now and after every zoom."""
+    _ZoomFollower(widget, factor)

@@ -14,6 +14,9 @@ SPECIAL_COLOR = QColor(PALETTE.special_token)
 MASK_COLOR = QColor(PALETTE.mask_bg)
 
 
+ROW_HEIGHT = 26  # one token chip
+
+
 class TokenStrip(QListWidget):
     """Emits tokenClicked(index) for a token of the text (not for [CLS]/[SEP] and the like)."""
 
@@ -34,6 +37,12 @@ class TokenStrip(QListWidget):
         self.itemClicked.connect(self._on_clicked)
         self._tokenization: Any = None
 
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """One row of tokens (more rows scroll): a list's own minimum is about three rows, which
+        a 768-pixel screen cannot spare beside the menus, the banner and a tab."""
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), ROW_HEIGHT + 2 * self.frameWidth() + 2 * self.spacing() + 4)
+
     def set_tokenization(self, tokenization: Any, mask_token: str = "") -> None:
         self._tokenization = tokenization
         self.clear()
@@ -47,7 +56,7 @@ class TokenStrip(QListWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             where = f"characters {start}–{end}" if end > start else "added by the tokenizer"
             item.setToolTip(f"{tokenization.tokens[i]}  ·  id {token_id}  ·  {where}")
-            item.setSizeHint(QSize(max(28, self.fontMetrics().horizontalAdvance(shown) + 16), 26))
+            item.setSizeHint(QSize(max(28, self.fontMetrics().horizontalAdvance(shown) + 16), ROW_HEIGHT))
             if shown == mask_token or tokenization.tokens[i] == mask_token:
                 item.setBackground(QBrush(MASK_COLOR))
             elif special:

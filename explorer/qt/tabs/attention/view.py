@@ -112,6 +112,7 @@ class AttentionView(QWidget):
         self._text = ""
         self._requested: str | None = None
         self.detail: HeadDetail | None = None
+        self.wanted_layer: int | None = None  # a layer to show once a result has that many (a restored session)
         self._detail_panel = 0
 
         self.layer = LayerSpin(self)
@@ -252,6 +253,9 @@ class AttentionView(QWidget):
         self.message.setVisible(bool(result.warnings))
         self.layer.blockSignals(True)
         self.layer.setRange(0, result.num_layers - 1)
+        if self.wanted_layer is not None:  # the layer of the last session, once there are layers
+            self.layer.setValue(min(self.wanted_layer, result.num_layers - 1))
+            self.wanted_layer = None
         self.layer.blockSignals(False)
         self.redraw()
         self.answered.emit(result)

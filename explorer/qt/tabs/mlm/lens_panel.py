@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.plots.layer_lens import LensChart
-from explorer.qt.widgets.style import PALETTE
+from explorer.qt.widgets.style import PALETTE, follow_zoom
 
 FINAL_BG = QColor(PALETTE.final_bg)
 TRUE_BG = QColor(PALETTE.right_bg)
@@ -51,9 +51,7 @@ class LensPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
-        small = self.table.font()
-        small.setPointSizeF(small.pointSizeF() * 0.92)  # five tokens and their p side by side
-        self.table.setFont(small)
+        follow_zoom(self.table, 0.92)  # five tokens and their p side by side
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)

@@ -37,7 +37,7 @@ from explorer.core.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM, MaskDemo
 from explorer.qt.tabs.mlm.lens_panel import LensPanel
 from explorer.qt.tabs.mlm.token_passage import TokenPassage
 from explorer.qt.widgets.param_form import ParamForm
-from explorer.qt.widgets.style import PALETTE, css, error_label_style, plain_label_style
+from explorer.qt.widgets.style import PALETTE, css, error_label_style, follow_zoom, plain_label_style
 
 DEMO, LENS, COMPARE_DEMO = "mask_demo", "layer_lens", "compare_mask_demo"
 DEBOUNCE_MS = 400
@@ -120,9 +120,9 @@ class MlmTab(QWidget):
         self.accuracy.setToolTip("Masked positions where the model's top guess is the true token")
         for label in (self.loss, self.accuracy):
             font = label.font()
-            font.setPointSizeF(font.pointSizeF() * 1.2)
             font.setBold(True)
             label.setFont(font)
+            follow_zoom(label, 1.2)
         self.loss_note = QLabel("", self)
         self.loss_note.setObjectName("mlmLossNote")
         self.loss_note.setStyleSheet(css(PALETTE.note))

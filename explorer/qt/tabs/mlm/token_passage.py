@@ -15,7 +15,7 @@ from PySide6.QtGui import QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QTextEdit, QToolTip, QWidget
 
 from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
-from explorer.qt.widgets.style import PALETTE
+from explorer.qt.widgets.style import PALETTE, follow_zoom
 
 SPECIAL_COLOR = PALETTE.special_token
 HAIR_SPACE = "\u200a"  # between glued pieces that are both coloured, so two masks do not merge
@@ -38,9 +38,7 @@ class TokenPassage(QTextEdit):
         self.setReadOnly(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
-        font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.setFont(font)
+        follow_zoom(self, 1.15)
         self._spans: list[tuple[int, int]] = []
         self._special: tuple[bool, ...] = ()
         self._tips: dict[int, str] = {}

@@ -1,0 +1,151 @@
+"""The classroom issue, first part: a menu bar whose keys are the cheat sheet's, zoom, Ctrl+Q,
+and the session remembered across starts (a damaged settings file never stops a start)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
+
+from explorer.qt.shell.main_window import START_TEXT
+from explorer.qt.shell.remembered import SETTINGS_ENV, Remembered
+from explorer.qt.shell.shortcuts import SHORTCUTS
+from explorer.qt.widgets.style import MAX_FONT_SCALE, MIN_FONT_SCALE, font_scale
+
+WAIT_MS = 30000
+
+
+def open_window(qtbot, model=None):
+    from explorer.qt.shell.app import create_window
+
+    w = create_window(model)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.controller.main.info is not None, timeout=WAIT_MS)
+    return w
+
+
+def close(w) -> None:
+    w.close()
+    assert w.controller.thread.wait(2000)
+
+
+def test_the_menus_are_there_and_their_keys_are_the_cheat_sheets(window):
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&View", "&Model", "&Help"]
+    actions = window.menus.actions
+    for s in SHORTCUTS:
+        if s.name in actions:
+            assert [k.toString() for k in actions[s.name].shortcuts()] == [QKeySequence(k).toString() for k in s.keys]
+    assert {"open_folder", "open_lama", "export", "quit", "zoom_in", "zoom_out", "zoom_reset", "reset", "download",
+            "shortcuts", "explain", "about"} <= set(actions)
+    # The cheat sheet lists every shortcut, with its keys.
+    actions["shortcuts"].trigger()
+    table = window.findChild(QDialog, "shortcutsDialog").findChild(QTableWidget, "shortcutsTable")
+    assert table.rowCount() == len(SHORTCUTS)
+    assert [table.item(r, 0).text() for r in range(table.rowCount())] == [" or ".join(s.keys) for s in SHORTCUTS]
+
+
+def test_help_says_what_the_view_shows_and_what_runs_here(window):
+    window.tabs.setCurrentWidget(window.attention_tab)
+    window.menus.actions["explain"].trigger()
+    text = window.findChild(QDialog, "explainDialog").findChild(type(window.status_model), "explainDialogText").text()
+    assert "Rows are the token attending" in text and "Rollout" in text
+    window.menus.actions["about"].trigger()
+    about = window.findChild(QDialog, "aboutDialog").findChild(type(window.status_model), "aboutDialogText").text()
+    assert "transformers" in about and "torch" in about and window.controller.main.info.name in about
+
+
+def test_export_is_offered_where_a_view_can_be_exported(window):
+    export = window.menus.actions["export"]
+    window.tabs.setCurrentWidget(window.predictions)
+    assert not export.isEnabled()
+    window.tabs.setCurrentWidget(window.attention_tab)
+    assert export.isEnabled()
+
+
+def test_ctrl_q_quits_and_stops_the_model_thread(qtbot, bert_dir):
+    w = open_window(qtbot, str(bert_dir))
+    w.menus.actions["quit"].trigger()
+    assert not w.isVisible()
+    assert w.controller.thread.wait(2000)
+
+
+def test_zoom_scales_the_sentence_and_the_guesses_and_stops_at_the_ends(qtbot, window):
+    window.editor.setPlainText("The cat sat on the [MASK] .")
+    qtbot.waitUntil(lambda: bool(window.fill_mask.cards and window.fill_mask.cards[0].rows), timeout=WAIT_MS)
+    editor_pt = window.editor.font().pointSizeF()
+    guess_pt = window.fill_mask.cards[0].rows[0].button.font().pointSizeF()
+    window.menus.actions["zoom_in"].trigger()
+    assert font_scale() == pytest.approx(1.1)
+    assert window.editor.font().pointSizeF() == pytest.approx(editor_pt * 1.1)
+    assert window.fill_mask.cards[0].rows[0].button.font().pointSizeF() == pytest.approx(guess_pt * 1.1)
+    for _ in range(20):
+        window.zoom_by(+1)
+    assert font_scale() == MAX_FONT_SCALE
+    for _ in range(20):
+        window.zoom_by(-1)
+    assert font_scale() == MIN_FONT_SCALE
+    window.menus.actions["zoom_reset"].trigger()
+    assert font_scale() == 1.0 and window.editor.font().pointSizeF() == pytest.approx(editor_pt)
+
+
+def test_the_session_is_remembered_and_restored(qtbot, bert_dir):
+    w = open_window(qtbot, str(bert_dir))
+    w.editor.setPlainText("Paris is the [MASK] of France.")
+    w.editor.settle()
+    w.top_k.setValue(7)
+    w.tabs.setCurrentWidget(w.attention_tab)
+    w.zoom_by(+1)
+    w.zoom_by(+1)
+    close(w)
+    w.zoom_by(0)  # as a fresh start has it
+
+    again = open_window(qtbot)  # no model named: the last session's
+    assert again.controller.main.info.name == str(bert_dir)
+    assert again.editor.toPlainText() == "Paris is the [MASK] of France."
+    assert again.top_k.value() == 7 and again.tabs.currentWidget() is again.attention_tab
+    assert font_scale() == pytest.approx(1.25)
+    assert again.remembered.recent_sentences()[0] == "Paris is the [MASK] of France."
+    assert again.remembered.recent_folders() == [str(bert_dir)]
+    again.menus.actions["reset"].trigger()
+    assert again.editor.toPlainText() == START_TEXT and again.top_k.value() == 10 and font_scale() == 1.0
+    assert again.remembered.session() == {}
+    close(again)
+
+
+def test_typing_on_replaces_the_newest_recent_sentence_instead_of_adding_copies():
+    r = Remembered()
+    for text in ("The", "The cat", "The cat [MASK].", "A dog [MASK].", "The cat [MASK]."):
+        r.remember_sentence(text)
+    assert r.recent_sentences() == ["The cat [MASK].", "A dog [MASK]."]
+    for i in range(30):
+        r.remember_sentence(f"sentence {i} [MASK]")
+    assert len(r.recent_sentences()) == 20
+
+
+@pytest.mark.parametrize("content", [
+    b"\x00\xff\xfe garbage \x00\n[[[",
+    b"[General]\nversion=1\ntop_k=abc\nzoom=99\ntab=-3\nlayer=nan\nsentence=\nrecent_sentences=@Invalid()\n",
+    b"[General]\nversion=7\nsentence=from another version\ntop_k=5\n",
+])
+def test_a_bad_or_foreign_settings_file_never_stops_a_start(qtbot, bert_dir, content):
+    with open(os.environ[SETTINGS_ENV], "wb") as handle:
+        handle.write(content)
+    w = open_window(qtbot, str(bert_dir))
+    assert w.editor.toPlainText() == START_TEXT and w.top_k.value() == 10 and w.tabs.currentIndex() == 0
+    assert font_scale() == 1.0
+    close(w)
+    assert Remembered().session()["top_k"] == 10  # and it was written afresh on the way out
+
+
+def test_the_model_menu_loads_what_the_model_bar_would(qtbot, window, model_dirs):
+    window.remembered.remember_folder(str(model_dirs["distilbert"]))
+    window.menus.recent_folders.aboutToShow.emit()
+    entry = next(a for a in window.menus.recent_folders.actions() if a.text() == str(model_dirs["distilbert"]))
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
+        entry.trigger()
+    assert loaded.args[0].name == str(model_dirs["distilbert"])
+    assert QApplication.instance() is not None
