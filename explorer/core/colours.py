@@ -12,9 +12,12 @@ from dataclasses import dataclass, fields
 
 # Values that two roles share today, written once. They are separate roles because a
 # palette for a projector or for colour-blind readers may well part them.
-_CRIMSON = "#b00020"  # an error message, and a wrong answer
+_CRIMSON = "#b00020"  # an error message
 _GREY_777 = "#777777"  # text that matters less: iteration counters, facts not yet run
-_MINT = "#c8ecc9"  # behind a right prediction, and behind the true token's row in the lens
+# Right and wrong are Okabe & Ito's bluish green and vermillion, which readers with the common
+# colour-vision deficiencies tell apart (red against green they often cannot); the views also
+# say it in words or marks (✓ / ✗, "right" / "wrong" in the legend).
+_RIGHT_TINT = "#c7eadf"  # behind a right prediction, and behind the true token's row in the lens
 _STRAW = "#fde7b0"  # behind a masked token, in the token strip and the MLM lab
 
 
@@ -24,8 +27,8 @@ class Palette:
 
     # --- text ----------------------------------------------------------------------------
     error: str = _CRIMSON  # a message that says something went wrong
-    wrong: str = _CRIMSON  # a wrong answer (a LAMA fact the model missed)
-    correct: str = "#1b7f3b"  # a right answer
+    wrong: str = "#c04000"  # a wrong answer (a LAMA fact the model missed): vermillion, darkened for text
+    correct: str = "#00785a"  # a right answer: bluish green, darkened for text
     muted: str = _GREY_777  # secondary text: iteration counters, facts not yet run
     note: str = "#555555"  # captions and explanations under a result
     special_token: str = "#8a8a8a"  # [CLS], [SEP] and the like, which no one typed
@@ -35,10 +38,10 @@ class Palette:
     changed_bg: str = "#ffd866"  # a token that changed in this generation step
     resampled_bg: str = "#e6eefa"  # sampled this step, but drew the same token
     mask_bg: str = _STRAW  # a position replaced by the mask token
-    random_bg: str = "#f9c6a8"  # a position replaced by a random token (MLM lab)
+    random_bg: str = "#ead3e8"  # a position replaced by a random token (MLM lab): reddish purple, apart from wrong
     kept_bg: str = "#cfe3fb"  # a position kept as it was, but still predicted (MLM lab)
-    right_bg: str = _MINT  # a right prediction; the true token's row in the lens
-    wrong_bg: str = "#f7c1c1"  # a wrong prediction
+    right_bg: str = _RIGHT_TINT  # a right prediction; the true token's row in the lens
+    wrong_bg: str = "#f8cfb9"  # a wrong prediction (vermillion tint)
     final_bg: str = "#dbe9f8"  # the final top-1's row in the layer lens
     # --- banners across the top of the window --------------------------------------------
     error_banner_bg: str = "#fdecea"

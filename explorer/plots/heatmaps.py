@@ -27,11 +27,12 @@ GRID_FONT = 7
 DETAIL_FONT = 8
 
 
-def label_step(count: int, length_px: float) -> int:
-    """Label every n-th token so that labels stay at least MIN_LABEL_PX apart."""
+def label_step(count: int, length_px: float, font_scale: float = 1.0) -> int:
+    """Label every n-th token so that labels stay at least MIN_LABEL_PX apart (more, in
+    proportion, when the labels are larger)."""
     if count <= 0:
         return 1
-    return max(1, math.ceil(count * MIN_LABEL_PX / max(length_px, 1.0)))
+    return max(1, math.ceil(count * MIN_LABEL_PX * font_scale / max(length_px, 1.0)))
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Heatmaps:
         self._key: tuple | None = None
         self._colorbar = None
         self.signed = False
+        self.font_scale = 1.0  # labels and titles × this (the window's zoom)
 
     def show(
         self,
@@ -72,7 +74,7 @@ class Heatmaps:
         signed: the maps are differences: a diverging colormap with limits symmetric around 0
         (shared, or each map's own), so 0 is the same neutral colour in every map."""
         n = matrices.shape[0]
-        key = (n, tuple(tokens), tuple(layout), tuple(titles), detail, self._size_key())
+        key = (n, tuple(tokens), tuple(layout), tuple(titles), detail, self._size_key(), self.font_scale)
         rebuilt = key != self._key
         if rebuilt:
             self._build(n, list(tokens), list(titles), layout, detail)
@@ -107,7 +109,7 @@ class Heatmaps:
         rows, cols = layout
         t = len(tokens)
         fig_w, fig_h = fig.get_size_inches() * fig.dpi
-        font = DETAIL_FONT if detail else GRID_FONT
+        font = (DETAIL_FONT if detail else GRID_FONT) * self.font_scale
         # Room for the longest label that will be shown, in pixels -> figure fraction.
         longest = max((len(s) for s in tokens), default=1)
         margin_px = min(12 + 0.62 * font * longest, 140) if t else 12
@@ -122,7 +124,7 @@ class Heatmaps:
         for ax in [ax for row in grid for ax in row][n:]:
             ax.set_visible(False)
         cell_px = min(fig_w * (right - left) / cols, fig_h * (0.95 - bottom) / rows)
-        step = label_step(t, cell_px)
+        step = label_step(t, cell_px, self.font_scale)
         positions = list(range(0, t, step))
         self.images = []
         for i, ax in enumerate(self.axes):

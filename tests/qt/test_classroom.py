@@ -149,3 +149,25 @@ def test_the_model_menu_loads_what_the_model_bar_would(qtbot, window, model_dirs
         entry.trigger()
     assert loaded.args[0].name == str(model_dirs["distilbert"])
     assert QApplication.instance() is not None
+
+
+def test_zoom_reaches_the_heatmap_labels_the_table_rows_and_the_bars(qtbot, window):
+    from explorer.plots.heatmaps import GRID_FONT
+
+    window.editor.setPlainText("The cat sat on the [MASK] .")
+    window.tabs.setCurrentWidget(window.attention_tab)
+    view = window.attention
+    qtbot.waitUntil(lambda: view.result is not None and bool(view.canvas.heatmaps.axes), timeout=WAIT_MS)
+    title_pt = view.canvas.heatmaps.axes[0].title.get_fontsize()
+    assert title_pt == pytest.approx(GRID_FONT + 1)
+    rows = window.lama.table.verticalHeader().defaultSectionSize()
+    window.tabs.setCurrentWidget(window.predictions)
+    qtbot.waitUntil(lambda: bool(window.fill_mask.cards and window.fill_mask.cards[0].rows), timeout=WAIT_MS)
+    bar = window.fill_mask.cards[0].rows[0].bar.height()
+    for _ in range(3):
+        window.zoom_by(+1)  # 100 -> 110 -> 125 -> 150%
+    assert font_scale() == pytest.approx(1.5)
+    assert view.canvas.heatmaps.font_scale == pytest.approx(1.5)
+    assert view.canvas.heatmaps.axes[0].title.get_fontsize() == pytest.approx(GRID_FONT * 1.5 + 1)
+    assert window.lama.table.verticalHeader().defaultSectionSize() > rows
+    assert window.fill_mask.cards[0].rows[0].bar.height() == round(bar * 1.5)

@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from explorer.plots.heatmaps import Heatmaps
+from explorer.qt.widgets.style import font_scale, font_scale_notifier
 
 
 class HeatmapCanvas(FigureCanvasQTAgg):
@@ -35,6 +36,13 @@ class HeatmapCanvas(FigureCanvasQTAgg):
         self._resize_timer.setSingleShot(True)
         self._resize_timer.setInterval(120)
         self._resize_timer.timeout.connect(self._redo_after_resize)
+        # Zoom: the labels take the window's font scale, and the maps are drawn again.
+        self.heatmaps.font_scale = font_scale()
+        font_scale_notifier().changed.connect(self._follow_zoom)
+
+    def _follow_zoom(self, scale: float) -> None:
+        self.heatmaps.font_scale = scale
+        self._redo_after_resize()
 
     def show_maps(
         self,
@@ -66,6 +74,7 @@ class HeatmapCanvas(FigureCanvasQTAgg):
     def clear_maps(self) -> None:
         self._last = None
         self.heatmaps = Heatmaps(self.figure)
+        self.heatmaps.font_scale = font_scale()
         self.figure.clear()
         self._background = None
         self.draw_idle()

@@ -9,8 +9,10 @@ than writing "#b00020" themselves, so a palette or a zoom reaches every view at 
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QWidget
 
 from explorer.core.colours import PALETTE, Palette
@@ -25,6 +27,7 @@ __all__ = [
     "font_scale",
     "set_font_scale",
     "scaled_pt",
+    "scaled_px",
     "font_scale_notifier",
     "MIN_FONT_SCALE",
     "MAX_FONT_SCALE",
@@ -32,6 +35,7 @@ __all__ = [
     "apply_zoom",
     "zoom_step",
     "follow_zoom",
+    "follow_zoom_rows",
 ]
 
 MIN_FONT_SCALE, MAX_FONT_SCALE = 0.75, 2.5  # the zoom range the classroom issue asks for
@@ -134,6 +138,11 @@ def scaled_pt(points: float) -> float:
     return points * _scale
 
 
+def scaled_px(pixels: float) -> int:
+    """A size in pixels (a bar's height, a column's width) at the current font scale."""
+    return max(1, round(pixels * _scale))
+
+
 # --- zoom: the font scale applied to the whole window ------------------------------------
 ZOOM_STEPS = (0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5)  # Ctrl+= / Ctrl+- walk these
 _base_pt: float | None = None
@@ -160,7 +169,9 @@ def apply_zoom(scale: float) -> float:
     """Set the font scale and the application's font with it: every widget that takes its font
     from the application follows at once; those with a font of their own use follow_zoom."""
     base = base_point_size()
-    applied = set_font_scale(scale)
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"the zoom must be a positive number, not {scale!r}")
+    applied = min(MAX_FONT_SCALE, max(MIN_FONT_SCALE, float(scale)))
     font = QApplication.font()
     font.setPointSizeF(base * applied)
     QApplication.setFont(font)
@@ -169,7 +180,9 @@ def apply_zoom(scale: float) -> float:
     for widget in QApplication.allWidgets():
         if widget.styleSheet():
             widget.setStyleSheet(widget.styleSheet())
-    return applied
+    # Last, so that whoever follows the scale (fonts of their own, row heights, heatmap
+    # labels) sees the application's new font already.
+    return set_font_scale(applied)
 
 
 class _ZoomFollower(QObject):
@@ -190,3 +203,23 @@ class _ZoomFollower(QObject):
 def follow_zoom(widget: QWidget, factor: float = 1.0) -> None:
     """Give `widget` a font `factor` times the application's, now and after every zoom."""
     _ZoomFollower(widget, factor)
+
+
+class _RowFollower(QObject):
+    def __init__(self, table: Any, padding: int) -> None:
+        super().__init__(table)
+        self.table, self.padding = table, padding
+        font_scale_notifier().changed.connect(self.apply)
+        self.apply()
+
+    def apply(self, _scale: float = 0.0) -> None:
+        # A hidden table takes the application's new font only when shown: measure the font
+        # it is going to have (its own, if it has one; else the application's).
+        own = self.table.testAttribute(Qt.WidgetAttribute.WA_SetFont)
+        font = self.table.font() if own else QApplication.font(self.table)
+        self.table.verticalHeader().setDefaultSectionSize(QFontMetrics(font).height() + self.padding)
+
+
+def follow_zoom_rows(table: Any, padding: int) -> None:
+    """A table's rows one line of its font high plus `padding`, now and after every zoom."""
+    _RowFollower(table, padding)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.qt.tabs.lama.table_model import COMPARE_TOP1, CORRECT, GOLD, RANK, RELATION, SENTENCE, STATUSES, TOP1
+from explorer.qt.widgets.style import follow_zoom_rows
 
 PROBES = (("template", "template"), ("original sentences", "sentences"))
 PROTOCOLS = (("lab: whole vocabulary", "lab"), ("lama: common vocabulary", "lama"))
@@ -131,7 +132,7 @@ def fact_table(parent: QWidget, model: QAbstractItemModel) -> QTableView:
     vertical.hide()
     # Fixed row heights: the view never measures 28k rows.
     vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
+    follow_zoom_rows(table, 8)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setSectionResizeMode(SENTENCE, QHeaderView.ResizeMode.Stretch)

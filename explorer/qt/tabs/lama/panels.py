@@ -25,6 +25,7 @@ from explorer.core.lama_compare import Difference, LamaComparison
 from explorer.core.lama_data import Fact, FactResult, LamaReport, Score, SkippedLine
 from explorer.core.model_names import short_name
 from explorer.qt.tabs.lama.table_model import GREEN, NOT_ONE_TOKEN
+from explorer.qt.widgets.style import follow_zoom_rows
 
 MEAN_OF_RELATIONS, MEAN_OF_FACTS = "mean of relations", "mean of facts"
 SKIPPED_IN_TOOLTIP = 40  # a tooltip taller than the screen helps nobody; the list has them all
@@ -46,7 +47,7 @@ def compact_rows(table: QTableWidget) -> None:
     """Rows one line high: ten guesses fit without scrolling."""
     header = table.verticalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    header.setDefaultSectionSize(table.fontMetrics().height() + 6)
+    follow_zoom_rows(table, 6)
     header.hide()
 
 

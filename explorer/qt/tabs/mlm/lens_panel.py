@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.plots.layer_lens import LensChart
-from explorer.qt.widgets.style import PALETTE, follow_zoom
+from explorer.qt.widgets.style import PALETTE, follow_zoom, follow_zoom_rows
 
 FINAL_BG = QColor(PALETTE.final_bg)
 TRUE_BG = QColor(PALETTE.right_bg)
@@ -49,9 +49,9 @@ class LensPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
         follow_zoom(self.table, 0.92)  # five tokens and their p side by side
+        follow_zoom_rows(self.table, 8)  # (after the font: the rows follow its size)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)

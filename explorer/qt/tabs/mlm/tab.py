@@ -37,7 +37,7 @@ from explorer.core.mlm_params import KEPT, LAB_PASSAGE, MASKED, RANDOM, MaskDemo
 from explorer.qt.tabs.mlm.lens_panel import LensPanel
 from explorer.qt.tabs.mlm.token_passage import TokenPassage
 from explorer.qt.widgets.param_form import ParamForm
-from explorer.qt.widgets.style import PALETTE, css, error_label_style, follow_zoom, plain_label_style
+from explorer.qt.widgets.style import PALETTE, css, error_label_style, follow_zoom, follow_zoom_rows, plain_label_style
 
 DEMO, LENS, COMPARE_DEMO = "mask_demo", "layer_lens", "compare_mask_demo"
 DEBOUNCE_MS = 400
@@ -144,7 +144,7 @@ class MlmTab(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        follow_zoom_rows(self.table, 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for col in (1, 2, 3):  # the tokens take the room that is left

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
 from explorer.core.colours import PALETTE
-from explorer.qt.widgets.style import error_label_style, plain_label_style
+from explorer.qt.widgets.style import error_label_style, font_scale_notifier, plain_label_style, scaled_px
 
 BAR_SCALE = 1000
 BUTTON_STYLE = "text-align: left; padding: 2px 6px;"
@@ -38,7 +38,6 @@ class CandidateRow(QWidget):
         self.button.setObjectName("candidateButton")
         self.button.setFlat(True)
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.button.setMinimumWidth(110)
         self.button.setStyleSheet(BUTTON_STYLE)
         self.shared = False
         self.button.clicked.connect(lambda: self.chosen.emit(self.candidate))
@@ -46,15 +45,20 @@ class CandidateRow(QWidget):
         self.bar.setObjectName("candidateBar")
         self.bar.setRange(0, BAR_SCALE)
         self.bar.setTextVisible(False)
-        self.bar.setFixedHeight(10)
-        self.bar.setMinimumWidth(80)
         self.score = QLabel(self)
         self.score.setObjectName("candidateScore")
-        self.score.setMinimumWidth(56)
         self.score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.button, 2)
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.score, 0)
+        self.fit_zoom()
+
+    def fit_zoom(self) -> None:
+        """Sizes that the text does not set by itself grow with the zoom: the bar's height, the widths."""
+        self.button.setMinimumWidth(scaled_px(110))
+        self.bar.setFixedHeight(scaled_px(10))
+        self.bar.setMinimumWidth(scaled_px(80))
+        self.score.setMinimumWidth(scaled_px(56))
 
     def set_candidate(self, candidate: Any, subwords: SubwordConvention = WORDPIECE_CONVENTION) -> None:
         self.candidate = candidate
@@ -82,13 +86,18 @@ class MaskCard(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("maskCard")
-        # Several masks sit side by side; one mask should not stretch across a wide window.
-        self.setMinimumWidth(260)
-        self.setMaximumWidth(420)
         self.rows: list[CandidateRow] = []
+        self.fit_zoom()
         self._layout = QVBoxLayout(self)
         self._layout.setSpacing(1)
         self._layout.addStretch(1)
+
+    def fit_zoom(self) -> None:
+        # Several masks sit side by side; one mask should not stretch across a wide window.
+        self.setMinimumWidth(scaled_px(260))
+        self.setMaximumWidth(scaled_px(420))
+        for row in self.rows:
+            row.fit_zoom()
 
     def set_prediction(self, ordinal: int, prediction: Any, subwords: SubwordConvention = WORDPIECE_CONVENTION) -> None:
         self.setTitle(f"Mask {ordinal + 1}  ·  token {prediction.index}")
@@ -131,7 +140,12 @@ class FillMaskPanel(QScrollArea):
         self.cards: list[MaskCard] = []
         self.result: Any = None
         self.bar_colour = ""  # the platform's own bars (set_bar_colour)
+        font_scale_notifier().changed.connect(self._fit_zoom)
         self.show_message("Type a sentence with a mask to see the model's guesses.")
+
+    def _fit_zoom(self, _scale: float) -> None:
+        for card in self.cards:
+            card.fit_zoom()
 
     def set_bar_colour(self, colour: str) -> None:
         """Compare mode paints each model's bars its own colour (PALETTE.compare_a / _b), so
