@@ -171,3 +171,27 @@ def test_zoom_reaches_the_heatmap_labels_the_table_rows_and_the_bars(qtbot, wind
     assert view.canvas.heatmaps.axes[0].title.get_fontsize() == pytest.approx(GRID_FONT * 1.5 + 1)
     assert window.lama.table.verticalHeader().defaultSectionSize() > rows
     assert window.fill_mask.cards[0].rows[0].bar.height() == round(bar * 1.5)
+
+
+def test_presentation_mode_enters_large_and_plain_and_esc_puts_everything_back(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.qt.shell.presentation import ZOOM
+
+    window.demo_banner.show()
+    palette = QApplication.palette().color(QApplication.palette().ColorRole.Highlight).name()
+    window.menus.actions["presentation"].trigger()
+    assert window.presentation.active and window.isFullScreen()
+    assert font_scale() == pytest.approx(ZOOM)
+    assert not window.menuBar().isVisible() and not window.statusBar().isVisible()
+    assert not window.demo_banner.isVisible() and not window.tokens.isVisible() and not window.tabs.tabBar().isVisible()
+    assert window.editor.isVisible() and window.tabs.currentWidget().isVisible()
+    assert QApplication.palette().color(QApplication.palette().ColorRole.WindowText).name() == "#000000"
+    # The keys still work with the menu bar hidden; Esc leaves.
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.presentation.active and not window.isFullScreen()
+    assert font_scale() == 1.0
+    assert window.menuBar().isVisible() and window.statusBar().isVisible() and window.demo_banner.isVisible()
+    assert window.tokens.isVisible() and window.tabs.tabBar().isVisible()
+    assert QApplication.palette().color(QApplication.palette().ColorRole.Highlight).name() == palette

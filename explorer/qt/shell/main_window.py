@@ -37,6 +37,7 @@ from explorer.qt.tabs.lama.tab import LamaTab
 from explorer.qt.tabs.mlm.tab import MlmTab
 from explorer.qt.shell.menus import Menus
 from explorer.qt.shell.model_bar import ModelBar
+from explorer.qt.shell.presentation import Presentation
 from explorer.qt.shell.remembered import Remembered
 from explorer.qt.shell.shortcuts import keys
 from explorer.qt.widgets.style import apply_zoom, font_scale, zoom_step
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.remembered = Remembered()
         self._wire()
+        self.presentation = Presentation(self)
         self.menus = Menus(self)
         self.editor.setPlainText(START_TEXT)
         self.editor.moveCursor(QTextCursor.MoveOperation.End)  # typing at once goes after the example, not into it
@@ -407,6 +409,7 @@ class MainWindow(QMainWindow):
 
     def reset_to_defaults(self) -> None:
         """View ▸ Reset to defaults: forget the remembered session and show the app as on a first start."""
+        self.presentation.leave()
         self.remembered.clear()
         apply_zoom(1.0)
         self.top_k.setValue(10)
@@ -456,6 +459,7 @@ class MainWindow(QMainWindow):
         })
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.presentation.leave()  # the session remembered is the ordinary one
         try:
             self._remember()
         except Exception:  # noqa: BLE001 (a settings file that cannot be written never stops a quit)

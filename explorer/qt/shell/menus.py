@@ -40,6 +40,7 @@ class Menus:
         self._action(view, "zoom_in", "Zoom in", lambda: window.zoom_by(+1))
         self._action(view, "zoom_out", "Zoom out", lambda: window.zoom_by(-1))
         self._action(view, "zoom_reset", "Actual size (100%)", lambda: window.zoom_by(0))
+        self._action(view, "presentation", "Presentation mode", window.presentation.toggle)
         view.addSeparator()
         strip = self._action(view, "token_strip", "Show the token strip", window.tokens.setVisible)
         strip.setCheckable(True)
@@ -78,6 +79,7 @@ class Menus:
             pass  # an entry without a key
         action.triggered.connect(slot)
         menu.addAction(action)
+        self.window.addAction(action)  # its keys work with the menu bar hidden (presentation mode)
         self.actions[name] = action
         return action
 

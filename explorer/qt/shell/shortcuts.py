@@ -21,6 +21,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("zoom_in", ("Ctrl+=", "Ctrl++"), "Zoom in: larger text, bars and labels"),
     Shortcut("zoom_out", ("Ctrl+-",), "Zoom out"),
     Shortcut("zoom_reset", ("Ctrl+0",), "Zoom back to 100%"),
+    Shortcut("presentation", ("F5",), "Presentation mode: full screen, large, the sentence and one tab"),
+    Shortcut("leave_presentation", ("Esc",), "Leave presentation mode", "presentation mode"),
     Shortcut("shortcuts", ("F1",), "This list of shortcuts"),
     Shortcut("insert_mask", ("Ctrl+M",), "Insert the model's mask token at the cursor", "the sentence"),
     Shortcut("layer_up", ("PgUp",), "The layer before", "Attention"),
