@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -45,8 +46,25 @@ def without_special(matrix: np.ndarray, special: np.ndarray | list[bool] | tuple
     return np.divide(kept, sums, out=np.zeros_like(kept), where=sums > 0)
 
 
-def grid_shape(heads: int) -> tuple[int, int]:
-    """Rows x columns for a grid of heads: 12 -> 3x4, 16 -> 4x4, 8 -> 2x4, 6 -> 2x3."""
+def grid_shape(heads: int, aspect: float | None = None) -> tuple[int, int]:
+    """Rows x columns for a grid of heads: 12 -> 3x4, 16 -> 4x4, 8 -> 2x4, 6 -> 2x3.
+
+    With `aspect` (the room's width / height): the grid whose square cells are largest in
+    that room, so the maps fill a wide window (12 heads in 1456 x 560 px: 2 x 6, not 3 x 4);
+    never a whole empty row; among equal sizes the fewest empty cells, then the shape nearest
+    the room's."""
+    if aspect is not None and aspect > 0 and heads > 0:
+        best_key, best_shape = None, (1, heads)
+        for cols in range(1, heads + 1):
+            rows = math.ceil(heads / cols)
+            empty = rows * cols - heads
+            if empty >= cols:
+                continue
+            # Largest cells; then fewest empty ones; then the shape nearest the room's.
+            key = (round(min(aspect / cols, 1.0 / rows), 9), -empty, -abs(math.log(cols / rows / aspect)))
+            if best_key is None or key > best_key:
+                best_key, best_shape = key, (rows, cols)
+        return best_shape
     best = (1, heads)
     for rows in range(1, int(np.sqrt(heads)) + 1):
         if heads % rows == 0:

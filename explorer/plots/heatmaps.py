@@ -112,12 +112,13 @@ class Heatmaps:
         font = (DETAIL_FONT if detail else GRID_FONT) * self.font_scale
         # Room for the longest label that will be shown, in pixels -> figure fraction.
         longest = max((len(s) for s in tokens), default=1)
-        margin_px = min(12 + 0.62 * font * longest, 140) if t else 12
+        # A character is about 0.62 em wide; an em is `font` points, dpi / 72 pixels each.
+        margin_px = min(12 + 0.62 * font * fig.dpi / 72 * longest, 240) if t else 12
         if detail:
             margin_px += 18  # the axis titles
         left = margin_px / fig_w
         bottom = margin_px / fig_h
-        right = 0.9 if detail else 0.99
+        right = 0.92 if detail else 0.99
         fig.subplots_adjust(left=left, bottom=bottom, right=right, top=0.95, wspace=0.08, hspace=0.18)
         grid = fig.subplots(rows, cols, squeeze=False)
         self.axes = [ax for row in grid for ax in row][:n]
@@ -152,7 +153,14 @@ class Heatmaps:
             self.axes[0].set_ylabel("token attending (query)", fontsize=font)
             self.axes[0].set_xlabel("token attended to (key)", fontsize=font)
         if detail and self.images:
-            self._colorbar = fig.colorbar(self.images[0], ax=self.axes, fraction=0.04, pad=0.02)
+            # The colour bar hangs on the map itself (not on the figure's right edge), and the
+            # pair is centred: a lone map in a wide view sat in its right half, the export too.
+            from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+            ax = self.axes[0]
+            ax.set_anchor("C")
+            bar_axes = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.15)
+            self._colorbar = fig.colorbar(self.images[0], cax=bar_axes)
             self._colorbar.ax.tick_params(labelsize=font)
 
     def cell_at(self, event: MouseEvent) -> Cell | None:

@@ -195,3 +195,28 @@ def test_presentation_mode_enters_large_and_plain_and_esc_puts_everything_back(q
     assert window.menuBar().isVisible() and window.statusBar().isVisible() and window.demo_banner.isVisible()
     assert window.tokens.isVisible() and window.tabs.tabBar().isVisible()
     assert QApplication.palette().color(QApplication.palette().ColorRole.Highlight).name() == palette
+
+
+def test_the_grid_fills_a_wide_room_and_a_lone_map_sits_in_the_middle():
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from explorer.core.attention_math import grid_shape
+    from explorer.plots.heatmaps import Heatmaps
+
+    assert grid_shape(12) == (3, 4)  # no room given: as before
+    assert grid_shape(12, 1456 / 560) == (2, 6) and grid_shape(12, 1.0) == (3, 4) and grid_shape(12, 0.4) == (6, 2)
+    for heads in range(1, 20):
+        for aspect in (0.4, 1.0, 1.8, 3.5):
+            rows, cols = grid_shape(heads, aspect)
+            assert rows * cols >= heads and rows * cols - heads < cols  # every head, no empty row
+
+    figure = Figure(figsize=(12, 5), dpi=100)
+    FigureCanvasAgg(figure)
+    maps = Heatmaps(figure)
+    maps.show(np.full((1, 6, 6), 1 / 6, dtype=np.float32), list("abcdef"), ["average"], (1, 1), detail=True)
+    figure.canvas.draw()
+    image, bar = maps.axes[0].get_position(), maps._colorbar.ax.get_position()
+    assert (image.x0 + bar.x1) / 2 == pytest.approx(0.5, abs=0.06)  # the map and its bar, centred
+    assert bar.x0 > image.x1 and bar.x0 - image.x1 < 0.05  # the bar beside the map, not at the edge

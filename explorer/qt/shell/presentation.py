@@ -74,9 +74,9 @@ class Presentation:
         apply_zoom(ZOOM)
         for shortcut in self._leave_keys:
             shortcut.setEnabled(True)
-        w.showFullScreen()
         if w.screen() is not None:  # without a window manager, full screen alone does not resize
             w.setGeometry(w.screen().geometry())
+        w.showFullScreen()
 
     def leave(self) -> None:
         saved, self._saved = self._saved, None

@@ -19,6 +19,7 @@ class HeatmapCanvas(FigureCanvasQTAgg):
 
     hovered = Signal(str)
     panelClicked = Signal(int)
+    resized = Signal()  # its size has settled after a resize (and the maps were drawn again)
 
     def __init__(self, parent: QWidget | None = None, *, detail: bool = False) -> None:
         super().__init__(Figure(dpi=100))
@@ -81,13 +82,16 @@ class HeatmapCanvas(FigureCanvasQTAgg):
 
     def save(self, path: str, title: str = "") -> None:
         """PNG or SVG, by the file's suffix."""
+        top = self.figure.subplotpars.top
         if title:
             self.figure.suptitle(title, fontsize=10)
+            self.figure.subplots_adjust(top=top - 0.06)  # room for it above the maps' own titles
         try:
             self.figure.savefig(path)
         finally:
             if title:
                 self.figure.suptitle("")
+                self.figure.subplots_adjust(top=top)
                 self.draw_idle()
 
     def _on_draw(self, _event: object) -> None:
@@ -109,8 +113,13 @@ class HeatmapCanvas(FigureCanvasQTAgg):
         self._background = None
         self._resize_timer.start()
 
+    def aspect(self) -> float:
+        """Width / height of the canvas: what a grid of maps should be shaped for."""
+        return self.width() / max(self.height(), 1)
+
     def _redo_after_resize(self) -> None:
         # Label density depends on the size: rebuild once the resizing has settled.
         if self._last is not None:
             matrices, tokens, titles, layout, shared, signed = self._last
             self.show_maps(matrices, tokens, titles, layout, shared_scale=shared, signed=signed)
+        self.resized.emit()

@@ -181,6 +181,8 @@ class AttentionView(QWidget):
         self.export_button.clicked.connect(self._export_dialog)
         self.canvas.hovered.connect(lambda text: self.hover.setText(self.hover_text(text) if text else " "))
         self.canvas.panelClicked.connect(self.open_detail)
+        # A wider or taller room may want another grid (2 x 6 rather than 3 x 4).
+        self.canvas.resized.connect(lambda: self.redraw() if self.mode.currentText() == HEADS else None)
         if slot is not None:
             slot.loaded.connect(lambda _info: self.invalidate())
         # Anywhere in the window while this tab shows (a shortcut is live only while its
@@ -268,7 +270,7 @@ class AttentionView(QWidget):
         if mode == HEADS:
             maps = r.weights[layer]
             titles = [f"head {h}" for h in range(r.num_heads)]
-            layout = grid_shape(r.num_heads)
+            layout = grid_shape(r.num_heads, self.canvas.aspect())  # the largest cells the room allows
         elif mode == AVERAGE:
             maps, titles, layout = r.average[layer][None], [f"layer {layer}, average of heads"], (1, 1)
         else:
