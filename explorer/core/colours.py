@@ -75,3 +75,20 @@ class Palette:
 
 
 PALETTE = Palette()
+
+
+# Presentation mode's window colours (Qt palette roles by name): black on white with a dark
+# blue highlight, what a washed-out projector still shows.
+HIGH_CONTRAST: dict[str, str] = {
+    "Window": "#ffffff",
+    "WindowText": "#000000",
+    "Base": "#ffffff",
+    "AlternateBase": "#f2f2f2",
+    "Text": "#000000",
+    "Button": "#ffffff",
+    "ButtonText": "#000000",
+    "Highlight": "#003c8f",
+    "HighlightedText": "#ffffff",
+    "ToolTipBase": "#ffffff",
+    "ToolTipText": "#000000",
+}

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import QApplication, QToolBar
 
+from explorer.core.colours import HIGH_CONTRAST
 from explorer.qt.shell.shortcuts import keys
 from explorer.qt.widgets.style import apply_zoom, font_scale
 
@@ -18,21 +19,8 @@ ZOOM = 1.75  # read from the back of a classroom, on a 1080p projector
 def high_contrast_palette() -> QPalette:
     """Black text on white, a dark blue highlight: what a washed-out projector still shows."""
     palette = QPalette(QApplication.palette())
-    roles = {
-        QPalette.ColorRole.Window: "#ffffff",
-        QPalette.ColorRole.WindowText: "#000000",
-        QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f2f2f2",
-        QPalette.ColorRole.Text: "#000000",
-        QPalette.ColorRole.Button: "#ffffff",
-        QPalette.ColorRole.ButtonText: "#000000",
-        QPalette.ColorRole.Highlight: "#003c8f",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#ffffff",
-        QPalette.ColorRole.ToolTipText: "#000000",
-    }
-    for role, colour in roles.items():
-        palette.setColor(role, QColor(colour))
+    for role, colour in HIGH_CONTRAST.items():
+        palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
     return palette
 
 
