@@ -125,7 +125,8 @@ class Heatmaps:
         for ax in [ax for row in grid for ax in row][n:]:
             ax.set_visible(False)
         cell_px = min(fig_w * (right - left) / cols, fig_h * (0.95 - bottom) / rows)
-        step = label_step(t, cell_px, self.font_scale)
+        # Labels are `font` points: at a higher dpi (a 150% screen) they take more pixels too.
+        step = label_step(t, cell_px, self.font_scale * fig.dpi / 100)
         positions = list(range(0, t, step))
         self.images = []
         for i, ax in enumerate(self.axes):
