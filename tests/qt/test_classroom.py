@@ -220,3 +220,20 @@ def test_the_grid_fills_a_wide_room_and_a_lone_map_sits_in_the_middle():
     image, bar = maps.axes[0].get_position(), maps._colorbar.ax.get_position()
     assert (image.x0 + bar.x1) / 2 == pytest.approx(0.5, abs=0.06)  # the map and its bar, centred
     assert bar.x0 > image.x1 and bar.x0 - image.x1 < 0.05  # the bar beside the map, not at the edge
+
+
+def test_every_control_says_what_it_does(window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QTabBar, QToolBar
+
+    def qt_own(control) -> bool:  # parts Qt adds itself: a table's corner, scroll arrows, a clear button
+        parent = control.parent()
+        return (control.objectName().startswith("qt_") or control.objectName().startswith("Scroll")
+                or isinstance(parent, (QAbstractSpinBox, QComboBox, QLineEdit, QTabBar, QToolBar)) and not control.objectName())
+
+    silent = [
+        f"{type(c).__name__} {c.objectName() or getattr(c, 'text', lambda: '')()}"
+        for kind in (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit)
+        for c in window.findChildren(kind)
+        if not qt_own(c) and not c.toolTip().strip()
+    ]
+    assert silent == []

@@ -24,6 +24,7 @@ class _Banner(QFrame):
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._layout.addWidget(self.label, 1)
         self._dismiss = QPushButton("Dismiss", self)
+        self._dismiss.setToolTip("Hide this message")
         self._dismiss.clicked.connect(self.hide)
         self._layout.addWidget(self._dismiss)
         self.hide()

@@ -56,6 +56,7 @@ class ModelBar(QWidget):
         self.model_selector.addItem(OPEN_FOLDER)
         self.device_selector = QComboBox(self)
         self.device_selector.setObjectName("deviceSelector")
+        self.device_selector.setToolTip("Where the model runs: auto takes a GPU when there is one")
         self.device_selector.setAccessibleName("Device")
         self.device_selector.addItems([AUTO, "cpu"])
         self.dtype_selector = QComboBox(self)

@@ -57,6 +57,7 @@ class JobBar(QWidget):
         self.label = ElidedLabel("", self)
         self.stop = QPushButton("Stop", self)
         self.stop.setObjectName(stop_name)
+        self.stop.setToolTip("Stop the job at the end of its current step")
         self.stop.setEnabled(False)
         self.stop.clicked.connect(self.stopRequested)
         layout = QHBoxLayout(self)

@@ -113,6 +113,7 @@ class AttentionTab(QWidget):
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.difference = QCheckBox("Difference (A − B)", self)
         self.difference.setObjectName("attentionDifferenceToggle")
+        self.difference.setToolTip(DIFFERENCE_HELP)
         self.difference.setEnabled(False)
         self.boxes: list[QGroupBox] = []
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)

@@ -123,6 +123,8 @@ class AttentionView(QWidget):
         self.layer.setRange(0, 0)
         self.mode = QComboBox(self)
         self.mode.setObjectName("attentionViewMode")
+        self.mode.setToolTip("Heads: every head of the layer. Average of heads. Rollout: attention flow "
+                             "from the input through this layer (Abnar & Zuidema 2020)")
         self.mode.setAccessibleName("View")
         self.mode.addItems([HEADS, AVERAGE, ROLLOUT])
         self.hide_special = QCheckBox("Hide special tokens", self)
@@ -133,9 +135,12 @@ class AttentionView(QWidget):
         )
         self.scale = QComboBox(self)
         self.scale.setObjectName("colorScaleSelector")
+        self.scale.setToolTip("Shared: one scale for every head, so heads compare. Per head: each "
+                              "head's own maximum is yellow, so faint patterns show")
         self.scale.addItems(["shared colour scale", "per-head colour scale"])
         self.export_button = QPushButton("Export…", self)
         self.export_button.setObjectName("exportAttentionButton")
+        self.export_button.setToolTip("Save what is shown as a PNG or SVG image (Ctrl+E)")
         self.scale_label = QLabel("", self)
         self.scale_label.setObjectName("attentionScale")
         self.busy = QLabel("", self)

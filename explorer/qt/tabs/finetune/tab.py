@@ -58,9 +58,11 @@ class FinetuneTab(JobTab):
         self.base_model.setToolTip("Empty: start from the model loaded now. Or a hub id, or a model folder.")
         self.corpus = QLineEdit()
         self.corpus.setObjectName("corpusEdit")
+        self.corpus.setToolTip("Your text: a .txt file (a document per line, or paragraphs), or .jsonl / .csv with a text column")
         self.corpus.setPlaceholderText(".txt (a document per line, or paragraphs), .jsonl or .csv")
         self.text_column = QLineEdit("text")
         self.text_column.setObjectName("textColumnEdit")
+        self.text_column.setToolTip("In a .jsonl or .csv corpus: the field that holds the text")
         # The number boxes and check boxes, their ranges and labels: as FinetuneParams declares them.
         self.form = ParamForm(FinetuneParams, self)
         self.chunk_size = self.form["chunk_size"]
@@ -73,6 +75,7 @@ class FinetuneTab(JobTab):
         self.seed = self.form["seed"]
         self.out = QLineEdit()
         self.out.setObjectName("outputDirEdit")
+        self.out.setToolTip("Where the adapted model is saved: a new or empty folder (or one this app saved, with Overwrite)")
         self.out.setPlaceholderText("a new or empty folder")
         self.overwrite = self.form["overwrite"]
 
@@ -99,6 +102,7 @@ class FinetuneTab(JobTab):
 
         self.start = QPushButton("Start")
         self.start.setObjectName("finetuneStartButton")
+        self.start.setToolTip("Check the settings and the files, then train; Stop ends it and saves nothing")
         self.job = JobBar(self, stop_name="finetuneStopButton")
         self.message = QLabel("")
         self.message.setObjectName("finetuneMessage")
@@ -107,6 +111,7 @@ class FinetuneTab(JobTab):
         self.perplexity.setObjectName("perplexityLabel")
         self.use = QPushButton("Use this model")
         self.use.setObjectName("useModelButton")
+        self.use.setToolTip("Load the adapted model in place of the one in use")
         self.compare = QPushButton("Compare with the adapted model")
         self.compare.setToolTip("Open the adapted model beside the one in use: every tab then shows both.")
         self.compare.setObjectName("compareButton")
@@ -146,6 +151,7 @@ class FinetuneTab(JobTab):
         row = QHBoxLayout()
         row.addWidget(edit, 1)
         button = QPushButton("Browse…")
+        button.setToolTip(edit.toolTip() or "Choose on this computer")
         button.clicked.connect(browse)
         row.addWidget(button)
         return row

@@ -73,6 +73,9 @@ def step_html(step: Any, sample: int = 0, mask_token: str = "[MASK]") -> str:
     return head + "".join(parts)
 
 
+
+GENERATE_HELP = "Sample text from the model with these settings; Stop keeps what is done"
+
 class GenerationTab(JobTab):
     def __init__(self, slot: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +115,7 @@ class GenerationTab(JobTab):
         self.rng_seed = self.form["seed"]
         self.generate_button = QPushButton("Generate", self)
         self.generate_button.setObjectName("generateButton")
+        self.generate_button.setToolTip(GENERATE_HELP)
         self.generate_button.setDefault(True)
         self.job_bar = JobBar(self)
         self.job_bar.setObjectName("generationProgress")
@@ -221,7 +225,7 @@ class GenerationTab(JobTab):
     def _set_running(self, running: bool) -> None:
         has_model = self.slot.has_model
         self.generate_button.setEnabled(has_model and not running)
-        self.generate_button.setToolTip("" if has_model else "Waiting for a model to load")
+        self.generate_button.setToolTip(GENERATE_HELP if has_model else "Waiting for a model to load")
         has_samples = self.result is not None and bool(self.result.samples)
         self.copy_button.setEnabled(has_samples and not running)
         self.save_button.setEnabled(has_samples and not running)

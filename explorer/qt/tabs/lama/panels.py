@@ -204,6 +204,7 @@ class LamaSummary(QWidget):
         self.skipped_label.setWordWrap(True)
         self.skipped_button = QPushButton("Show lines", self)
         self.skipped_button.setObjectName("lamaShowSkipped")
+        self.skipped_button.setToolTip("List the lines of the data files that could not be read, and why")
         self.skipped_button.setCheckable(True)
         self.skipped_list = QListWidget(self)
         self.skipped_list.setObjectName("lamaSkippedList")
