@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from explorer.core.attention_math import head_summaries
     from explorer.engine.attention import attention
     from explorer.core.output_paths import atomic_path, atomic_write
 
@@ -73,10 +74,13 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.num_layers} layers x {result.num_heads} heads, {len(result.tokens)} tokens: {' '.join(result.tokens)}")
-    print(f"layer {layer}: where each head puts most of its weight (from -> to: weight)")
-    for head, matrix in enumerate(result.weights[layer]):
-        row, col = np.unravel_index(int(np.argmax(matrix)), matrix.shape)
-        print(f"  head {head:>2}: {result.tokens[row]} -> {result.tokens[col]}: {matrix[row, col]:.3f}")
+    print(f"layer {layer}, per head: its strongest link (from -> to: weight), its strongest link between")
+    print("the text's own tokens, and the share of attention resting on the special tokens")
+    tokens = result.tokens
+    for s in head_summaries(result.weights[layer], result.special):
+        (r, c, w), text = s.strongest, s.strongest_text
+        words = f"{tokens[text[0]]} -> {tokens[text[1]]}: {text[2]:.3f}" if text else "(no text tokens)"
+        print(f"  head {s.head:>2}: {tokens[r]} -> {tokens[c]}: {w:.3f}  |  text: {words}  |  on specials {s.special_share:.0%}")
     for path in filter(None, (args.out, args.npz)):
         print(f"wrote {path}")
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -134,3 +136,33 @@ def symmetric_limit(matrices: np.ndarray) -> float:
     colour bar still has a range)."""
     m = float(np.abs(matrices).max()) if matrices.size else 0.0
     return m if m > 0 else 1.0
+
+
+# --- what a head does, in a line a student can use (the `attention` command's summary) ---------
+
+
+@dataclass(frozen=True)
+class HeadSummary:
+    head: int
+    strongest: tuple[int, int, float]  # (from, to, weight): the largest weight of the map
+    strongest_text: tuple[int, int, float] | None  # the same between tokens someone typed; None if no such pair
+    special_share: float  # mean over the attending tokens of the weight on [CLS]/[SEP]/<s>/</s> ...
+
+
+def head_summaries(layer: np.ndarray, special: Sequence[bool]) -> list[HeadSummary]:
+    """Per head of (heads, T, T): its strongest link; its strongest link between text tokens
+    (many heads' strongest is "[CLS] -> [CLS]", which says only that they rest there); and
+    the share of each row's weight that goes to special tokens, averaged over the rows."""
+    special_mask = np.asarray(special, dtype=bool)
+    text = ~special_mask
+    out = []
+    for head, matrix in enumerate(np.asarray(layer)):
+        row, col = np.unravel_index(int(np.argmax(matrix)), matrix.shape)
+        strongest_text = None
+        if text.any():
+            sub = np.where(text[:, None] & text[None, :], matrix, -np.inf)
+            r, c = np.unravel_index(int(np.argmax(sub)), sub.shape)
+            strongest_text = (int(r), int(c), float(matrix[r, c]))
+        share = float(matrix[:, special_mask].sum(axis=1).mean()) if matrix.size else 0.0
+        out.append(HeadSummary(head, (int(row), int(col), float(matrix[row, col])), strongest_text, share))
+    return out
