@@ -38,11 +38,13 @@ def run(args: argparse.Namespace) -> int:
         found = cached_models()
         if args.json:
             print_json([m.to_json() for m in found], indent=2)
-        elif not found:
+            return 0
+        if not found:
             print("No models in the Hugging Face cache yet.")
-        else:
-            for m in found:
-                print(f"{m.name:<40} {_mb(m.size_bytes):>10}  {m.folder}" + ("" if m.is_model else "  (no config.json)"))
+        for m in found:
+            print(f"{m.name:<40} {_mb(m.size_bytes):>10}  {m.folder}" + ("" if m.is_model else "  (no config.json)"))
+        # Not in the cache, and never needs downloading: say so, since it can always be opened.
+        print(f"{'demo':<40} {'bundled':>10}  the small model that ships with the app (--model demo)")
         return 0
     results, failures = [], []
     names = args.models or [DEFAULT_MODEL]

@@ -93,7 +93,10 @@ def tokenize(tokenizer: Any, documents: Iterable[str], *, offsets: bool) -> Toke
         nonlocal chars
         if not batch:
             return
-        enc = tokenizer(batch, add_special_tokens=True, return_special_tokens_mask=True, return_offsets_mapping=offsets)
+        # verbose=False: a document longer than the model reads is what chunking is for, not a
+        # reason for transformers to warn on the terminal ("sequence length 592 > 512").
+        enc = tokenizer(batch, add_special_tokens=True, return_special_tokens_mask=True, return_offsets_mapping=offsets,
+                        verbose=False)
         for row, (doc, shift, first, last) in enumerate(where):
             keep = slice(0 if first else lead, None if last else len(enc["input_ids"][row]) - trail)
             ids = enc["input_ids"][row][keep]
@@ -173,7 +176,8 @@ def chunk_whole(tokenizer: Any, documents: list[str], chunk_size: int, *, offset
     if not documents:
         return []
     enc = tokenizer(
-        documents, add_special_tokens=True, return_special_tokens_mask=True, return_offsets_mapping=offsets
+        documents, add_special_tokens=True, return_special_tokens_mask=True, return_offsets_mapping=offsets,
+        verbose=False,
     )
     keys = ["input_ids", "special_tokens_mask"] + (["offset_mapping"] if offsets else [])
     joined = {k: [x for doc in enc[k] for x in doc] for k in keys}

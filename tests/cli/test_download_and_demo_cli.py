@@ -112,6 +112,7 @@ def _fake_cached_model(cache: Path, repo: str, files: dict[str, str]) -> None:
 def test_download_list_shows_the_cache(capsys, empty_hub_cache, monkeypatch):
     code, out, _ = run(capsys, "download", "--list")
     assert code == 0 and "No models" in out
+    assert "demo" in out and "bundled" in out  # the one model that never needs downloading
     _fake_cached_model(empty_hub_cache, "someone/tiny-bert", {"config.json": "{}", "vocab.txt": "x" * 1000})
     code, out, _ = run(capsys, "download", "--list", "--json")
     listed = json.loads(out)

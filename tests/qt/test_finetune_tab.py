@@ -27,9 +27,13 @@ def window(window, tmp_path):
 def test_training_draws_the_curve_and_reports_perplexity(qtbot, window, tmp_path):
     tab = window.finetune
     tab.max_steps.setValue(20)
+    window.tabs.setCurrentWidget(tab)
+    # No empty axes before there is a loss to draw: a line says where it will be.
+    assert not tab.canvas.isVisible() and tab.curve_note.isVisible()
     with qtbot.waitSignal(tab.jobFinished, timeout=WAIT_MS) as done:
         tab.start.click()
     result = done.args[0]
+    assert tab.canvas.isVisible() and not tab.curve_note.isVisible()
     assert tab.curve.steps == list(range(1, 21))
     assert tab.curve.losses == pytest.approx(list(result.losses))
     assert list(tab.curve.loss_line.get_xdata()) == list(range(1, 21))

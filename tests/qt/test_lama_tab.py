@@ -254,6 +254,13 @@ def test_export_writes_csv_and_jsonl_that_read_back(qtbot, window, lama_dir, tmp
     assert [r["gold"] for r in rows] == [f.obj_label for f in facts]
     assert [r["rank"] for r in rows] == ["" if r.rank is None else str(r.rank) for r in results]
     assert rows[0]["top10"].split()[0].startswith(results[0].top_tokens[0] + ":")
+    # With a filter on, the export holds the facts the filters show, and no other.
+    tab.set_filters(text=facts[0].sentence.split()[0])
+    shown = set(tab.proxy.shown_facts())
+    assert 0 < len(shown) < len(facts)
+    assert tab.export(str(tmp_path / "shown.jsonl")) == len(shown)
+    with jsonlines.open(tmp_path / "shown.jsonl") as reader:
+        assert sorted(r["id"] for r in reader) == sorted(facts[i].id for i in shown)
 
 
 def test_lama_protocol_drops_and_counts_and_keeps_each_protocols_results(qtbot, window, lama_dir, bert):

@@ -9,6 +9,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from explorer.core.eta import RecentPace
+
 SCALE = 1000
 LABEL_MIN, LABEL_MAX = 220, 420
 
@@ -66,10 +68,12 @@ class JobBar(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.stop)
         self._started = 0.0
+        self._pace = RecentPace()
         self.running = False
 
     def start(self, message: str = "starting…") -> None:
         self._started = time.monotonic()
+        self._pace = RecentPace()
         self.running = True
         self.bar.setRange(0, 0)  # busy until the first step says how much there is
         self.label.setText(message)
@@ -82,10 +86,11 @@ class JobBar(QWidget):
             self.bar.setRange(0, SCALE)
             self.bar.setValue(int(SCALE * min(done / total, 1.0)))
             self.bar.setFormat(f"{done:g} / {total:g}")
-            elapsed = time.monotonic() - self._started
-            if done > 0:
-                left = elapsed * (total - done) / done
-                text = f"{text}  ·  {format_seconds(left)} left" if text else f"{format_seconds(left)} left"
+            self._pace.add(time.monotonic(), done)
+            left = self._pace.seconds_left(total)
+            if left is not None:  # an estimate, and said to be one
+                words = f"about {format_seconds(left)} left"
+                text = f"{text}  ·  {words}" if text else words
         self.label.setText(text)
 
     def finish(self, message: str = "") -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -121,6 +121,12 @@ class FinetuneTab(JobTab):
         self.canvas = FigureCanvasQTAgg(Figure(figsize=(5, 2.4), dpi=100))
         self.canvas.setObjectName("lossCurve")
         self.curve = LossCurve(self.canvas.figure)
+        # An empty chart showed axes from -0.04 to 0.04: until there is a loss, a line says
+        # where it will be instead.
+        self.curve_note = QLabel("The training loss is drawn here, step by step, once training starts.")
+        self.curve_note.setObjectName("lossCurveNote")
+        self.curve_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.canvas.hide()
 
         settings = QGroupBox("Settings")
         settings.setLayout(form)
@@ -132,6 +138,7 @@ class FinetuneTab(JobTab):
         right.addWidget(self.job)
         right.addWidget(self.message)
         right.addWidget(self.canvas, 1)
+        right.addWidget(self.curve_note, 1)
         right.addWidget(self.perplexity)
         buttons = QHBoxLayout()
         buttons.addWidget(self.use)
@@ -193,7 +200,8 @@ class FinetuneTab(JobTab):
         self.use.setEnabled(False)
         self.compare.setEnabled(False)
         self.curve.clear()
-        self.canvas.draw_idle()
+        self.canvas.hide()
+        self.curve_note.show()
         self.perplexity.setText("Perplexity: measuring before training…")
         self._show("")
         self.start.setEnabled(False)
@@ -240,6 +248,8 @@ class FinetuneTab(JobTab):
         self.job.update(step)
         if step.loss is not None:
             self.curve.add(step.done, step.loss)
+            self.curve_note.hide()
+            self.canvas.show()
             self.canvas.draw_idle()
         if step.phase == "evaluate" and step.perplexity is not None and step.done == 0:
             self._before = step.perplexity

@@ -80,8 +80,8 @@ class LamaControls(QWidget):
         self.run_button.setToolTip("Evaluate the facts the filters show")
         self.export_button = QPushButton("Export…", self)
         self.export_button.setObjectName("lamaExportButton")
-        self.export_button.setToolTip("Every evaluated fact, one record each: id, relation, sentence, gold, "
-                                      "top-10 with scores, rank (.jsonl or .csv)")
+        self.export_button.setToolTip("The evaluated facts the filters show (all, without a filter), one record "
+                                      "each: id, relation, sentence, gold, top-10 with scores, rank (.jsonl or .csv)")
 
         top = QHBoxLayout()
         top.addWidget(self.open_folder_button)

@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -504,37 +505,36 @@ class LamaTab(JobTab):
             w.setEnabled(idle)  # results arriving belong to the protocol and facts they started with
 
     # --- the summary, the selected fact, export -------------------------------------------
-    def report(self) -> LamaReport | None:
-        """Everything evaluated under the current protocol, as one report.
-
-        Each FactResult.index is the fact's index in the loaded set (`self.data.facts`).
+    def report(self, only: Collection[int] | None = None) -> LamaReport | None:
+        """Everything evaluated under the current protocol (of the facts `only`, if given), as
+        one report. Each FactResult.index is the fact's index in the loaded set (`self.data.facts`).
         """
         if self.data is None:
             return None
         results = self._current_results()
-        done = [i for i, r in enumerate(results) if r is not None]
+        done = [i for i, r in enumerate(results) if r is not None and (only is None or i in only)]
         if not done:
             return None
         facts = [self.data.facts[i] for i in done]
         counted = [results[i] for i in done]
         return lama_data.summarise(self._model_name, self.protocol.currentData(), facts, counted, self.data.skipped)
 
-    def compare_report(self) -> LamaReport | None:
+    def compare_report(self, only: Collection[int] | None = None) -> LamaReport | None:
         """What the compared model answered under the current protocol (indices as in report())."""
         if self.data is None or not self._compare_name:
             return None
         results = self._current_compare_results()
-        done = [i for i, r in enumerate(results) if r is not None]
+        done = [i for i, r in enumerate(results) if r is not None and (only is None or i in only)]
         if not done:
             return None
         return lama_data.summarise(self._compare_name, self.protocol.currentData(),
                                    [self.data.facts[i] for i in done], [results[i] for i in done], self.data.skipped)
 
-    def comparison(self) -> LamaComparison | None:
+    def comparison(self, only: Collection[int] | None = None) -> LamaComparison | None:
         """Both models' results under the current protocol, compared; None until both have some."""
         if not self.comparing:
             return None
-        a, b = self.report(), self.compare_report()
+        a, b = self.report(only), self.compare_report(only)
         return None if a is None or b is None else LamaComparison.of(a, b)
 
     def _current_tally(self) -> ScoreTally:
@@ -581,17 +581,24 @@ class LamaTab(JobTab):
         self.table.selectRow(row)
         self.table.setCurrentIndex(self.proxy.index(row, 0))
 
+    def shown_only(self) -> set[int] | None:
+        """The facts the filters show, when they hide some (None: all of them)."""
+        shown = self.proxy.shown_facts()
+        return None if len(shown) == len(self.table_model.facts) else set(shown)
+
     def export(self, path: str) -> int:
-        """Write every evaluated fact of the current protocol to .jsonl or .csv; returns how many.
-        In compare mode, with both models' results, one record per fact holds both answers."""
-        comparison = self.comparison()
+        """Write the evaluated facts of the current protocol to .jsonl or .csv, those the filters
+        show (all, without a filter); returns how many. In compare mode, with both models'
+        results, one record per fact holds both answers."""
+        only = self.shown_only()
+        comparison = self.comparison(only)
         if comparison is not None:
             write_comparison(comparison, path)
             log.info("exported %d compared LAMA facts to %s", len(comparison.facts), path)
             return len(comparison.facts)
-        report = self.report()
+        report = self.report(only)
         if report is None:
-            raise ValueError("Nothing has been evaluated yet: Run first.")
+            raise ValueError("Nothing the filters show has been evaluated yet: Run first, or clear the filters.")
         lama_data.write_records(report, path)
         log.info("exported %d LAMA results to %s", len(report.facts), path)
         return len(report.facts)
@@ -607,7 +614,8 @@ class LamaTab(JobTab):
         except OSError as exc:
             self._show_message(f"Could not write {path}: {exc.strerror or exc}")
             return
-        self.job_bar.finish(f"wrote {count:,} results to {Path(path).name}")
+        which = " (the facts the filters show)" if self.shown_only() is not None else ""
+        self.job_bar.finish(f"wrote {count:,} results{which} to {Path(path).name}")
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)
