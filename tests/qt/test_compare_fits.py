@@ -76,3 +76,28 @@ def test_every_tab_fits_the_screen_while_comparing_and_after(qtbot, window, long
     w.compare_with("")
     qtbot.waitUntil(lambda: not w.controller.compare.has_model, timeout=WAIT_MS)
     assert too_big(visit_every_tab(qtbot, w), screen) == {}
+    assert outside(w) == []
+
+
+def outside(w) -> list[str]:
+    """Named widgets shown in the window whose rectangle leaves the window's (after a layout).
+    What sits inside a scroll area scrolls into view, so the scroll areas are checked, not it."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+
+    def scrolled(widget: QWidget) -> bool:
+        parent = widget.parentWidget()
+        while parent is not None and parent is not w:
+            if isinstance(parent, QAbstractScrollArea):
+                return True
+            parent = parent.parentWidget()
+        return False
+
+    w.layout().activate()
+    frame = QRect(QPoint(0, 0), w.size())
+    return [
+        child.objectName() for child in w.findChildren(QWidget)
+        if child.objectName() and not child.objectName().startswith("qt_") and child.isVisible()
+        and child.window() is w and not scrolled(child)
+        and not frame.contains(QRect(child.mapTo(w, QPoint(0, 0)), child.size()))
+    ]

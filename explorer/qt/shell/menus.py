@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QPushButton
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMenu, QPushButton, QToolButton
 
 from explorer.qt.shell import help_dialogs
 from explorer.qt.shell.model_bar import PRESET_MODELS
@@ -65,6 +66,14 @@ class Menus:
         self._action(helps, "shortcuts", "Keyboard shortcuts", lambda: help_dialogs.show_shortcuts(window))
         self._action(helps, "explain", "What am I looking at?", lambda: help_dialogs.explain_view(window))
         self._action(helps, "about", "About BERT Explorer", lambda: help_dialogs.show_about(window))
+
+        # Where people look: the same explanation, at the tabs' own corner.
+        corner = QToolButton(window.tabs)
+        corner.setObjectName("explainButton")
+        corner.setDefaultAction(self.actions["explain"])
+        corner.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        corner.setToolTip("What the tab in front shows, in plain words")
+        window.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
 
         window.tabs.currentChanged.connect(lambda _i: self._offer_export())
         self._offer_export()
