@@ -28,6 +28,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="bert-explorer-shots-hub-")
 atexit.register(shutil.rmtree, os.environ["HF_HUB_CACHE"], True)
+# A session of its own: the pictures show a first start, not what the developer last did.
+_settings = tempfile.mkdtemp(prefix="bert-explorer-shots-settings-")
+os.environ["BERT_EXPLORER_SETTINGS"] = os.path.join(_settings, "settings.ini")
+atexit.register(shutil.rmtree, _settings, True)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
@@ -190,7 +194,10 @@ def click(button: QAbstractButton) -> None:
 
 def open_tab(window: MainWindow, page: QWidget) -> None:
     tabs = child(window, QTabWidget, "tabs")
-    index = tabs.indexOf(page)
+    holder: QWidget | None = page  # a view inside a tab's page counts as that tab
+    while holder is not None and tabs.indexOf(holder) < 0:
+        holder = holder.parentWidget()
+    index = tabs.indexOf(holder) if holder is not None else -1
     if index < 0:
         raise StepFailed(f"{page.objectName()!r} is not a tab of the window")
     QTest.mouseClick(tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(index).center())
@@ -278,6 +285,28 @@ def shoot_predictions(window: MainWindow, out_dir: Path) -> None:
         ANSWER_TIMEOUT_S,
     )
     save(window, out_dir, "predictions")
+
+
+def shoot_presentation(window: MainWindow, out_dir: Path) -> None:
+    """Presentation mode (F5) on the predictions: full screen, 175%, the sentence and one tab."""
+    panel = child(window, FillMaskPanel, "fillMaskPanel")
+    open_tab(window, panel)
+    type_sentence(window, PREDICTIONS_SENTENCE)
+    wait_until(lambda: [len(c) for c in panel.visible_candidates()] == [10, 10], "the guesses", ANSWER_TIMEOUT_S)
+    window.presentation.enter()
+    try:
+        wait_until(lambda: window.isFullScreen() and window.width() > WIDTH, "full screen", 30)
+        focused = QApplication.focusWidget()
+        if focused is not None:
+            focused.clearFocus()
+        pump(PAINT_SETTLE_MS * 3)  # the zoom lays every card out again
+        path = out_dir / "presentation.png"
+        if not window.grab().save(str(path)):
+            raise StepFailed(f"could not write {path}")
+        log.info("saved %s", path)
+    finally:
+        window.presentation.leave()
+    wait_until(lambda: (window.width(), window.height()) == (WIDTH, HEIGHT), "the window back to its size", 30)
 
 
 def shoot_attention(window: MainWindow, out_dir: Path) -> None:
@@ -441,6 +470,7 @@ def close(window: MainWindow) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", nargs="?", type=Path, default=HERE, help=f"where to write the PNGs (default: {HERE})")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="take only these (predictions, presentation, attention, ...)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -458,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     shots: list[tuple[str, Callable[[], None]]] = [
         ("start", lambda: start(window)),
         ("predictions", lambda: shoot_predictions(window, out_dir)),
+        ("presentation", lambda: shoot_presentation(window, out_dir)),
         ("attention", lambda: shoot_attention(window, out_dir)),
         ("mlm_lab", lambda: shoot_mlm_lab(window, out_dir)),
         ("generation", lambda: shoot_generation(window, out_dir)),
@@ -465,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         # Last: its sentence differs and its training is the slowest step.
         ("finetune", lambda: shoot_finetune(window, out_dir, work)),
     ]
+    if args.only:
+        shots = [(name, step) for name, step in shots if name == "start" or name in args.only]
     code = 0
     try:
         for name, step in shots:

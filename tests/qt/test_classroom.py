@@ -237,3 +237,12 @@ def test_every_control_says_what_it_does(window):
         if not qt_own(c) and not c.toolTip().strip()
     ]
     assert silent == []
+
+
+def test_the_readmes_shortcut_table_is_the_one_declared():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for s in SHORTCUTS:
+        row = f"| {' or '.join(f'`{k}`' for k in s.keys)} | {s.what} | {s.where} |"
+        assert row in readme, row
