@@ -67,6 +67,15 @@ class Menus:
         self._action(helps, "explain", "What am I looking at?", lambda: help_dialogs.explain_view(window))
         self._action(helps, "about", "About BERT Explorer", lambda: help_dialogs.show_about(window))
 
+        # The last sentences, also beside the editor (the same menu).
+        recent = QToolButton(window)
+        recent.setObjectName("recentSentencesButton")
+        recent.setText("Recent")
+        recent.setToolTip("The last 20 sentences, to bring one back")
+        recent.setMenu(self.recent_sentences)
+        recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        window.editor_side.insertWidget(2, recent)
+
         # Where people look: the same explanation, at the tabs' own corner.
         corner = QToolButton(window.tabs)
         corner.setObjectName("explainButton")

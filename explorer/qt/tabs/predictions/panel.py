@@ -93,9 +93,10 @@ class MaskCard(QGroupBox):
         self._layout.addStretch(1)
 
     def fit_zoom(self) -> None:
-        # Several masks sit side by side; one mask should not stretch across a wide window.
+        # Several masks sit side by side and share a wide window; one mask alone stops at a
+        # width where its bars still read as bars.
         self.setMinimumWidth(scaled_px(260))
-        self.setMaximumWidth(scaled_px(420))
+        self.setMaximumWidth(scaled_px(640))
         for row in self.rows:
             row.fit_zoom()
 
@@ -133,7 +134,8 @@ class FillMaskPanel(QScrollArea):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.message)
         self._cards_layout = QHBoxLayout()
-        self._cards_layout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._cards_layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self._cards_layout.addStretch(0)  # what the cards leave, past their widest, stays on the right
         outer.addLayout(self._cards_layout)
         outer.addStretch(1)
         self.setWidget(body)
@@ -179,7 +181,7 @@ class FillMaskPanel(QScrollArea):
             card = MaskCard(self.widget())
             ordinal = len(self.cards)
             card.chosen.connect(lambda cand, i=ordinal: self.candidateChosen.emit(i, cand))
-            self._cards_layout.addWidget(card)
+            self._cards_layout.insertWidget(len(self.cards), card, 1)  # the cards share the width
             self.cards.append(card)
         for i, (card, prediction) in enumerate(zip(self.cards, result.masks)):
             card.set_prediction(i, prediction, result.subwords)
