@@ -13,14 +13,18 @@ class LossCurve:
     def __init__(self, figure: Figure) -> None:
         self.figure = figure
         self.ax = figure.add_subplot(1, 1, 1)
-        self.ax.set_xlabel("step", fontsize=8)
-        self.ax.set_ylabel("training loss", fontsize=8)
-        self.ax.tick_params(labelsize=7)
+        self.set_font_scale(1.0)
         self.ax.grid(alpha=0.3)
         (self.loss_line,) = self.ax.plot([], [], color=PALETTE.loss_line, linewidth=1.2, label="training loss")
         self.steps: list[int] = []
         self.losses: list[float] = []
         figure.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.18)
+
+    def set_font_scale(self, scale: float) -> None:
+        """Labels and ticks at the window's zoom."""
+        self.ax.set_xlabel("step", fontsize=8 * scale)
+        self.ax.set_ylabel("training loss", fontsize=8 * scale)
+        self.ax.tick_params(labelsize=7 * scale)
 
     def clear(self) -> None:
         self.steps, self.losses = [], []

@@ -31,6 +31,7 @@ class LensChart:
         self.figure = figure
         self.final_line: Line2D | None = None
         self.true_line: Line2D | None = None
+        self.font_scale = 1.0  # every text × this (the window's zoom)
         self.clear()
 
     def clear(self, message: str = "") -> None:
@@ -40,7 +41,7 @@ class LensChart:
         self.axes = fig.add_subplot(1, 1, 1)
         self.axes.set_axis_off()
         if message:
-            self.axes.text(0.5, 0.5, message, ha="center", va="center", fontsize=FONT + 1, color=PALETTE.plot_message, wrap=True)
+            self.axes.text(0.5, 0.5, message, ha="center", va="center", fontsize=(FONT + 1) * self.font_scale, color=PALETTE.plot_message, wrap=True)
 
     def show(self, lens: Any) -> None:
         fig = self.figure
@@ -64,18 +65,19 @@ class LensChart:
         for xi, p, rank in zip(x, final, lens.final_ranks):
             ax.annotate(
                 f"#{int(rank)}", (xi, p), textcoords="offset points", xytext=(0, 5),
-                ha="center", fontsize=FONT - 1, color=FINAL_COLOR,
+                ha="center", fontsize=(FONT - 1) * self.font_scale, color=FINAL_COLOR,
             )
         # Near-zero probabilities on a 0-1 axis are a flat line; zoom in, but never past 1.
         ax.set_ylim(0.0, min(1.0, max(0.05, top)) * 1.18)
         ax.set_xlim(-0.4, len(x) - 0.6)
         ax.set_xticks(x)
-        ax.set_xticklabels(short_names(tuple(lens.layer_names)), fontsize=FONT)
-        ax.tick_params(axis="y", labelsize=FONT)
-        ax.set_xlabel("read after the embeddings (emb), then after layer 0, 1, …", fontsize=FONT)
-        ax.set_ylabel("probability", fontsize=FONT)
+        font = FONT * self.font_scale
+        ax.set_xticklabels(short_names(tuple(lens.layer_names)), fontsize=font)
+        ax.tick_params(axis="y", labelsize=font)
+        ax.set_xlabel("read after the embeddings (emb), then after layer 0, 1, …", fontsize=font)
+        ax.set_ylabel("probability", fontsize=font)
         ax.grid(True, axis="y", alpha=0.3)
-        ax.legend(fontsize=FONT - 1, loc="upper left", frameon=False)
+        ax.legend(fontsize=font - self.font_scale, loc="upper left", frameon=False)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         fig.subplots_adjust(left=0.13, right=0.98, top=0.95, bottom=0.2)

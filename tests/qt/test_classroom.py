@@ -171,6 +171,8 @@ def test_zoom_reaches_the_heatmap_labels_the_table_rows_and_the_bars(qtbot, wind
     assert view.canvas.heatmaps.axes[0].title.get_fontsize() == pytest.approx(GRID_FONT * 1.5 + 1)
     assert window.lama.table.verticalHeader().defaultSectionSize() > rows
     assert window.fill_mask.cards[0].rows[0].bar.height() == round(bar * 1.5)
+    assert window.finetune.curve.ax.xaxis.label.get_fontsize() == pytest.approx(8 * 1.5)  # the charts too
+    assert window.mlm.lens.chart.font_scale == pytest.approx(1.5)
 
 
 def test_presentation_mode_enters_large_and_plain_and_esc_puts_everything_back(qtbot, window):

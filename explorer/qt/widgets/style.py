@@ -9,6 +9,7 @@ than writing "#b00020" themselves, so a palette or a zoom reaches every view at 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -186,40 +187,38 @@ def apply_zoom(scale: float) -> float:
 
 
 class _ZoomFollower(QObject):
-    """A child of the widget it sizes: deleted with it, so its connection goes with it."""
+    """Runs `fit` now and after every zoom. A child of the widget it fits: deleted with it,
+    so its connection goes with it."""
 
-    def __init__(self, widget: QWidget, factor: float) -> None:
+    def __init__(self, widget: QWidget, fit: Callable[[], None]) -> None:
         super().__init__(widget)
-        self.widget, self.factor = widget, factor
+        self.fit = fit
         font_scale_notifier().changed.connect(self.apply)
         self.apply()
 
     def apply(self, _scale: float = 0.0) -> None:
-        font = self.widget.font()
-        font.setPointSizeF(base_point_size() * self.factor * font_scale())
-        self.widget.setFont(font)
+        self.fit()
 
 
 def follow_zoom(widget: QWidget, factor: float = 1.0) -> None:
     """Give `widget` a font `factor` times the application's, now and after every zoom."""
-    _ZoomFollower(widget, factor)
 
+    def fit() -> None:
+        font = widget.font()
+        font.setPointSizeF(base_point_size() * factor * font_scale())
+        widget.setFont(font)
 
-class _RowFollower(QObject):
-    def __init__(self, table: Any, padding: int) -> None:
-        super().__init__(table)
-        self.table, self.padding = table, padding
-        font_scale_notifier().changed.connect(self.apply)
-        self.apply()
-
-    def apply(self, _scale: float = 0.0) -> None:
-        # A hidden table takes the application's new font only when shown: measure the font
-        # it is going to have (its own, if it has one; else the application's).
-        own = self.table.testAttribute(Qt.WidgetAttribute.WA_SetFont)
-        font = self.table.font() if own else QApplication.font(self.table)
-        self.table.verticalHeader().setDefaultSectionSize(QFontMetrics(font).height() + self.padding)
+    _ZoomFollower(widget, fit)
 
 
 def follow_zoom_rows(table: Any, padding: int) -> None:
     """A table's rows one line of its font high plus `padding`, now and after every zoom."""
-    _RowFollower(table, padding)
+
+    def fit() -> None:
+        # A hidden table takes the application's new font only when shown: measure the font
+        # it is going to have (its own, if it has one; else the application's).
+        own = table.testAttribute(Qt.WidgetAttribute.WA_SetFont)
+        font = table.font() if own else QApplication.font(table)
+        table.verticalHeader().setDefaultSectionSize(QFontMetrics(font).height() + padding)
+
+    _ZoomFollower(table, fit)
