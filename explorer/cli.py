@@ -12,6 +12,7 @@ import logging
 import os
 import pkgutil
 import sys
+import time
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -19,6 +20,9 @@ from explorer import __version__, commands
 from explorer.commands import EXIT_FAILED, EXIT_USAGE, CliError, joined_launch, leave_launch
 from explorer.core.errors import ExplorerError
 from explorer.core.world import DISTRIBUTED_COMMANDS, launch_from
+
+
+RANK_0_FIRST_S = 5.0  # under a launch, how long another rank lets rank 0 report a shared failure
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -64,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bert-explorer: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     if launch.distributed and args.command not in DISTRIBUTED_COMMANDS:
-        if launch.main:
-            print(f"bert-explorer: error: only {' and '.join(DISTRIBUTED_COMMANDS)} split their work across "
-                  f"torchrun's processes; run '{args.command}' without torchrun.", file=sys.stderr)
+        if not launch.main:
+            time.sleep(RANK_0_FIRST_S)  # rank 0 says it (see say() below); torchrun ends this one
+        print(f"bert-explorer: error: only {' and '.join(DISTRIBUTED_COMMANDS)} split their work across "
+              f"torchrun's processes; run '{args.command}' without torchrun.", file=sys.stderr)
         return EXIT_USAGE
     streams = sys.stdout, sys.stderr
     errors = sys.stderr
@@ -76,8 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     def say(line: str) -> None:
         if launch.main:
             print(line, file=errors)
-        elif joined_launch():  # a failure of this rank alone: rank 0 could not have said it
-            print(f"rank {launch.rank}: {line}", file=errors)
+            return
+        if not joined_launch():
+            # Every rank checks the same arguments, so rank 0 fails the same way and says so;
+            # were this rank to end first, torchrun would stop rank 0 before it could. Wait:
+            # torchrun ends this process once rank 0 has ended. Still here after that, the
+            # failure is this rank's alone (a file missing on this machine), and it says it.
+            time.sleep(RANK_0_FIRST_S)
+        print(f"rank {launch.rank}: {line}", file=errors)
 
     logging.basicConfig(
         level=os.environ.get("BERT_EXPLORER_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -80,5 +80,9 @@ class LensChart:
         ax.legend(fontsize=font - self.font_scale, loc="upper left", frameon=False)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        fig.subplots_adjust(left=0.13, right=0.98, top=0.95, bottom=0.2)
+        # Room for two lines of text below (tick labels, the axis label), measured in pixels:
+        # a fixed fraction cut the label off in a short chart (the MLM lab at 1366 x 768).
+        line_px = font * fig.dpi / 72 * 1.35
+        height_px = fig.get_size_inches()[1] * fig.dpi
+        fig.subplots_adjust(left=0.13, right=0.98, top=0.95, bottom=min(0.45, (2 * line_px + 10) / height_px))
 

@@ -198,14 +198,19 @@ def test_other_commands_are_refused_under_a_launch(bert_dir):
 
 
 def test_a_rank_other_than_0_is_silent_but_says_its_own_failure(capsys, monkeypatch, bert_dir):
-    """In-process, as rank 1 of 2: its output goes nowhere; a failure before it joined the group
-    is rank 0's to say (every rank checks the same arguments); one after is its own."""
+    """In-process, as rank 1 of 2: its output goes nowhere. A failure before it joined the group
+    is rank 0's to say first (every rank checks the same arguments): it waits, and torchrun
+    ends it once rank 0 has ended; still alive after the wait, the failure is its own and it
+    says so. One after joining is its own at once."""
+    import explorer.cli as cli
     import explorer.commands as commands
     import explorer.commands.lama as lama_command
     from explorer.cli import main
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
+    waited = []
+    monkeypatch.setattr(cli.time, "sleep", waited.append)  # (no torchrun here to end it)
 
     def before_joining(_args):
         print("a summary only rank 0 prints")
@@ -213,7 +218,9 @@ def test_a_rank_other_than_0_is_silent_but_says_its_own_failure(capsys, monkeypa
 
     monkeypatch.setattr(lama_command, "run", before_joining)
     assert main(["lama", "x.jsonl", "--model", str(bert_dir)]) == 2
-    assert capsys.readouterr() == ("", "")
+    assert waited == [cli.RANK_0_FIRST_S]
+    assert capsys.readouterr() == ("", "rank 1: bert-explorer: error: the facts file is empty\n")
+    waited.clear()
 
     def after_joining(_args):
         commands._joined.append(object())  # as join_launch leaves it (no process group here)
@@ -225,3 +232,4 @@ def test_a_rank_other_than_0_is_silent_but_says_its_own_failure(capsys, monkeypa
     assert main(["lama", "x.jsonl", "--model", str(bert_dir)]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == "rank 1: bert-explorer: error: CUDA out of memory on this GPU\n"
+    assert waited == []  # after joining, nobody else could have said it: at once
