@@ -38,7 +38,7 @@ from explorer.qt.tabs.mlm.tab import MlmTab
 from explorer.qt.shell.menus import Menus
 from explorer.qt.shell.model_bar import ModelBar
 from explorer.qt.shell.presentation import Presentation
-from explorer.qt.shell.remembered import Remembered
+from explorer.qt.shell.remembered import Remembered, apply_session, capture_session
 from explorer.qt.shell.shortcuts import keys
 from explorer.qt.widgets.style import apply_zoom, font_scale, zoom_step
 from explorer.qt.shell.resources import app_icon
@@ -421,42 +421,17 @@ class MainWindow(QMainWindow):
         self.editor.setPlainText(START_TEXT)
         self.statusBar().showMessage("Back to the defaults; the model stays as it is.", 6000)
 
+    def last_asked_model(self) -> str:
+        """The model last asked for (the demo may be open in its place)."""
+        return self._asked[0] if self._asked is not None else ""
+
     def restore(self, session: dict[str, Any]) -> None:
-        """What Remembered.session() found: each value applied only if it is one this window has."""
-        if "geometry" in session:
-            self.restoreGeometry(session["geometry"])
-        if "zoom" in session:
-            apply_zoom(session["zoom"])
-        if "sentence" in session:
-            self.editor.setPlainText(session["sentence"])
-            self.editor.moveCursor(QTextCursor.MoveOperation.End)
-        if "top_k" in session:
-            self.top_k.setValue(min(int(session["top_k"]), MAX_TOP_K))
-        if session.get("view") in [self.attention.mode.itemText(i) for i in range(self.attention.mode.count())]:
-            self.attention.mode.setCurrentText(session["view"])
-        if "layer" in session:
-            self.attention.wanted_layer = session["layer"]
-        if 0 <= session.get("tab", -1) < self.tabs.count():
-            self.tabs.setCurrentIndex(session["tab"])
+        """What Remembered.session() found (remembered.apply_session checks each value)."""
+        apply_session(self, session)
 
     def _remember(self) -> None:
-        info = self.controller.main.info
-        # The model in use, unless it is the demo opened because the asked one could not be had:
-        # then the one asked, to be tried again next time.
-        model = self._asked[0] if info is None or info.notice else info.name
         self.remembered.remember_sentence(self.editor.toPlainText())
-        self.remembered.save({
-            "sentence": self.editor.toPlainText(),
-            "model": model or "",
-            "device": self.model_bar.device_selector.currentText(),
-            "dtype": self.model_bar.dtype_selector.currentText(),
-            "tab": self.tabs.currentIndex(),
-            "layer": self.attention.layer.value(),
-            "view": self.attention.mode.currentText(),
-            "top_k": self.top_k.value(),
-            "zoom": font_scale(),
-            "geometry": self.saveGeometry(),
-        })
+        self.remembered.save(capture_session(self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.presentation.leave()  # the session remembered is the ordinary one

@@ -14,8 +14,10 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import QTextCursor
 
 from explorer.core.model_names import is_folder
+from explorer.qt.widgets.style import apply_zoom, font_scale
 
 SETTINGS_ENV = "BERT_EXPLORER_SETTINGS"
 MAX_RECENT = 20
@@ -103,3 +105,46 @@ class Remembered:
     def clear(self) -> None:
         self.store.clear()
         self.store.sync()
+
+
+# --- the window's side: what is saved from it, and put back into it -------------------------
+
+
+def capture_session(window: Any) -> dict[str, Any]:
+    """The window's state to remember. The model is the one in use, unless it is the demo
+    opened because the one asked for could not be had: then the one asked, to try again."""
+    info = window.controller.main.info
+    asked = window.last_asked_model()
+    model = asked if info is None or info.notice else info.name
+    return {
+        "sentence": window.editor.toPlainText(),
+        "model": model or "",
+        "device": window.model_bar.device_selector.currentText(),
+        "dtype": window.model_bar.dtype_selector.currentText(),
+        "tab": window.tabs.currentIndex(),
+        "layer": window.attention.layer.value(),
+        "view": window.attention.mode.currentText(),
+        "top_k": window.top_k.value(),
+        "zoom": font_scale(),
+        "geometry": window.saveGeometry(),
+    }
+
+
+def apply_session(window: Any, session: dict[str, Any]) -> None:
+    """Put back what Remembered.session() found, each value only if this window has it."""
+    if "geometry" in session:
+        window.restoreGeometry(session["geometry"])
+    if "zoom" in session:
+        apply_zoom(session["zoom"])
+    if "sentence" in session:
+        window.editor.setPlainText(session["sentence"])
+        window.editor.moveCursor(QTextCursor.MoveOperation.End)
+    if "top_k" in session:
+        window.top_k.setValue(min(int(session["top_k"]), window.top_k.maximum()))
+    views = [window.attention.mode.itemText(i) for i in range(window.attention.mode.count())]
+    if session.get("view") in views:
+        window.attention.mode.setCurrentText(session["view"])
+    if "layer" in session:
+        window.attention.wanted_layer = session["layer"]  # applied once a result has that many layers
+    if 0 <= session.get("tab", -1) < window.tabs.count():
+        window.tabs.setCurrentIndex(session["tab"])
