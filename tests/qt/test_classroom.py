@@ -248,3 +248,11 @@ def test_the_readmes_shortcut_table_is_the_one_declared():
     for s in SHORTCUTS:
         row = f"| {' or '.join(f'`{k}`' for k in s.keys)} | {s.what} | {s.where} |"
         assert row in readme, row
+
+
+def test_the_model_menus_device_and_precision_mirror_the_bar(window):
+    bar = window.model_bar
+    for menu, combo in ((window.menus.devices, bar.device_selector), (window.menus.precisions, bar.dtype_selector)):
+        menu.aboutToShow.emit()
+        assert [a.text() for a in menu.actions()] == [combo.itemText(i) for i in range(combo.count())]
+        assert [a.text() for a in menu.actions() if a.isChecked()] == [combo.currentText()]
