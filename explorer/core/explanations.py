@@ -13,7 +13,7 @@ EXPLANATIONS: dict[str, str] = {
     "Attention": (
         "Each small square is one attention head of the chosen layer. Rows are the token "
         "attending (the query), columns the token attended to (the key); a row sums to 1, so it "
-        "shows where that token looks. Average of heads is the mean of the 12 squares. Rollout "
+        "shows where that token looks. Average of heads is the mean of all the layer's heads. Rollout "
         "(Abnar & Zuidema 2020) multiplies the averaged layers, adding the residual connection, "
         "to estimate how much each input token flows into each position by this layer. Many "
         "heads park attention on [CLS] and [SEP] when they have nothing better to do: Hide "

@@ -256,3 +256,48 @@ def test_the_model_menus_device_and_precision_mirror_the_bar(window):
         menu.aboutToShow.emit()
         assert [a.text() for a in menu.actions()] == [combo.itemText(i) for i in range(combo.count())]
         assert [a.text() for a in menu.actions() if a.isChecked()] == [combo.currentText()]
+
+
+def test_zoomed_token_chips_hold_their_text_and_heatmaps_keep_a_height(qtbot, window):
+    from PySide6.QtGui import QFontMetrics
+
+    window.editor.setPlainText("The cat sat on the [MASK] .")
+    qtbot.waitUntil(lambda: window.tokens.count() > 0, timeout=WAIT_MS)
+    canvas = window.attention.canvas
+    low = canvas.minimumHeight()
+    for _ in range(4):
+        window.zoom_by(+1)  # 110, 125, 150, 175%
+    metrics = QFontMetrics(QApplication.font(window.tokens))
+    for i in range(window.tokens.count()):
+        item = window.tokens.item(i)
+        assert item.sizeHint().width() >= metrics.horizontalAdvance(item.text())  # not cut to "[M…"
+        assert item.sizeHint().height() >= metrics.height()
+    assert canvas.minimumHeight() == round(low * 1.75)  # the page scrolls rather than squash the maps
+
+
+def test_reset_to_defaults_keeps_the_recent_sentences_and_folders(window, bert_dir):
+    window.remembered.remember_sentence("A teacher's prepared [MASK].")
+    window.remembered.remember_folder(str(bert_dir))
+    before = (window.remembered.recent_sentences(), window.remembered.recent_folders())
+    assert before[0][0] == "A teacher's prepared [MASK]." and before[1][0] == str(bert_dir)
+    window.menus.actions["reset"].trigger()
+    assert (window.remembered.recent_sentences(), window.remembered.recent_folders()) == before
+    assert window.remembered.session() == {}
+
+
+def test_ctrl_c_in_the_terminal_quits_as_ctrl_q_does(qtbot, bert_dir):
+    import signal
+
+    from explorer.qt.shell.app import quit_on_ctrl_c
+
+    w = open_window(qtbot, str(bert_dir))
+    w.editor.setPlainText("Said before Ctrl+C [MASK].")
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        quit_on_ctrl_c(w)
+        signal.raise_signal(signal.SIGINT)
+        qtbot.waitUntil(lambda: not w.isVisible(), timeout=WAIT_MS)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert w.controller.thread.wait(2000)
+    assert Remembered().session()["sentence"] == "Said before Ctrl+C [MASK]."  # the session was saved

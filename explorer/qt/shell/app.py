@@ -6,8 +6,10 @@ import argparse
 import gc
 import logging
 import os
+import signal
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from explorer import DEFAULT_MODEL
@@ -53,6 +55,16 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
     return window
 
 
+def quit_on_ctrl_c(window: MainWindow) -> None:
+    """Ctrl+C in the terminal quits as Ctrl+Q does (the session saved, the model thread
+    stopped). Python sees a signal only when Python code runs, which Qt's event loop does not
+    do by itself: a timer gives it the chance every 200 ms."""
+    signal.signal(signal.SIGINT, lambda _signum, _frame: window.close())
+    ticker = QTimer(window)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bert-explorer gui", description="Open the BERT Explorer window.")
     parser.add_argument("--model", default=None, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
@@ -63,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     app = _application()
     window = create_window(args.model, args.device, args.dtype)
     window.show()
+    quit_on_ctrl_c(window)
     code = app.exec()
     if not window.controller.shutdown():
         # A step that cannot be interrupted (a big model still loading) is still running;

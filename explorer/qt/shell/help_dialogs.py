@@ -9,7 +9,16 @@ from typing import Any
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
-from PySide6.QtWidgets import QDialog, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer import __version__
 from explorer.core.explanations import explain
@@ -34,6 +43,13 @@ def _window(parent: QWidget, name: str, title: str) -> QDialog:
     return dialog
 
 
+def _close_button(dialog: QDialog) -> QDialogButtonBox:
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+    buttons.rejected.connect(dialog.close)
+    buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window (Esc)")
+    return buttons
+
+
 def show_shortcuts(parent: QWidget) -> QDialog:
     dialog = _window(parent, "shortcutsDialog", "Keyboard shortcuts")
     table = QTableWidget(len(SHORTCUTS), 3, dialog)
@@ -48,7 +64,8 @@ def show_shortcuts(parent: QWidget) -> QDialog:
     table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
     layout = QVBoxLayout(dialog)
     layout.addWidget(table)
-    dialog.resize(620, 380)
+    layout.addWidget(_close_button(dialog))
+    dialog.resize(640, 480)
     dialog.show()
     return dialog
 
@@ -59,8 +76,10 @@ def _text_window(parent: QWidget, name: str, title: str, text: str) -> QDialog:
     label.setObjectName(f"{name}Text")
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
     layout = QVBoxLayout(dialog)
-    layout.addWidget(label)
+    layout.addWidget(label, 1)
+    layout.addWidget(_close_button(dialog))
     dialog.resize(560, 280)
     dialog.show()
     return dialog

@@ -419,7 +419,8 @@ class MainWindow(QMainWindow):
         self.menus.actions["token_strip"].setChecked(True)
         self.tabs.setCurrentIndex(0)
         self.editor.setPlainText(START_TEXT)
-        self.statusBar().showMessage("Back to the defaults; the model stays as it is.", 6000)
+        self.statusBar().showMessage(
+            "Back to the defaults (sentence, tab, zoom, top-k); the model and the recent sentences stay.", 8000)
 
     def last_asked_model(self) -> str:
         """The model last asked for (the demo may be open in its place)."""

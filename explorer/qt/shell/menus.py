@@ -52,6 +52,8 @@ class Menus:
         model = bar.addMenu("&Model")
         for name in PRESET_MODELS:
             self._action(model, f"model_{name}", name, lambda _=False, n=name: window.model_bar.choose_model(n))
+            self.actions[f"model_{name}"].setCheckable(True)
+        model.aboutToShow.connect(self._mark_model_in_use)
         self.recent_folders = model.addMenu("Recent folders")
         self.recent_folders.setObjectName("recentFoldersMenu")
         self.recent_folders.aboutToShow.connect(self._fill_recent_folders)
@@ -116,6 +118,11 @@ class Menus:
 
         sub.aboutToShow.connect(fill)
         return sub
+
+    def _mark_model_in_use(self) -> None:
+        in_use = self.window.model_bar.model_selector.currentText()
+        for name in PRESET_MODELS:
+            self.actions[f"model_{name}"].setChecked(name == in_use)
 
     def _fill_recent_sentences(self) -> None:
         menu = self.recent_sentences

@@ -103,7 +103,15 @@ class Remembered:
         self.store.sync()
 
     def clear(self) -> None:
+        """Forget the session (View ▸ Reset to defaults), but not the history a person built:
+        the recent sentences and model folders stay."""
+        keep = {"recent_sentences": self.recent_sentences(), "recent_folders": self.recent_folders()}
         self.store.clear()
+        if any(keep.values()):
+            self.store.setValue("version", str(VERSION))
+            for key, values in keep.items():
+                if values:
+                    self.store.setValue(key, values)
         self.store.sync()
 
 

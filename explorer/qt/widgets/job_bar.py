@@ -93,11 +93,16 @@ class JobBar(QWidget):
                 text = f"{text}  ·  {words}" if text else words
         self.label.setText(text)
 
-    def finish(self, message: str = "") -> None:
+    def finish(self, message: str = "", *, empty: bool = False) -> None:
+        """The job ended. `empty`: the bar goes back to empty (a preparation, such as reading
+        the files, is not the run: a full bar then looked as if it had already run)."""
         self.running = False
         self.stop.setEnabled(False)
         if self.bar.maximum() == 0:
             self.bar.setRange(0, SCALE)
+        if empty:
+            self.bar.setValue(0)
+            self.bar.setFormat("")
         self.label.setText(message)
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtWidgets import QApplication, QListView, QListWidget, QListWidgetItem, QWidget
 
-from explorer.qt.widgets.style import PALETTE
+from explorer.qt.widgets.style import PALETTE, font_scale_notifier, scaled_px
 
 SPECIAL_COLOR = QColor(PALETTE.special_token)
 MASK_COLOR = QColor(PALETTE.mask_bg)
 
 
 ROW_HEIGHT = 26  # one token chip
+MAX_HEIGHT = 72  # px at 100%: two rows of chips, then it scrolls
 
 
 class TokenStrip(QListWidget):
@@ -33,18 +34,31 @@ class TokenStrip(QListWidget):
         self.setSpacing(3)
         self.setUniformItemSizes(False)
         self.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.setMaximumHeight(72)
+        self.setMaximumHeight(scaled_px(MAX_HEIGHT))
         self.itemClicked.connect(self._on_clicked)
         self._tokenization: Any = None
+        self._mask_token = ""
+        font_scale_notifier().changed.connect(self._follow_zoom)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """One row of tokens (more rows scroll): a list's own minimum is about three rows, which
         a 768-pixel screen cannot spare beside the menus, the banner and a tab."""
         hint = super().minimumSizeHint()
-        return QSize(hint.width(), ROW_HEIGHT + 2 * self.frameWidth() + 2 * self.spacing() + 4)
+        return QSize(hint.width(), self._row_height() + 2 * self.frameWidth() + 2 * self.spacing() + 4)
+
+    def _row_height(self) -> int:
+        """A chip's height: ROW_HEIGHT at 100%, more with a zoomed font (measured, even hidden)."""
+        return max(ROW_HEIGHT, QFontMetrics(QApplication.font(self)).height() + 10)
+
+    def _follow_zoom(self, _scale: float) -> None:
+        """Chips sized for the new font, or a zoomed text is cut to "[M…"."""
+        self.setMaximumHeight(scaled_px(MAX_HEIGHT))
+        self.set_tokenization(self._tokenization, self._mask_token)
+        self.updateGeometry()
 
     def set_tokenization(self, tokenization: Any, mask_token: str = "") -> None:
-        self._tokenization = tokenization
+        self._tokenization, self._mask_token = tokenization, mask_token
+        metrics = QFontMetrics(QApplication.font(self))
         self.clear()
         if tokenization is None:
             return
@@ -56,7 +70,7 @@ class TokenStrip(QListWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             where = f"characters {start}–{end}" if end > start else "added by the tokenizer"
             item.setToolTip(f"{tokenization.tokens[i]}  ·  id {token_id}  ·  {where}")
-            item.setSizeHint(QSize(max(28, self.fontMetrics().horizontalAdvance(shown) + 16), ROW_HEIGHT))
+            item.setSizeHint(QSize(max(28, metrics.horizontalAdvance(shown) + 16), self._row_height()))
             if shown == mask_token or tokenization.tokens[i] == mask_token:
                 item.setBackground(QBrush(MASK_COLOR))
             elif special:

@@ -389,7 +389,7 @@ class LamaTab(JobTab):
             self._active = None
             self._set_data(path, result)
             files = len(result.sources)
-            self.job_bar.finish(f"{len(result.facts):,} facts from {files} file{'s' * (files != 1)}")
+            self.job_bar.finish(f"{len(result.facts):,} facts from {files} file{'s' * (files != 1)}", empty=True)
         elif kind in (EVAL_KIND, COMPARE_KIND) and self._run is not None:
             # The steps carry the probed facts; the dropped ones come only with the report.
             self._take_results([r for r in result.results if r.dropped])
