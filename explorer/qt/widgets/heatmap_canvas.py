@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from explorer.plots.heatmaps import Heatmaps
-from explorer.qt.widgets.style import font_scale, font_scale_notifier, scaled_px
+from explorer.qt.widgets.style import font_scale, on_zoom, scaled_px
 
 MIN_HEIGHT = 240  # px at 100%: below it two rows of heads lose their labels
 
@@ -41,14 +41,13 @@ class HeatmapCanvas(FigureCanvasQTAgg):
         self._resize_timer.timeout.connect(self._redo_after_resize)
         # Zoom: the labels take the window's font scale, and the maps are drawn again. Below
         # a height that grows with the zoom the page scrolls rather than squash the maps.
+        on_zoom(self, self._fit_zoom)
+
+    def _fit_zoom(self) -> None:
         self.heatmaps.font_scale = font_scale()
         self.setMinimumHeight(scaled_px(MIN_HEIGHT))
-        font_scale_notifier().changed.connect(self._follow_zoom)
-
-    def _follow_zoom(self, scale: float) -> None:
-        self.heatmaps.font_scale = scale
-        self.setMinimumHeight(scaled_px(MIN_HEIGHT))
-        self._redo_after_resize()
+        if self._last is not None:
+            self._redo_after_resize()
 
     def show_maps(
         self,

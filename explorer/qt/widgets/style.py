@@ -35,6 +35,7 @@ __all__ = [
     "ZOOM_STEPS",
     "apply_zoom",
     "zoom_step",
+    "on_zoom",
     "follow_zoom",
     "follow_zoom_rows",
 ]
@@ -121,13 +122,19 @@ def font_scale() -> float:
     return _scale
 
 
-def set_font_scale(scale: float) -> float:
-    """Set the font scale, kept within MIN_FONT_SCALE..MAX_FONT_SCALE so repeated zooming
-    stops at the ends; returns the scale applied. Emits changed only when it changed."""
-    global _scale
+def _clamped(scale: float) -> float:
+    """A font scale within MIN_FONT_SCALE..MAX_FONT_SCALE (repeated zooming stops at the ends);
+    anything but a positive number is refused."""
     if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
         raise ValueError(f"the font scale must be a positive number, not {scale!r}")
-    applied = min(MAX_FONT_SCALE, max(MIN_FONT_SCALE, float(scale)))
+    return min(MAX_FONT_SCALE, max(MIN_FONT_SCALE, float(scale)))
+
+
+def set_font_scale(scale: float) -> float:
+    """Set the font scale (_clamped); returns the scale applied. Emits changed only when it
+    changed."""
+    global _scale
+    applied = _clamped(scale)
     if applied != _scale:
         _scale = applied
         font_scale_notifier().changed.emit(applied)
@@ -168,13 +175,10 @@ def zoom_step(scale: float, step: int) -> float:
 
 def apply_zoom(scale: float) -> float:
     """Set the font scale and the application's font with it: every widget that takes its font
-    from the application follows at once; those with a font of their own use follow_zoom."""
-    base = base_point_size()
-    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
-        raise ValueError(f"the zoom must be a positive number, not {scale!r}")
-    applied = min(MAX_FONT_SCALE, max(MIN_FONT_SCALE, float(scale)))
+    from the application follows at once; what sizes itself otherwise uses on_zoom."""
+    applied = _clamped(scale)
     font = QApplication.font()
-    font.setPointSizeF(base * applied)
+    font.setPointSizeF(base_point_size() * applied)
     QApplication.setFont(font)
     # A widget with a style sheet of its own keeps the font it was polished with: polishing it
     # again (its sheet set anew) lets it take the new size too.
@@ -187,8 +191,8 @@ def apply_zoom(scale: float) -> float:
 
 
 class _ZoomFollower(QObject):
-    """Runs `fit` now and after every zoom. A child of the widget it fits: deleted with it,
-    so its connection goes with it."""
+    """Runs `fit` now and after every zoom (on_zoom). A child of the widget it fits: deleted
+    with it, so its connection goes with it."""
 
     def __init__(self, widget: QWidget, fit: Callable[[], None]) -> None:
         super().__init__(widget)
@@ -200,6 +204,12 @@ class _ZoomFollower(QObject):
         self.fit()
 
 
+def on_zoom(widget: QWidget, fit: Callable[[], None]) -> None:
+    """Size `widget` (or what it draws) by `fit` now and again after every zoom, for as long
+    as the widget lives. The one way the views follow the zoom."""
+    _ZoomFollower(widget, fit)
+
+
 def follow_zoom(widget: QWidget, factor: float = 1.0) -> None:
     """Give `widget` a font `factor` times the application's, now and after every zoom."""
 
@@ -208,7 +218,7 @@ def follow_zoom(widget: QWidget, factor: float = 1.0) -> None:
         font.setPointSizeF(base_point_size() * factor * font_scale())
         widget.setFont(font)
 
-    _ZoomFollower(widget, fit)
+    on_zoom(widget, fit)
 
 
 def follow_zoom_rows(table: Any, padding: int) -> None:
@@ -221,4 +231,4 @@ def follow_zoom_rows(table: Any, padding: int) -> None:
         font = table.font() if own else QApplication.font(table)
         table.verticalHeader().setDefaultSectionSize(QFontMetrics(font).height() + padding)
 
-    _ZoomFollower(table, fit)
+    on_zoom(table, fit)

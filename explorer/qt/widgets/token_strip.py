@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFontMetrics
 from PySide6.QtWidgets import QApplication, QListView, QListWidget, QListWidgetItem, QWidget
 
-from explorer.qt.widgets.style import PALETTE, font_scale_notifier, scaled_px
+from explorer.qt.widgets.style import PALETTE, on_zoom, scaled_px
 
 SPECIAL_COLOR = QColor(PALETTE.special_token)
 MASK_COLOR = QColor(PALETTE.mask_bg)
@@ -34,11 +34,10 @@ class TokenStrip(QListWidget):
         self.setSpacing(3)
         self.setUniformItemSizes(False)
         self.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.setMaximumHeight(scaled_px(MAX_HEIGHT))
         self.itemClicked.connect(self._on_clicked)
         self._tokenization: Any = None
         self._mask_token = ""
-        font_scale_notifier().changed.connect(self._follow_zoom)
+        on_zoom(self, self._fit_zoom)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """One row of tokens (more rows scroll): a list's own minimum is about three rows, which
@@ -50,8 +49,8 @@ class TokenStrip(QListWidget):
         """A chip's height: ROW_HEIGHT at 100%, more with a zoomed font (measured, even hidden)."""
         return max(ROW_HEIGHT, QFontMetrics(QApplication.font(self)).height() + 10)
 
-    def _follow_zoom(self, _scale: float) -> None:
-        """Chips sized for the new font, or a zoomed text is cut to "[M…"."""
+    def _fit_zoom(self) -> None:
+        """Chips sized for the font, or a zoomed text is cut to "[M…"."""
         self.setMaximumHeight(scaled_px(MAX_HEIGHT))
         self.set_tokenization(self._tokenization, self._mask_token)
         self.updateGeometry()

@@ -33,7 +33,7 @@ from explorer.qt.widgets.param_form import ParamForm
 from explorer.qt.widgets.job_bar import JobBar
 from explorer.qt.widgets.job_tab import JobTab
 from explorer.qt.widgets.style import error_label_style
-from explorer.qt.widgets.style import font_scale, font_scale_notifier
+from explorer.qt.widgets.style import font_scale, on_zoom
 
 JOB_LABEL = "Fine-tuning"
 STOPPING_LOSES = "Stopping it saves nothing."
@@ -122,8 +122,7 @@ class FinetuneTab(JobTab):
         self.canvas = FigureCanvasQTAgg(Figure(figsize=(5, 2.4), dpi=100))
         self.canvas.setObjectName("lossCurve")
         self.curve = LossCurve(self.canvas.figure)
-        self.curve.set_font_scale(font_scale())
-        font_scale_notifier().changed.connect(self._follow_zoom)  # (a method: disconnected with the tab)
+        on_zoom(self.canvas, self._fit_zoom)
         # An empty chart showed axes from -0.04 to 0.04: until there is a loss, a line says
         # where it will be instead.
         self.curve_note = QLabel("The training loss is drawn here, step by step, once training starts.")
@@ -157,8 +156,8 @@ class FinetuneTab(JobTab):
         self.use.clicked.connect(lambda: self.useModel.emit(self.result.out) if self.result else None)
         self.compare.clicked.connect(lambda: self.compareRequested.emit(self.result.out) if self.result else None)
 
-    def _follow_zoom(self, scale: float) -> None:
-        self.curve.set_font_scale(scale)
+    def _fit_zoom(self) -> None:
+        self.curve.set_font_scale(font_scale())
         self.canvas.draw_idle()
 
     def _with_browse(self, edit: QLineEdit, browse: Any) -> QHBoxLayout:

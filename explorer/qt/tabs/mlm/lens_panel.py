@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.plots.layer_lens import LensChart
-from explorer.qt.widgets.style import PALETTE, follow_zoom, follow_zoom_rows, font_scale, font_scale_notifier
+from explorer.qt.widgets.style import PALETTE, follow_zoom, follow_zoom_rows, font_scale, on_zoom
 
 FINAL_BG = QColor(PALETTE.final_bg)
 TRUE_BG = QColor(PALETTE.right_bg)
@@ -43,8 +43,7 @@ class LensPanel(QWidget):
         self.canvas.setMinimumHeight(180)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.chart = LensChart(self.canvas.figure)
-        self.chart.font_scale = font_scale()
-        font_scale_notifier().changed.connect(self._follow_zoom)
+        on_zoom(self.canvas, self._fit_zoom)
         self.table = QTableWidget(0, 0, self)
         self.table.setObjectName("mlmLensTable")
         self.table.setAccessibleName("Top 5 per layer")
@@ -63,8 +62,8 @@ class LensPanel(QWidget):
             "Click a token of the passage (or a row of the table) to see what the model predicts there, layer by layer."
         )
 
-    def _follow_zoom(self, scale: float) -> None:
-        self.chart.font_scale = scale
+    def _fit_zoom(self) -> None:
+        self.chart.font_scale = font_scale()
         if self.result is not None:
             self.chart.show(self.result)
         self.canvas.draw_idle()

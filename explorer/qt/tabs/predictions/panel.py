@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
 from explorer.core.colours import PALETTE
-from explorer.qt.widgets.style import error_label_style, font_scale_notifier, plain_label_style, scaled_px
+from explorer.qt.widgets.style import error_label_style, on_zoom, plain_label_style, scaled_px
 
 BAR_SCALE = 1000
 BUTTON_STYLE = "text-align: left; padding: 2px 6px;"
@@ -142,10 +142,10 @@ class FillMaskPanel(QScrollArea):
         self.cards: list[MaskCard] = []
         self.result: Any = None
         self.bar_colour = ""  # the platform's own bars (set_bar_colour)
-        font_scale_notifier().changed.connect(self._fit_zoom)
+        on_zoom(self, self._fit_zoom)
         self.show_message("Type a sentence with a mask to see the model's guesses.")
 
-    def _fit_zoom(self, _scale: float) -> None:
+    def _fit_zoom(self) -> None:
         for card in self.cards:
             card.fit_zoom()
 
