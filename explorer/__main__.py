@@ -1,10 +1,10 @@
 import os
 import sys
 
-from explorer.cli import main
+from explorer.cli import main, torn_down_by_exit
 
 code = main()
-if os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1"):
+if torn_down_by_exit():
     # A process of a torchrun launch has left its process group (explorer.cli): end it here,
     # without the interpreter's teardown, where gloo's native threads can abort a process that
     # has done its work (seen once as SIGABRT after a successful two-process LAMA run).

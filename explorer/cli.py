@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def torn_down_by_exit() -> bool:
+    """This process was one of a torchrun launch's (python -m explorer then ends it with
+    os._exit). A launch whose variables are not valid never started its processes' work."""
+    try:
+        return launch_from().distributed
+    except ExplorerError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -67,16 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     except ExplorerError as exc:
         print(f"bert-explorer: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    if launch.distributed and args.command not in DISTRIBUTED_COMMANDS:
-        if not launch.main:
-            time.sleep(RANK_0_FIRST_S)  # rank 0 says it (see say() below); torchrun ends this one
-        print(f"bert-explorer: error: only {' and '.join(DISTRIBUTED_COMMANDS)} split their work across "
-              f"torchrun's processes; run '{args.command}' without torchrun.", file=sys.stderr)
-        return EXIT_USAGE
     streams = sys.stdout, sys.stderr
-    errors = sys.stderr
-    if not launch.main:  # rank 0 speaks for the launch; the others only say how they failed
-        sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    errors = streams[1]  # kept through the silencing below: a rank's own failure is said here
 
     def say(line: str) -> None:
         if launch.main:
@@ -89,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
             # failure is this rank's alone (a file missing on this machine), and it says it.
             time.sleep(RANK_0_FIRST_S)
         print(f"rank {launch.rank}: {line}", file=errors)
+
+    if launch.distributed and args.command not in DISTRIBUTED_COMMANDS:
+        say(f"bert-explorer: error: only {' and '.join(DISTRIBUTED_COMMANDS)} split their work across "
+            f"torchrun's processes; run '{args.command}' without torchrun.")
+        return EXIT_USAGE
+    if not launch.main:  # rank 0 speaks for the launch; the others only say how they failed
+        sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
 
     logging.basicConfig(
         level=os.environ.get("BERT_EXPLORER_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -40,18 +40,17 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
     session = window.remembered.session()  # {} on a first start, after a reset, or from a bad file
     window.restore(session)
     controller.start()
+    # Opened without a model named, the app must still open on a working one: the demo
+    # model if the default (or the last session's) cannot be had. A model named on purpose
+    # is never swapped.
+    fallback = model is None
     if model is None and session.get("model"):
-        # The last session's model, falling back like the default does (and saying so). Its
-        # device and precision only where every machine has them: a GPU remembered from
-        # another machine would leave this one with no model at all.
-        model, fallback = session["model"], True
+        # The last session's model. Its device and precision only where every machine has
+        # them: a GPU remembered from another machine would leave this one with no model.
+        model = session["model"]
         device = session.get("device", AUTO) if session.get("device") in (AUTO, "cpu") else AUTO
         dtype = session.get("dtype", AUTO) if session.get("dtype") in (AUTO, "float32") else AUTO
-        window.load_model(model, device, dtype, fallback=fallback)
-        return window
-    # Opened without a model named, the app must still open on a working one: the demo
-    # model if the default cannot be had. A model named on purpose is never swapped.
-    window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=model is None)
+    window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=fallback)
     return window
 
 

@@ -47,6 +47,7 @@ from explorer.qt.widgets.token_strip import TokenStrip
 
 START_TEXT = "Nice to [MASK] you."
 MAX_TOP_K = 50
+DEFAULT_TOP_K = 10
 READY = "ready"
 
 
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
         self.top_k.setAccessibleName("Guesses per mask")
         self.top_k.setToolTip(f"Guesses per mask: 1 to {MAX_TOP_K}")
         self.top_k.setRange(1, MAX_TOP_K)
-        self.top_k.setValue(10)
+        self.top_k.setValue(DEFAULT_TOP_K)
         self.top_k.setPrefix("top ")
         self.top_k.setKeyboardTracking(False)  # typing 25 asks once for 25, not for 2 first
         self.tokens = TokenStrip(self)
@@ -412,7 +413,7 @@ class MainWindow(QMainWindow):
         self.presentation.leave()
         self.remembered.clear()
         apply_zoom(1.0)
-        self.top_k.setValue(10)
+        self.top_k.setValue(DEFAULT_TOP_K)
         self.attention.mode.setCurrentIndex(0)
         self.attention.layer.setValue(0)
         self.tokens.show()
