@@ -343,7 +343,7 @@ def finetune(
                     loss = _distributed_micro_step(ddp, next(batches), world, p, device, scaler, amp_dtype, on_gpu,
                                                    last=micro == p.grad_accum - 1)
                 step_loss += float(loss.detach())
-            if world is not None and stop is not None:
+            if stop is not None:  # (there is one exactly when there is a world)
                 step_loss = world.sum(step_loss)[0]  # the global mean: each rank held its rows' share
                 if world.any(stop.asked):
                     raise KeyboardInterrupt  # on every rank at the same step: nothing saved, none left waiting

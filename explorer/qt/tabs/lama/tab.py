@@ -61,6 +61,11 @@ def is_sample(path: str) -> bool:
     return Path(path).resolve() == LAMA_SAMPLE.resolve()
 
 
+
+def _evaluated(results: list[FactResult | None], only: Collection[int] | None) -> list[int]:
+    """The facts with a result (of those `only`, if given), by index."""
+    return [i for i, r in enumerate(results) if r is not None and (only is None or i in only)]
+
 class LamaTab(JobTab):
     """Emits showInAttention(sentence) for the selected fact, openInEditor(sentence) on request."""
 
@@ -512,7 +517,7 @@ class LamaTab(JobTab):
         if self.data is None:
             return None
         results = self._current_results()
-        done = [i for i, r in enumerate(results) if r is not None and (only is None or i in only)]
+        done = _evaluated(results, only)
         if not done:
             return None
         facts = [self.data.facts[i] for i in done]
@@ -524,7 +529,7 @@ class LamaTab(JobTab):
         if self.data is None or not self._compare_name:
             return None
         results = self._current_compare_results()
-        done = [i for i, r in enumerate(results) if r is not None and (only is None or i in only)]
+        done = _evaluated(results, only)
         if not done:
             return None
         return lama_data.summarise(self._compare_name, self.protocol.currentData(),
