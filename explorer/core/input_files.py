@@ -118,3 +118,29 @@ def read_sample(path: Path) -> bytes:
     """The first SAMPLE_BYTES of a regular file (checked with path_problem first)."""
     with open(path, "rb") as handle:
         return handle.read(SAMPLE_BYTES)
+
+
+MAX_LINES_BYTES = 10_000_000  # a file of sentences to score: far more than anyone scores at once
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """The non-blank lines of a small UTF-8 text file, stripped; InvalidParameterError that says
+    why not (not a regular file, too large, not text, unreadable)."""
+    from explorer.core.errors import InvalidParameterError
+
+    problem = path_problem(path)
+    try:
+        if problem is None and os.stat(path).st_size > MAX_LINES_BYTES:
+            problem = f"is larger than {MAX_LINES_BYTES // 1_000_000} MB"
+        if problem is None:
+            problem = not_text_reason(read_sample(path))
+            problem = problem and f"is {problem}"
+        if problem is None:
+            lines = Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+            problem = not_text_share_reason(lines)
+            problem = problem and f"is {problem}"
+            if problem is None:
+                return [line.strip() for line in lines if line.strip()]
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+    raise InvalidParameterError(f"'{path}' {problem}.")

@@ -1,0 +1,217 @@
+"""Joint filling of several masks: a beam search scored by pseudo-log-likelihood.
+
+Filling each mask with its own best guess (what the fill-mask pipeline does) ignores that the
+masks see each other only as [MASK]: for "The [MASK] [MASK] is in Paris." the best of each is
+often nonsense together. Here the masks are filled one at a time, the model re-run with each
+choice in place, most confident mask first (X-FACTR's order, Jiang et al. 2020) or left to
+right; the complete fillings of the last step (every one, not just a beam's worth) and the
+independent filling are then scored by their PLL over the masked positions (explorer.core.joint)
+and ranked. So the best joint filling never scores below the independent one, and a beam as
+wide as the candidates finds the exhaustive optimum of two masks.
+
+"How many tokens?": a single mask may stand for a word of several pieces ("Canberra" is
+"can ##berra"); with max_pieces N it is expanded to 1..N masks, each length searched the same
+way, and all candidates ranked by their mean log-probability per piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from explorer.core.joint import MAX_JOINT_MASKS, Filling, JointParams, JointResult, write_words
+from explorer.engine.fill_mask import preprocess
+from explorer.engine.models import MaskedLM
+from explorer.engine.tokens import Encoded
+
+TOKENS_PER_FORWARD = 8192  # rows x length of one batched forward: bounded memory on a laptop
+
+
+def log_probs_at(lm: MaskedLM, rows: Sequence[Sequence[int]], cols: Sequence[int]) -> torch.Tensor:
+    """log p over the vocabulary at rows[i][cols[i]], for same-length rows: [len(rows), vocab],
+    float32 on the CPU, in as few forwards as TOKENS_PER_FORWARD allows."""
+    if not rows:
+        return torch.empty((0, 0))
+    length = len(rows[0])
+    per_forward = max(1, TOKENS_PER_FORWARD // max(1, length))
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(rows), per_forward):
+            chunk = rows[start : start + per_forward]
+            ids = torch.tensor(chunk, dtype=torch.long, device=lm.device)
+            logits = lm.mlm_logits(
+                ids,
+                torch.ones_like(ids),
+                torch.arange(len(chunk), device=lm.device),
+                torch.tensor(cols[start : start + per_forward], device=lm.device),
+            )
+            out.append(logits.float().log_softmax(dim=-1).cpu())
+    return torch.cat(out)
+
+
+def pll_parts(lm: MaskedLM, ids: Sequence[int], positions: Sequence[int], fillings: Sequence[Sequence[int]]) -> list[tuple[float, ...]]:
+    """For each filling (a token per position), log p of each token with only its position
+    masked and the other positions filled: the parts of the filling's PLL.
+
+    A row is the text with one position masked; fillings that agree everywhere but there share
+    it (the last step's expansions of one state do), so each distinct row runs once."""
+    row_of: dict[tuple[int, ...], int] = {}
+    rows: list[list[int]] = []
+    cols: list[int] = []
+    wanted: list[list[tuple[int, int]]] = []  # per filling: (row index, token) per position
+    for filling in fillings:
+        filled = list(ids)
+        for p, t in zip(positions, filling):
+            filled[p] = t
+        mine = []
+        for p, t in zip(positions, filling):
+            row = filled.copy()
+            row[p] = lm.mask_token_id
+            key = (p, *row)
+            if key not in row_of:
+                row_of[key] = len(rows)
+                rows.append(row)
+                cols.append(p)
+            mine.append((row_of[key], t))
+        wanted.append(mine)
+    logp = log_probs_at(lm, rows, cols)
+    return [tuple(float(logp[r, t]) for r, t in mine) for mine in wanted]
+
+
+def choosable(lm: MaskedLM, allowed: Sequence[int] | None = None) -> torch.Tensor:
+    """The tokens a mask may be filled with: never a special token ([SEP], [MASK], [PAD]...),
+    and only `allowed` ones when given. A bool vector over the vocabulary."""
+    size = int(lm.model.config.vocab_size)
+    ok = torch.ones(size, dtype=torch.bool) if allowed is None else torch.zeros(size, dtype=torch.bool)
+    if allowed is not None:
+        ok[[i for i in allowed if 0 <= i < size]] = True
+    ok[[i for i in lm.special_ids if 0 <= i < size]] = False
+    return ok
+
+
+@dataclass
+class _State:
+    filled: dict[int, int]  # position -> token
+    score: float  # sum of the log p of each choice when it was made (guides the search only)
+
+
+def search(
+    lm: MaskedLM,
+    ids: Sequence[int],
+    positions: Sequence[int],
+    beam: int,
+    order: str,
+    ok: torch.Tensor,
+) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
+    """(the complete fillings the beam search reaches, the independent per-mask argmax filling);
+    a filling is a token per position, in the order of `positions`."""
+    states = [_State({}, 0.0)]
+    independent: tuple[int, ...] = ()
+    forbidden = ~ok
+    for step in range(len(positions)):
+        rows, cols, owners = [], [], []
+        for s, state in enumerate(states):
+            row = list(ids)
+            for p, t in state.filled.items():
+                row[p] = t
+            for p in positions:
+                if p not in state.filled:
+                    rows.append(row)
+                    cols.append(p)
+                    owners.append((s, p))
+        logp = log_probs_at(lm, rows, cols).masked_fill(forbidden, float("-inf"))
+        if step == 0:
+            independent = tuple(int(i) for i in logp.argmax(dim=-1).tolist())
+        best = logp.max(dim=-1).values
+        chosen: dict[int, int] = {}  # state -> the row of the position it fills now
+        for r, (s, p) in enumerate(owners):
+            if s not in chosen or (order == "confidence" and best[r] > best[chosen[s]]):
+                chosen[s] = r  # left to right: the first unfilled position (positions are sorted)
+        last = step == len(positions) - 1
+        width = min(beam, int(ok.sum()))
+        expanded: dict[frozenset[tuple[int, int]], _State] = {}
+        for s, r in chosen.items():
+            p = owners[r][1]
+            values, tokens = logp[r].topk(width)
+            for value, token in zip(values.tolist(), tokens.tolist()):
+                filled = {**states[s].filled, p: int(token)}
+                key = frozenset(filled.items())
+                score = states[s].score + value
+                if key not in expanded or score > expanded[key].score:
+                    expanded[key] = _State(filled, score)
+        ranked = sorted(expanded.values(), key=lambda st: st.score, reverse=True)
+        states = ranked if last else ranked[:beam]
+    fillings = [tuple(st.filled[p] for p in positions) for st in states]
+    return fillings, independent
+
+
+def _with_pieces(enc: Encoded, n: int, mask_id: int) -> tuple[list[int], list[int]]:
+    """The text's ids with its one mask written as n masks, and their positions."""
+    p = enc.mask_positions[0]
+    return enc.ids[:p] + [mask_id] * n + enc.ids[p + 1 :], list(range(p, p + n))
+
+
+def _filling(lm: MaskedLM, enc: Encoded, token_ids: tuple[int, ...], parts: tuple[float, ...], pieces: list[int]) -> Filling:
+    """A filling as a person reads it; pieces[k] = how many of the tokens the k-th typed mask took."""
+    tokens = tuple(lm.tokenizer.convert_ids_to_tokens(list(token_ids)))
+    words, glue, start = [], [], 0
+    for n in pieces:
+        mine = tokens[start : start + n]
+        words.append(lm.subwords.join(mine))
+        glue.append(lm.subwords.continues(mine[0]))
+        start += n
+    spans = [enc.tokenization.offsets[p] for p in enc.mask_positions]
+    text = write_words(enc.text, spans, words, glue)
+    return Filling(tokens=tokens, token_ids=token_ids, parts=parts, text=text, words=tuple(words))
+
+
+def joint_fill(
+    lm: MaskedLM,
+    text: str,
+    params: JointParams = JointParams(),
+    *,
+    allowed: Sequence[int] | None = None,
+) -> JointResult:
+    """The `params.results` best joint fillings of the masks in `text`, best first, and the
+    independent filling; with max_pieces > 1 (a text with one mask) words of 1..max_pieces
+    pieces, ranked by their mean log-probability per piece. `allowed` restricts the tokens."""
+    beam, order, max_pieces = params.check().beam, params.order, params.max_pieces
+    enc, warnings = preprocess(lm, text)
+    masks = len(enc.mask_positions)
+
+    def result(fillings: Sequence[Filling] = (), independent: Filling | None = None, pieces: int = 1) -> JointResult:
+        return JointResult(lm.name, text, order, beam, tuple(fillings), independent, pieces, tuple(warnings), lm.subwords)
+
+    if masks == 0:
+        return result()
+    if masks > MAX_JOINT_MASKS:
+        warnings.append(f"Joint filling takes at most {MAX_JOINT_MASKS} masks; this text has {masks}.")
+        return result()
+    if max_pieces > 1 and masks > 1:
+        warnings.append("How many tokens? takes a text with one mask: each mask here is one token.")
+        max_pieces = 1
+    ok = choosable(lm, allowed)
+    scored: list[Filling] = []
+    independent: Filling | None = None
+    for n in range(1, max_pieces + 1):
+        if max_pieces > 1:
+            if len(enc.ids) - 1 + n > lm.max_length:
+                warnings.append(f"A word of {n} or more pieces does not fit in {lm.max_length} tokens.")
+                break
+            ids, positions = _with_pieces(enc, n, lm.mask_token_id)
+            pieces = [n]
+        else:
+            ids, positions = enc.ids, enc.mask_positions
+            pieces = [1] * masks
+        fillings, argmax = search(lm, ids, positions, beam, order, ok)
+        candidates = list(dict.fromkeys([*fillings, argmax]))
+        for filling, parts in zip(candidates, pll_parts(lm, ids, positions, candidates)):
+            made = _filling(lm, enc, filling, parts, pieces)
+            scored.append(made)
+            if n == 1 and filling == argmax:
+                independent = made
+    key = (lambda f: f.per_piece) if max_pieces > 1 else (lambda f: f.score)
+    scored.sort(key=key, reverse=True)
+    return result(scored[: params.results], independent, max_pieces)
