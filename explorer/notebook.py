@@ -5,6 +5,8 @@
     ex.fill_mask("Paris is the [MASK] of France.")        # FillMaskResult, a table in Jupyter
     ex.attention("The cat sat.").plot(layer=1)             # a matplotlib Figure
     ex.compare("bert-base-uncased", "Paris is the [MASK] of France.")   # CompareResult
+    ex.joint_fill("The [MASK] [MASK] is in Paris.", beam=5)   # JointResult: the masks filled together
+    ex.score("The keys are here.", "The keys is here.")       # ScoreResult: each sentence's PLL
 
 The results are the CLI's own types (their `to_json()` is its JSON) and show inline in
 Jupyter through `_repr_html_` / `_repr_png_`. torch loads when the first model does.
@@ -17,6 +19,7 @@ from typing import Any
 
 from explorer import DEFAULT_MODEL
 from explorer.core.compare import CompareResult
+from explorer.core.joint import JointParams, JointResult, ScoreResult
 from explorer.core.results import AttentionResult, FillMaskResult, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,19 @@ class Explorer:
         from explorer.engine.attention import attention
 
         return attention(self._lm, text)
+
+    def joint_fill(self, text: str, **params: Any) -> JointResult:
+        """The masks of `text` filled together, best first, beside each mask's own best guess
+        (as `fill-mask --joint`); params as JointParams: beam, results, order, max_pieces."""
+        from explorer.engine.joint import joint_fill
+
+        return joint_fill(self._lm, text, JointParams(**params))
+
+    def score(self, *sentences: str) -> ScoreResult:
+        """Each sentence's per-token log-probability and PLL (as `bert-explorer score`)."""
+        from explorer.engine.scoring import score_sentences
+
+        return score_sentences(self._lm, list(sentences))
 
     def compare(self, other: str | Explorer, text: str, top_k: int = DEFAULT_TOP_K) -> CompareResult:
         """This model (A) and `other` (B: a name, loaded with this one's device and dtype and

@@ -8,7 +8,16 @@ EXPLANATIONS: dict[str, str] = {
         "The model reads the whole sentence at once and, at each [MASK], gives a probability to "
         "every word piece it knows. The list shows its top guesses; the bar is the probability. "
         "Each mask is guessed on its own, as BERT was trained to: the best guess for two masks "
-        "together may be another pair. Click a guess to write it into the sentence."
+        "together may be another pair: the Together box below fills them jointly, each choice read "
+        "back before the next, and scores each filling by its pseudo-log-likelihood (higher, closer to 0, "
+        "is better). How many tokens? lets one mask stand for a word of several pieces. Click a guess "
+        "or a filling to write it into the sentence."
+    ),
+    "Score": (
+        "How likely does the model find a whole sentence? It hides each token in turn and reads how "
+        "probable the hidden token was; the sum of those log-probabilities is the sentence's score "
+        "(pseudo-log-likelihood, Salazar et al. 2020). Tall bars mark the tokens that surprised it. "
+        "Of a minimal pair (The keys ... are / is here.) the higher score is the sentence the model prefers."
     ),
     "Attention": (
         "Each small square is one attention head of the chosen layer. Rows are the token "

@@ -17,6 +17,7 @@ from pathlib import Path
 from explorer.core.errors import ModelNotLoadedError
 from explorer.core.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.core.generation_params import GenerationParams, GenerationResult, GenerationStep
+from explorer.core.joint import JointParams, JointResult, ScoreResult
 from explorer.core.lama_data import Fact, LamaReport, LamaSet, read_steps
 from explorer.core.mlm_results import LayerLensResult, MaskDemoResult
 from explorer.core.results import AttentionResult, FillMaskResult, JobStep, LoadProgress, ModelInfo, Tokenization
@@ -43,6 +44,16 @@ class ModelOps:
 
     def fill_mask(self, text: str, top_k: int = DEFAULT_TOP_K) -> FillMaskResult:
         return fill_mask.fill_mask(self.lm, text, top_k)
+
+    def joint_fill(self, text: str, params: JointParams) -> JointResult:
+        from explorer.engine.joint import joint_fill
+
+        return joint_fill(self.lm, text, params)
+
+    def score(self, sentences: Sequence[str]) -> ScoreResult:
+        from explorer.engine.scoring import score_sentences
+
+        return score_sentences(self.lm, sentences)
 
     def tokenize(self, text: str) -> Tokenization:
         return tokens.tokenize(self.lm, text)

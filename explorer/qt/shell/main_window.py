@@ -29,6 +29,7 @@ from explorer.qt.widgets.page_tabs import PageTabs
 from explorer.qt.shell.banners import DemoBanner, ErrorBanner
 from explorer.qt.shell.controller import ExplorerController
 from explorer.qt.tabs.predictions.tab import PredictionsTab
+from explorer.qt.tabs.score.tab import ScoreTab
 from explorer.qt.tabs.finetune.tab import FinetuneTab
 from explorer.qt.tabs.generate.tab import GenerationTab
 from explorer.qt.shell.inference import CAUSE_MODEL, CAUSE_SETTINGS
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         self.tabs = PageTabs(self)
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(self.predictions, "Predictions")
+        self.score = ScoreTab(main, controller.compare, self)
+        self.tabs.addTab(self.score, "Score")
         self.attention_tab = AttentionTab(main, controller.compare, self)
         self.attention = self.attention_tab.main  # the main model's attention
         self.tabs.addTab(self.attention_tab, "Attention")
@@ -201,6 +204,7 @@ class MainWindow(QMainWindow):
         for key in keys("insert_mask"):
             QShortcut(QKeySequence(key), self, activated=self.editor.insert_mask)
         self.predictions.candidateChosen.connect(self._write_candidate)
+        self.predictions.fillingChosen.connect(self._write_filling)
         self.predictions.answered.connect(self._on_fill_mask)
         self.tokens.tokenClicked.connect(self._mask_token)
         c.devicesFound.connect(self.model_bar.set_devices)
@@ -310,6 +314,12 @@ class MainWindow(QMainWindow):
             return
         mask = result.masks[ordinal]
         self.editor.replace_span(mask.char_start, mask.char_end, candidate.text, glue_left=candidate.continues_word)
+
+    def _write_filling(self, result: Any, filling: Any) -> None:
+        """A joint filling written over the sentence it was found for (one undoable edit)."""
+        text = self.editor.toPlainText()
+        if result.text == text:
+            self.editor.replace_span(0, len(text), filling.text)
 
     def _mask_token(self, index: int) -> None:
         result = self._current_result()

@@ -28,6 +28,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("layer_up", ("PgUp",), "The layer before", "Attention"),
     Shortcut("layer_down", ("PgDown",), "The next layer", "Attention"),
     Shortcut("find", ("Ctrl+F",), "Search the facts", "LAMA"),
+    Shortcut("score", ("Ctrl+Return",), "Score the sentences", "Score"),
 )
 BY_NAME = {s.name: s for s in SHORTCUTS}
 

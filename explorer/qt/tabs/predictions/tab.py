@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.compare import agreement, mask_count_warning, word
+from explorer.qt.tabs.predictions.joint import JointPanel
 from explorer.qt.tabs.predictions.panel import FillMaskPanel
 from explorer.qt.widgets.style import SIDES, side_title_style
 
@@ -55,9 +56,11 @@ def agreement_text(a: Any, b: Any) -> str:
 
 
 class PredictionsTab(QWidget):
-    """Emits candidateChosen(mask ordinal, candidate) and answered(result) for the main model."""
+    """Emits candidateChosen(mask ordinal, candidate) and answered(result) for the main model,
+    fillingChosen(joint result, filling) for a joint filling of either side."""
 
     candidateChosen = Signal(int, object)
+    fillingChosen = Signal(object, object)
     answered = Signal(object)
 
     def __init__(self, main_slot: Any, compare_slot: Any = None, parent: QWidget | None = None) -> None:
@@ -65,6 +68,9 @@ class PredictionsTab(QWidget):
         self.setObjectName("predictionsTab")
         self.main = SlotPredictions(main_slot, self)
         self.other = SlotPredictions(compare_slot, self, name="compareFillMaskPanel") if compare_slot else None
+        # Each side's masks filled together, asked once that side's per-mask guesses are in.
+        self.joint = JointPanel(main_slot, self)
+        self.other_joint = JointPanel(compare_slot, self, name="compareJointFillPanel", leader=self.joint) if compare_slot else None
         self._text, self._k = "", 10
         self.agreement = QLabel("", self)
         self.agreement.setObjectName("compareAgreement")
@@ -73,14 +79,18 @@ class PredictionsTab(QWidget):
         self.agreement.setToolTip("Guesses both models have in their top-k are in bold with a green edge.")
         self.boxes: list[QGroupBox] = []
         sides = QHBoxLayout()
-        for panel in (self.main, self.other):
+        for panel, joint in ((self.main, self.joint), (self.other, self.other_joint)):
             if panel is None:
                 continue
             box = QGroupBox("", self)
             box.setFlat(True)
             inner = QVBoxLayout(box)
             inner.setContentsMargins(0, 0, 0, 0)
-            inner.addWidget(panel)
+            inner.addWidget(panel, 1)
+            inner.addWidget(joint)
+            panel.answered.connect(lambda result, joint=joint: joint.ask(result.text, len(result.masks)))
+            joint.settingsChanged.connect(lambda panel=panel, joint=joint: self._ask_joint(panel, joint))
+            joint.fillingChosen.connect(self.fillingChosen)
             sides.addWidget(box, 1)
             self.boxes.append(box)
         layout = QVBoxLayout(self)
@@ -98,6 +108,11 @@ class PredictionsTab(QWidget):
             compare_slot.closed.connect(self._show_sides)
             main_slot.loaded.connect(lambda _info: self._show_sides())
         self._show_sides()
+
+    def _ask_joint(self, panel: SlotPredictions, joint: JointPanel) -> None:
+        """The joint settings changed: search again for the text the side last answered."""
+        if panel.result is not None:
+            joint.ask(panel.result.text, len(panel.result.masks))
 
     @property
     def comparing(self) -> bool:
@@ -120,6 +135,7 @@ class PredictionsTab(QWidget):
             self.boxes[1].setVisible(comparing)
             if not comparing:
                 self.other.clear("")
+                self.other_joint.clear("")
         for box, panel, (side, colour) in zip(self.boxes, (self.main, self.other), SIDES):
             info = panel.slot.info if panel is not None else None
             named = comparing and info is not None
