@@ -2,7 +2,8 @@
 
 It opens the window the way `bert-explorer` does with no network (so the demo model loads and
 its yellow banner shows), drives every tab through its widgets, waits for the results and
-saves one 1400x900 PNG per tab: predictions, attention, mlm_lab, generation, finetune, lama.
+saves one 1400x900 PNG per view: predictions, joint, score, presentation, attention, mlm_lab,
+generation, finetune, lama.
 
 It needs a real X server; on a machine without a display, use Xvfb:
 
@@ -89,6 +90,8 @@ LAMA_TIMEOUT_S = 600
 FINETUNE_TIMEOUT_S = 1200
 
 PREDICTIONS_SENTENCE = "She wrote a [MASK] to her grandmother about her [MASK] in the city."
+JOINT_SENTENCE = "He was born in [MASK] [MASK] in 1950."
+SCORE_SENTENCES = "The keys to the cabinet are here.\nThe keys to the cabinet is here."
 PLAIN_SENTENCE = "The cat sat on the mat because it was tired."
 FINETUNE_SENTENCE = "The [MASK] told the patient to rest."
 GENERATION_SEED = "The weather today is"
@@ -285,6 +288,30 @@ def shoot_predictions(window: MainWindow, out_dir: Path) -> None:
         ANSWER_TIMEOUT_S,
     )
     save(window, out_dir, "predictions")
+
+
+def shoot_joint(window: MainWindow, out_dir: Path) -> None:
+    """Two masks filled together (the Together box) beside each mask's own guesses."""
+    panel = child(window, FillMaskPanel, "fillMaskPanel")
+    open_tab(window, panel)
+    type_sentence(window, JOINT_SENTENCE)
+    joint = window.predictions.joint
+    wait_until(
+        lambda: joint.result is not None and joint.result.text == JOINT_SENTENCE and joint.visible_fillings(),
+        "the joint fillings",
+        ANSWER_TIMEOUT_S,
+    )
+    save(window, out_dir, "joint")
+
+
+def shoot_score(window: MainWindow, out_dir: Path) -> None:
+    """A minimal pair scored: each sentence's PLL and its per-token surprise."""
+    tab = window.score
+    open_tab(window, tab)
+    child(window, QPlainTextEdit, "scoreSentences").setPlainText(SCORE_SENTENCES)
+    click(child(window, QAbstractButton, "scoreButton"))
+    wait_until(lambda: len(tab.shown_results()) == 1, "the sentences scored", ANSWER_TIMEOUT_S)
+    save(window, out_dir, "score")
 
 
 def shoot_presentation(window: MainWindow, out_dir: Path) -> None:
@@ -488,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     shots: list[tuple[str, Callable[[], None]]] = [
         ("start", lambda: start(window)),
         ("predictions", lambda: shoot_predictions(window, out_dir)),
+        ("joint", lambda: shoot_joint(window, out_dir)),
+        ("score", lambda: shoot_score(window, out_dir)),
         ("presentation", lambda: shoot_presentation(window, out_dir)),
         ("attention", lambda: shoot_attention(window, out_dir)),
         ("mlm_lab", lambda: shoot_mlm_lab(window, out_dir)),
