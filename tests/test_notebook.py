@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from explorer.core.errors import InvalidParameterError
 from matplotlib.figure import Figure
 
 from explorer import Explorer
@@ -38,6 +40,19 @@ def test_fill_mask_is_the_engines(ex, bert):
     assert ex.mask_token == "[MASK]" and ex.info == ex.lm.info()
     with pytest.raises(ValueError, match="top_k"):
         ex.fill_mask(TEXT, top_k=0)
+
+
+def test_joint_fill_and_score_are_the_clis_json(ex, model_dirs, capsys):
+    two = "The [MASK] sat on the [MASK]."
+    joint = ex.joint_fill(two, beam=3, results=4)
+    assert main(["fill-mask", two, "--model", str(model_dirs["bert"]), "--beam", "3", "--results", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [f.to_json() for f in joint.fillings] == data["joint"]
+    pair = ("The cat sat.", "The cats sat.")
+    assert main(["score", *pair, "--model", str(model_dirs["bert"]), "--json"]) == 0
+    assert ex.score(*pair).to_json()["sentences"] == json.loads(capsys.readouterr().out)["sentences"]
+    with pytest.raises(InvalidParameterError):
+        ex.joint_fill(two, beam=0)
 
 
 def test_compare_is_the_clis_json(ex, model_dirs, capsys):

@@ -29,23 +29,27 @@ from explorer.engine.tokens import Encoded
 TOKENS_PER_FORWARD = 8192  # rows x length of one batched forward: bounded memory on a laptop
 
 
-def log_probs_at(lm: MaskedLM, rows: Sequence[Sequence[int]], cols: Sequence[int]) -> torch.Tensor:
-    """log p over the vocabulary at rows[i][cols[i]], for same-length rows: [len(rows), vocab],
+def log_probs_at(lm: MaskedLM, rows: Sequence[Sequence[int]], cols: Sequence[int], owners: Sequence[int] | None = None) -> torch.Tensor:
+    """log p over the vocabulary at rows[owners[i]][cols[i]] for every i (owners: the row of
+    each position, default one position per row), for same-length rows: [len(cols), vocab],
     float32 on the CPU, in as few forwards as TOKENS_PER_FORWARD allows."""
-    if not rows:
+    if not cols:
         return torch.empty((0, 0))
+    owners = list(range(len(rows))) if owners is None else list(owners)
     length = len(rows[0])
     per_forward = max(1, TOKENS_PER_FORWARD // max(1, length))
     out = []
     with torch.inference_mode():
         for start in range(0, len(rows), per_forward):
             chunk = rows[start : start + per_forward]
+            mine = [i for i, r in enumerate(owners) if start <= r < start + len(chunk)]
             ids = torch.tensor(chunk, dtype=torch.long, device=lm.device)
+            # Same-length rows, nothing padded: no attention mask, so SDPA takes its unmasked path.
             logits = lm.mlm_logits(
                 ids,
-                torch.ones_like(ids),
-                torch.arange(len(chunk), device=lm.device),
-                torch.tensor(cols[start : start + per_forward], device=lm.device),
+                None,
+                torch.tensor([owners[i] - start for i in mine], device=lm.device),
+                torch.tensor([cols[i] for i in mine], device=lm.device),
             )
             out.append(logits.float().log_softmax(dim=-1).cpu())
     return torch.cat(out)
@@ -111,17 +115,18 @@ def search(
     independent: tuple[int, ...] = ()
     forbidden = ~ok
     for step in range(len(positions)):
-        rows, cols, owners = [], [], []
+        rows, cols, row_of, owners = [], [], [], []  # a state's text runs once, read at each open mask
         for s, state in enumerate(states):
             row = list(ids)
             for p, t in state.filled.items():
                 row[p] = t
+            rows.append(row)
             for p in positions:
                 if p not in state.filled:
-                    rows.append(row)
                     cols.append(p)
+                    row_of.append(s)
                     owners.append((s, p))
-        logp = log_probs_at(lm, rows, cols).masked_fill(forbidden, float("-inf"))
+        logp = log_probs_at(lm, rows, cols, row_of).masked_fill(forbidden, float("-inf"))
         if step == 0:
             independent = tuple(int(i) for i in logp.argmax(dim=-1).tolist())
         best = logp.max(dim=-1).values
