@@ -29,10 +29,17 @@ from explorer.engine.tokens import Encoded
 TOKENS_PER_FORWARD = 8192  # rows x length of one batched forward: bounded memory on a laptop
 
 
-def log_probs_at(lm: MaskedLM, rows: Sequence[Sequence[int]], cols: Sequence[int], owners: Sequence[int] | None = None) -> torch.Tensor:
+def log_probs_at(
+    lm: MaskedLM,
+    rows: Sequence[Sequence[int]],
+    cols: Sequence[int],
+    owners: Sequence[int] | None = None,
+    types: Sequence[int] | None = None,
+) -> torch.Tensor:
     """log p over the vocabulary at rows[owners[i]][cols[i]] for every i (owners: the row of
     each position, default one position per row), for same-length rows: [len(cols), vocab],
-    float32 on the CPU, in as few forwards as TOKENS_PER_FORWARD allows."""
+    float32 on the CPU, in as few forwards as TOKENS_PER_FORWARD allows. `types`: the rows'
+    segment ids (BERT's token types; the same for every row), None for the model's default."""
     if not cols:
         return torch.empty((0, 0))
     owners = list(range(len(rows))) if owners is None else list(owners)
@@ -44,18 +51,26 @@ def log_probs_at(lm: MaskedLM, rows: Sequence[Sequence[int]], cols: Sequence[int
             chunk = rows[start : start + per_forward]
             mine = [i for i, r in enumerate(owners) if start <= r < start + len(chunk)]
             ids = torch.tensor(chunk, dtype=torch.long, device=lm.device)
+            segments = None if types is None else torch.tensor([list(types)] * len(chunk), device=lm.device)
             # Same-length rows, nothing padded: no attention mask, so SDPA takes its unmasked path.
             logits = lm.mlm_logits(
                 ids,
                 None,
                 torch.tensor([owners[i] - start for i in mine], device=lm.device),
                 torch.tensor([cols[i] for i in mine], device=lm.device),
+                token_type_ids=segments,
             )
             out.append(logits.float().log_softmax(dim=-1).cpu())
     return torch.cat(out)
 
 
-def pll_parts(lm: MaskedLM, ids: Sequence[int], positions: Sequence[int], fillings: Sequence[Sequence[int]]) -> list[tuple[float, ...]]:
+def pll_parts(
+    lm: MaskedLM,
+    ids: Sequence[int],
+    positions: Sequence[int],
+    fillings: Sequence[Sequence[int]],
+    types: Sequence[int] | None = None,
+) -> list[tuple[float, ...]]:
     """For each filling (a token per position), log p of each token with only its position
     masked and the other positions filled: the parts of the filling's PLL.
 
@@ -80,7 +95,7 @@ def pll_parts(lm: MaskedLM, ids: Sequence[int], positions: Sequence[int], fillin
                 cols.append(p)
             mine.append((row_of[key], t))
         wanted.append(mine)
-    logp = log_probs_at(lm, rows, cols)
+    logp = log_probs_at(lm, rows, cols, types=types)
     return [tuple(float(logp[r, t]) for r, t in mine) for mine in wanted]
 
 
@@ -108,6 +123,7 @@ def search(
     beam: int,
     order: str,
     ok: torch.Tensor,
+    types: Sequence[int] | None = None,
 ) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
     """(the complete fillings the beam search reaches, the independent per-mask argmax filling);
     a filling is a token per position, in the order of `positions`."""
@@ -126,7 +142,7 @@ def search(
                     cols.append(p)
                     row_of.append(s)
                     owners.append((s, p))
-        logp = log_probs_at(lm, rows, cols, row_of).masked_fill(forbidden, float("-inf"))
+        logp = log_probs_at(lm, rows, cols, row_of, types).masked_fill(forbidden, float("-inf"))
         if step == 0:
             independent = tuple(int(i) for i in logp.argmax(dim=-1).tolist())
         best = logp.max(dim=-1).values
@@ -152,10 +168,55 @@ def search(
     return fillings, independent
 
 
-def _with_pieces(enc: Encoded, n: int, mask_id: int) -> tuple[list[int], list[int]]:
-    """The text's ids with its one mask written as n masks, and their positions."""
-    p = enc.mask_positions[0]
-    return enc.ids[:p] + [mask_id] * n + enc.ids[p + 1 :], list(range(p, p + n))
+Scored = tuple[tuple[int, ...], tuple[float, ...]]  # a filling (a token per position) and its PLL parts
+
+
+def scored_fillings(
+    lm: MaskedLM,
+    ids: Sequence[int],
+    positions: Sequence[int],
+    beam: int,
+    order: str,
+    ok: torch.Tensor,
+    types: Sequence[int] | None = None,
+) -> tuple[list[Scored], tuple[int, ...]]:
+    """Every filling the search reaches and the independent one, each with its PLL parts
+    (unsorted), and the independent filling."""
+    fillings, argmax = search(lm, ids, positions, beam, order, ok, types)
+    candidates = list(dict.fromkeys([*fillings, argmax]))
+    return list(zip(candidates, pll_parts(lm, ids, positions, candidates, types))), argmax
+
+
+def pieces_at(ids: Sequence[int], position: int, n: int, mask_id: int, types: Sequence[int] | None = None) -> tuple[list[int], list[int], list[int] | None]:
+    """The ids with the mask at `position` written as n masks, the n positions, and the segment ids to match."""
+    grown = list(ids[:position]) + [mask_id] * n + list(ids[position + 1 :])
+    grown_types = None if types is None else list(types[:position]) + [types[position]] * n + list(types[position + 1 :])
+    return grown, list(range(position, position + n)), grown_types
+
+
+def words_at(
+    lm: MaskedLM,
+    ids: Sequence[int],
+    position: int,
+    max_pieces: int,
+    beam: int,
+    order: str,
+    ok: torch.Tensor,
+    types: Sequence[int] | None = None,
+) -> tuple[list[Scored], tuple[int, ...]]:
+    """Candidate words of 1..max_pieces pieces for the one mask at `position`, each length
+    searched alike, best mean log-probability per piece first (what "How many tokens?" and
+    multi-token LAMA rank by), and the one-piece argmax. Lengths that do not fit are left out."""
+    out: list[Scored] = []
+    argmax: tuple[int, ...] = ()
+    for n in range(1, max_pieces + 1):
+        if len(ids) - 1 + n > lm.max_length:
+            break
+        grown, positions, grown_types = pieces_at(ids, position, n, lm.mask_token_id, types)
+        found, best = scored_fillings(lm, grown, positions, beam, order, ok, grown_types)
+        out += found
+        argmax = argmax or best
+    return sorted(out, key=lambda f: sum(f[1]) / len(f[1]), reverse=True), argmax
 
 
 def _filling(lm: MaskedLM, enc: Encoded, token_ids: tuple[int, ...], parts: tuple[float, ...], pieces: list[int]) -> Filling:
@@ -198,25 +259,13 @@ def joint_fill(
         warnings.append("How many tokens? takes a text with one mask: each mask here is one token.")
         max_pieces = 1
     ok = choosable(lm, allowed)
-    scored: list[Filling] = []
-    independent: Filling | None = None
-    for n in range(1, max_pieces + 1):
-        if max_pieces > 1:
-            if len(enc.ids) - 1 + n > lm.max_length:
-                warnings.append(f"A word of {n} or more pieces does not fit in {lm.max_length} tokens.")
-                break
-            ids, positions = _with_pieces(enc, n, lm.mask_token_id)
-            pieces = [n]
-        else:
-            ids, positions = enc.ids, enc.mask_positions
-            pieces = [1] * masks
-        fillings, argmax = search(lm, ids, positions, beam, order, ok)
-        candidates = list(dict.fromkeys([*fillings, argmax]))
-        for filling, parts in zip(candidates, pll_parts(lm, ids, positions, candidates)):
-            made = _filling(lm, enc, filling, parts, pieces)
-            scored.append(made)
-            if n == 1 and filling == argmax:
-                independent = made
-    key = (lambda f: f.per_piece) if max_pieces > 1 else (lambda f: f.score)
-    scored.sort(key=key, reverse=True)
-    return result(scored[: params.results], independent, max_pieces)
+    if max_pieces == 1:
+        candidates, argmax = scored_fillings(lm, enc.ids, enc.mask_positions, beam, order, ok)
+        candidates.sort(key=lambda f: sum(f[1]), reverse=True)
+    else:
+        candidates, argmax = words_at(lm, enc.ids, enc.mask_positions[0], max_pieces, beam, order, ok)
+        if len(enc.ids) - 1 + max_pieces > lm.max_length:
+            warnings.append(f"Words of up to {max_pieces} pieces do not all fit in {lm.max_length} tokens: shorter ones only.")
+    fillings = [_filling(lm, enc, f, parts, [len(f)] if max_pieces > 1 else [1] * masks) for f, parts in candidates]
+    independent = next((f for f in fillings if f.token_ids == argmax), None)
+    return result(fillings[: params.results], independent, max_pieces)
