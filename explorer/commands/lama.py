@@ -53,7 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     la.add_argument("--models", nargs="+", metavar="MODEL", type=text, default=None,
                     help="compare two models on the same facts (instead of --model): P@1 of each per relation and B - A")
     la.add_argument("--protocol", choices=["lab", "lama"], default="lab",
-                    help="lab: rank over the whole vocabulary (the lab's correct@1); lama: LAMA's common vocabulary")
+                    help="lab: rank over the whole vocabulary (the lab's correct@1); lama: LAMA's code fact by fact "
+                         "(common vocabulary, its filters, its ranking, for BERT its input)")
+    la.add_argument("--clean-input", action="store_true",
+                    help="with --protocol lama: split text glued to [MASK] as the tokenizer normally does and read "
+                         "a record's two sentences as one segment (LAMA's code keeps the glued text as one piece "
+                         "and uses two segments)")
     la.add_argument("--probe", choices=["template", "sentences"], default="template",
                     help="T-REx and Google-RE: probe from the relation's template (default) or the original sentences")
     la.add_argument("--batch-size", type=int_in(1, MAX_BATCH_SIZE), default=32, help=f"facts per forward pass, 1 to {MAX_BATCH_SIZE} (default 32)")
@@ -105,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out '{args.out}' is a file this run reads: write the results to another file.")
     for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
+    if args.clean_input and args.protocol != "lama":
+        print("note: --clean-input matters only with --protocol lama (lab always reads the input so)", file=sys.stderr)
     for skip in data.skipped[:20]:
         print(f"skipped {skip.file}:{skip.line}: {skip.reason}", file=sys.stderr)
     if len(data.skipped) > 20:
@@ -123,20 +130,22 @@ def run(args: argparse.Namespace) -> int:
     from explorer.engine.lama import evaluate
 
     report = drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
-                            skipped=data.skipped, world=world), label="probing")
+                            skipped=data.skipped, world=world, clean_input=args.clean_input), label="probing")
     if out:
         with writing(args.out):
             lama_data.write_records(report, out)
     if args.json:
         print_json(with_load_warnings(args, report.to_json()), indent=2)
         return 0
-    print(f"{report.model} · protocol {report.protocol} · {report.overall.n} facts evaluated")
+    clean = " (clean input)" if report.protocol == "lama" and report.clean_input else ""
+    print(f"{report.model} · protocol {report.protocol}{clean} · {report.overall.n} facts evaluated")
     print(f"{'relation':<16} {'n':>6} {'P@1':>7} {'P@10':>7} {'MRR':>7}")
     for name, s in sorted(report.relations.items()):
         print(f"{name:<16} {s.n:>6} {s.p_at_1:>7.3f} {s.p_at_10:>7.3f} {s.mrr:>7.3f}")
     o, f = report.overall, report.overall_facts
     print(f"{'mean of relations':<16} {o.n:>6} {o.p_at_1:>7.3f} {o.p_at_10:>7.3f} {o.mrr:>7.3f}")
     print(f"{'mean of facts':<16} {f.n:>6} {f.p_at_1:>7.3f} {f.p_at_10:>7.3f} {f.mrr:>7.3f}")
+    print(f"LAMA's number (P@1, mean of relations): {o.p_at_1:.3f}")
     for reason, count in sorted(report.dropped.items()):
         print(f"dropped {count}: {reason}")
     if data.skipped:
@@ -166,7 +175,8 @@ def _run_two(
             break
         lm = load_model(ns)
         reports.append(drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
-                                      skipped=data.skipped, world=world), label=f"probing ({label})"))
+                                      skipped=data.skipped, world=world, clean_input=args.clean_input),
+                             label=f"probing ({label})"))
         del lm  # one model in memory at a time
         gc.collect()
     comparison = LamaComparison.of(reports[0], reports[1])

@@ -53,13 +53,24 @@ class Fact:
     id: str
     relation: str  # LAMA's id: P19, place_of_birth, Squad, ConceptNet
     subset: str  # TREx, Google_RE, Squad, ConceptNet (or the folder's name)
-    # With [MASK]. A record's several masked sentences are joined (LAMA does so for SQuAD and
-    # ConceptNet); where that gives several masks (3 SQuAD lines), the first is probed, as the lab does.
+    # With [MASK]: the text shown, exported and probed by the `lab` protocol. A record's several
+    # masked sentences (Google-RE's `masked_sentences`) are joined with " " here; LAMA's code joins
+    # them only to count words (its 100-word filter) and feeds BERT the sentences as two segments
+    # (`segments`). Where there are several masks, the first is probed, as LAMA does (masked_indices[0]).
     sentence: str
     obj_label: str
     sub_label: str = ""
     has_template: bool = False
-    raters_reject: bool = False  # Google-RE: more "no" than "yes" judgments
+    # LAMA's rater filter (Google-RE): more judgments other than "yes" ("no", "skip", ...) than "yes".
+    raters_reject: bool = False
+    # The record's masked sentences one by one, as LAMA's BERT reads them ([CLS] s1 [SEP] s2 [SEP]);
+    # () for a fact built by hand: its one sentence.
+    segments: tuple[str, ...] = ()
+
+    @property
+    def probe_segments(self) -> tuple[str, ...]:
+        """The sentences LAMA's BERT reads for this fact, one segment each."""
+        return self.segments or (self.sentence,)
 
 
 @dataclass(frozen=True)
@@ -242,27 +253,28 @@ def _wrong_type(record: dict) -> str | None:
     return None
 
 
-def _original_sentence(record: dict) -> str | None:
+def _original_sentences(record: dict) -> tuple[str, ...] | None:
     sentences = record.get("masked_sentences")
     if sentences:
-        return " ".join(sentences)
+        return tuple(sentences)
     for evidence in record.get("evidences") or []:
         if isinstance(evidence.get("masked_sentence"), str) and evidence["masked_sentence"]:
-            return evidence["masked_sentence"]
+            return (evidence["masked_sentence"],)
     return None
 
 
 def _raters_reject(record: dict) -> bool:
+    """LAMA's filter_samples: every judgment that is not "yes" ("skip" too) counts as a "no"."""
     judgments = record.get("judgments") or []
-    no = sum(1 for j in judgments if j.get("judgment") == "no")
     yes = sum(1 for j in judgments if j.get("judgment") == "yes")
-    return no > yes
+    return len(judgments) - yes > yes
 
 
 def _fact(
-    file: Path, number: int, record: Any, templates: dict[str, str], probe: str, seen: set[tuple[str, str, str]]
-) -> Fact | str | None:
-    """The fact of one line; or why it is skipped; or None for a fact already probed."""
+    file: Path, number: int, record: Any, templates: dict[str, str], probe: str
+) -> tuple[Fact, tuple[str, str, str] | None] | str:
+    """The fact of one line and, for a template fact, its (relation, subject, object) key; or
+    why the line is skipped."""
     if not isinstance(record, dict):
         return f"{_kind(record)}, not a JSON object"
     wrong = _wrong_type(record)
@@ -275,16 +287,15 @@ def _fact(
     template = templates.get(relation)
     sub = record.get("sub_label")
     use_template = probe == "template" and template is not None and isinstance(sub, str) and bool(sub.strip())
+    key = None
     if use_template:
         key = (relation, sub, obj)
-        if key in seen:  # LAMA probes each distinct (subject, object) once
-            return None
-        seen.add(key)
-        sentence = template.replace("[X]", sub).replace("[Y]", LAMA_MASK)
+        sentences: tuple[str, ...] | None = (template.replace("[X]", sub).replace("[Y]", LAMA_MASK),)
     else:
-        sentence = _original_sentence(record)
-        if sentence is None:
+        sentences = _original_sentences(record)
+        if sentences is None:
             return "no masked sentence and no template to build one"
+    sentence = " ".join(sentences)
     if LAMA_MASK not in sentence:
         return "no [MASK] in the sentence"
     fact = Fact(
@@ -296,27 +307,40 @@ def _fact(
         sub_label=sub.strip() if isinstance(sub, str) else "",
         has_template=use_template,
         raters_reject=_raters_reject(record),
+        segments=sentences,
     )
     try:  # JSON's \ud800 escapes make strings no file or terminal can take
         "".join((fact.id, fact.relation, fact.sentence, fact.obj_label, fact.sub_label)).encode("utf-8")
     except UnicodeEncodeError:
         return "holds an unpaired surrogate escape (\\ud800-\\udfff), not text"
-    return fact
+    return fact, key
 
 
 def _facts_of_file(
-    file: Path, templates: dict[str, str], probe: str, seen: set[tuple[str, str, str]]
-) -> Iterable[Fact | SkippedLine]:
+    file: Path, templates: dict[str, str], probe: str
+) -> Iterable[tuple[Fact, tuple[str, str, str] | None] | SkippedLine]:
     for item in _json_lines(file):
         if isinstance(item, SkippedLine):
             yield item
             continue
         number, record = item
-        fact = _fact(file, number, record, templates, probe, seen)
-        if isinstance(fact, str):
-            yield SkippedLine(str(file), number, fact)
-        elif fact is not None:
-            yield fact
+        fact = _fact(file, number, record, templates, probe)
+        yield SkippedLine(str(file), number, fact) if isinstance(fact, str) else fact
+
+
+def _add_fact(facts: list[Fact], seen: dict[tuple[str, str, str], int], fact: Fact, key: tuple[str, str, str] | None) -> None:
+    """LAMA probes each distinct (subject, object) of a template once, de-duplicating after its
+    filter_samples: the pair's fact is its first record the raters do not reject (the first
+    record when they reject them all, to be dropped and counted under protocol lama)."""
+    if key is None:
+        facts.append(fact)
+        return
+    at = seen.get(key)
+    if at is None:
+        seen[key] = len(facts)
+        facts.append(fact)
+    elif facts[at].raters_reject and not fact.raters_reject:
+        facts[at] = fact
 
 
 def read_steps(path: str | Path, probe: str = "template") -> Generator[JobStep, None, LamaSet]:
@@ -333,11 +357,14 @@ def read_steps(path: str | Path, probe: str = "template") -> Generator[JobStep, 
     if probe == "template" and templates_file is None:
         notes.append("No relations.jsonl found near the data: T-REx facts use their original sentences.")
     facts: list[Fact] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: dict[tuple[str, str, str], int] = {}  # a template fact's key -> its place in `facts`
     for i, file in enumerate(files):
         yield JobStep(i, len(files), f"reading {file.name}")
-        for item in _facts_of_file(file, templates, probe, seen):
-            (facts if isinstance(item, Fact) else skipped).append(item)
+        for item in _facts_of_file(file, templates, probe):
+            if isinstance(item, SkippedLine):
+                skipped.append(item)
+            else:
+                _add_fact(facts, seen, *item)
     yield JobStep(len(files), len(files), f"{len(facts)} facts")
     return LamaSet(tuple(facts), tuple(skipped), probe, tuple(str(f) for f in files), tuple(notes))
 
@@ -348,6 +375,12 @@ def read(path: str | Path, probe: str = "template") -> LamaSet:
 
 def read_common_vocab(path: str | Path) -> frozenset[str]:
     """LAMA's common vocabulary (one word a line); LamaPathError when it cannot be read."""
+    return frozenset(read_common_words(path))
+
+
+def read_common_words(path: str | Path) -> tuple[str, ...]:
+    """LAMA's common vocabulary in the file's order (its candidate order: ties in the ranking
+    go by it); LamaPathError when it cannot be read."""
     file = Path(path).expanduser()
     problem = path_problem(file)
     if problem is None:
@@ -355,7 +388,7 @@ def read_common_vocab(path: str | Path) -> frozenset[str]:
             not_text = not_text_reason(read_sample(file))
             if not_text is None:
                 with open(file, encoding="utf-8-sig", errors="replace") as handle:
-                    return frozenset(line.strip() for line in handle if line.strip())
+                    return tuple(line.strip() for line in handle if line.strip())
             problem = f"is {not_text}"
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"
@@ -369,6 +402,7 @@ DROP_NOT_COMMON = "object is not in the common vocabulary"
 DROP_RATERS = "raters judged the fact wrong (Google-RE)"
 DROP_LONG_SENTENCE = "sentence over 100 words"
 DROP_CUT = "the mask is past the model's length"
+DROP_TOO_MANY_SENTENCES = "more than two masked sentences (LAMA's BERT reads one or two, as segments)"
 PROTOCOLS = ("lab", "lama")
 
 
@@ -379,6 +413,16 @@ class FactResult:
     top_scores: tuple[float, ...]  # softmax over the whole vocabulary
     rank: int | None  # 1-based rank of the gold among the candidates; None: the gold is not one token
     dropped: str | None = None  # why the fact does not count, under the chosen protocol
+    # Protocol lama: LAMA ranks within its top-k (10,000) only; a gold ranked past it scores
+    # nothing (0 for MRR, a miss for P@1 and P@10). None: every rank counts.
+    rank_limit: int | None = None
+
+    @property
+    def scored_rank(self) -> int | None:
+        """The rank the metrics count: None for a gold past the rank limit."""
+        if self.rank is None or (self.rank_limit is not None and self.rank > self.rank_limit):
+            return None
+        return self.rank
 
     @property
     def correct(self) -> bool:
@@ -429,7 +473,7 @@ class ScoreTally:
             if self.dropped[result.dropped] == 0:
                 del self.dropped[result.dropped]
             return
-        rank = result.rank
+        rank = result.scored_rank
         sums = self._sums.setdefault(relation, [0, 0, 0, 0])
         sums[0] += sign
         sums[1] += sign * (rank == 1)
@@ -455,10 +499,13 @@ class ScoreTally:
         totals = [sum(sums[i] for sums in self._sums.values()) for i in range(4)]
         return relations, overall, _score(*totals)
 
-    def report(self, model: str, protocol: str, skipped: Iterable[SkippedLine] = ()) -> LamaReport:
+    def report(
+        self, model: str, protocol: str, skipped: Iterable[SkippedLine] = (), *, clean_input: bool = False
+    ) -> LamaReport:
         """The scores as `summarise` gives them, without the per-fact lists."""
         relations, overall, by_fact = self.scores()
-        return LamaReport(model, protocol, (), (), relations, overall, by_fact, dict(self.dropped), tuple(skipped))
+        return LamaReport(model, protocol, (), (), relations, overall, by_fact, dict(self.dropped), tuple(skipped),
+                          clean_input)
 
 
 def _score(n: int, at1: int, at10: int, rr: int) -> Score:
@@ -474,15 +521,20 @@ class LamaReport:
     facts: tuple[Fact, ...]
     results: tuple[FactResult, ...]  # one per fact, in the order of `facts`
     relations: dict[str, Score]
-    overall: Score  # the mean over relations, as LAMA reports (n: facts counted)
+    # The mean over relations (n: facts counted). Its P@1 is LAMA's own number (run_experiments.py
+    # averages each relation's P@1); LAMA averages nothing else over relations: P@10 and MRR are ours.
+    overall: Score
     overall_facts: Score  # the mean over facts
     dropped: dict[str, int]
     skipped: tuple[SkippedLine, ...] = ()
+    clean_input: bool = False  # protocol lama: the input as the tokenizer normally reads it (see lama.evaluate)
 
     def to_json(self) -> dict:
         return {
             "model": self.model,
             "protocol": self.protocol,
+            **({"clean_input": self.clean_input} if self.protocol == "lama" else {}),
+            "lama_number": LAMA_NUMBER,
             "overall": self.overall.to_json(),
             "overall_facts": self.overall_facts.to_json(),
             "relations": {name: s.to_json() for name, s in sorted(self.relations.items())},
@@ -495,6 +547,10 @@ class LamaReport:
         for fact, r in zip(self.facts, self.results):
             yield {"id": fact.id, "relation": fact.relation, "sentence": fact.sentence, "gold": fact.obj_label,
                    **answer_record(r)}
+
+
+# Where the report's JSON holds the figure LAMA's own scripts print (mean P@1 over relations).
+LAMA_NUMBER = "overall.p@1"
 
 
 def answer_record(r: FactResult) -> dict:
@@ -513,7 +569,8 @@ def top10_text(top10: Iterable[dict]) -> str:
 
 
 def summarise(
-    model: str, protocol: str, facts: Iterable[Fact], results: Iterable[FactResult], skipped: Iterable[SkippedLine] = ()
+    model: str, protocol: str, facts: Iterable[Fact], results: Iterable[FactResult], skipped: Iterable[SkippedLine] = (),
+    *, clean_input: bool = False,
 ) -> LamaReport:
     """The report of results (one per fact, in the order of `facts`), scored by ScoreTally."""
     facts, results = tuple(facts), tuple(results)
@@ -521,7 +578,8 @@ def summarise(
     for fact, r in zip(facts, results):
         tally.replace(fact.relation, None, r)
     relations, overall, by_fact = tally.scores()
-    return LamaReport(model, protocol, facts, results, relations, overall, by_fact, dict(tally.dropped), tuple(skipped))
+    return LamaReport(model, protocol, facts, results, relations, overall, by_fact, dict(tally.dropped), tuple(skipped),
+                      clean_input)
 
 
 RECORD_COLUMNS = ("id", "relation", "sentence", "gold", "rank", "correct", "dropped", "top10")

@@ -352,16 +352,23 @@ class MaskedLM:
         finally:
             self.set_attention_implementation(before)
 
-    def mlm_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    def mlm_logits(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Vocabulary logits at positions (rows[i], cols[i]) only: [N, vocab].
 
         The MLM head is the largest matrix multiply of the model (hidden x vocab per
-        position); running it on the masks alone saves most of it.
+        position); running it on the masks alone saves most of it. `token_type_ids`: BERT's
+        segment ids (0 for the first sentence, 1 for the second); None: the model's default.
         """
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
         if self._head is None:
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+            logits = self.model(**inputs).logits
             return logits[rows, cols]
-        hidden = self.model.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
+        hidden = self.model.base_model(**inputs)[0]
         return self._head(hidden[rows, cols])
 
     def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:

@@ -78,12 +78,14 @@ class ModelOps:
         return generate(self.lm, params)
 
     def lama(
-        self, facts: Sequence[Fact], protocol: str, *, batch_size: int, common_vocab: str | Path | None = None
+        self, facts: Sequence[Fact], protocol: str, *, batch_size: int, common_vocab: str | Path | None = None,
+        clean_input: bool = False,
     ) -> Generator[JobStep, None, LamaReport]:
-        """Long job: score LAMA facts in batches."""
+        """Long job: score LAMA facts in batches (clean_input: see explorer.engine.lama.evaluate)."""
         from explorer.engine.lama import evaluate
 
-        return evaluate(self.lm, facts, protocol, batch_size=batch_size, common_vocab=common_vocab)
+        return evaluate(self.lm, facts, protocol, batch_size=batch_size, common_vocab=common_vocab,
+                        clean_input=clean_input)
 
 
 class Session:

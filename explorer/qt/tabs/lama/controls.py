@@ -1,10 +1,11 @@
-"""The LAMA tab's controls (source, probe, protocol, batch; filters, Run, Export) and its table."""
+"""The LAMA tab's controls (source, probe, protocol, clean input, batch; filters, Run, Export) and its table."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -50,6 +51,13 @@ class LamaControls(QWidget):
                                  "one token of it are dropped and counted")
         for label, value in PROTOCOLS:
             self.protocol.addItem(label, value)
+        self.clean_input = QCheckBox("clean input", self)
+        self.clean_input.setObjectName("lamaCleanInput")
+        self.clean_input.setToolTip(
+            "Protocol lama, BERT-style (WordPiece) models: split text glued to [MASK] as the tokenizer normally "
+            "does and read a record's two sentences as one segment.\nOff: as LAMA's code reads them: the text "
+            "glued to [MASK] (\"[MASK]).\") stays one piece after the mask, and two sentences are two segments "
+            "([CLS] s1 [SEP] s2 [SEP]).\nThe lab protocol always reads the input the clean way.")
         self.batch_size = QSpinBox(self)
         self.batch_size.setObjectName("lamaBatchSize")
         self.batch_size.setAccessibleName("Batch size")
@@ -92,6 +100,7 @@ class LamaControls(QWidget):
             caption.setBuddy(w)
             top.addWidget(caption)
             top.addWidget(w)
+        top.addWidget(self.clean_input)
         top.addWidget(self.batch_size)
         filters = QHBoxLayout()
         filters.addWidget(self.relation)

@@ -2,7 +2,8 @@
 
 Reading a folder and evaluating are both jobs on the model thread (reading T-REx is 40 MB of
 JSON: the window must not wait on it). Results arrive a batch at a time and fill the table in
-as they come; they are kept per protocol, so switching lab <-> lama shows each one's results.
+as they come; they are kept per protocol (and, for lama, per "clean input"), so switching
+lab <-> lama shows each one's results.
 
 In compare mode (a model in the compare slot) Run probes the same facts with the same protocol
 on the main model, then on the compared one; the summary then gives each relation's P@1 of
@@ -78,18 +79,19 @@ class LamaTab(JobTab):
         self.controller = controller  # reading files needs no model: a job of the session's
         self.slot = slot  # the model whose answers are scored
         self.compare = compare  # the slot of the model compared with it (None: no compare mode)
-        self._compare_results: dict[str, list[FactResult | None]] = {}  # per protocol, as _results
+        self._compare_results: dict[str, list[FactResult | None]] = {}  # per mode, as _results
         self._compare_name = ""
         self._compare_job: tuple[Any, ...] | None = None  # the compared model's run, once the main one is done
         self.path: str | None = None
         self.data: LamaSet | None = None
-        self._results: dict[str, list[FactResult | None]] = {}  # per protocol, one per fact
-        self._tallies: dict[str, ScoreTally] = {}  # per protocol, the sums behind the summary
+        # Per mode (_mode(): the protocol, and for lama whether the input is clean), one per fact.
+        self._results: dict[str, list[FactResult | None]] = {}
+        self._tallies: dict[str, ScoreTally] = {}  # per mode, the sums behind the summary
         self._model_name = ""
         self._cleared_note = False  # the message says results of an earlier model were cleared
         self._probed_now: set[int] = set()
         self._active: str | None = None  # the kind of job the bar follows
-        self._run: tuple[list[int], str] | None = None  # fact indices and protocol of the running job
+        self._run: tuple[list[int], str] | None = None  # fact indices and mode of the running job
         self._started = 0.0
         self._run_started = 0.0
         self._main_counted = 0  # facts counted in the main model's half of a compare-mode run
@@ -110,6 +112,7 @@ class LamaTab(JobTab):
         # The tab's own names for the controls it drives (and tests reach for).
         self.open_folder_button, self.open_file_button, self.source = c.open_folder_button, c.open_file_button, c.source
         self.probe, self.protocol, self.batch_size = c.probe, c.protocol, c.batch_size
+        self.clean_input = c.clean_input
         self.relation, self.status, self.search, self.count = c.relation, c.status, c.search, c.count
         self.run_button, self.export_button = c.run_button, c.export_button
         self.job_bar = JobBar(self, stop_name="lamaStopButton")
@@ -160,6 +163,7 @@ class LamaTab(JobTab):
         self.open_file_button.clicked.connect(self._open_file_dialog)
         self.probe.currentIndexChanged.connect(self._on_probe_changed)
         self.protocol.currentIndexChanged.connect(self._on_protocol_changed)
+        self.clean_input.toggled.connect(self._on_protocol_changed)
         self.relation.currentIndexChanged.connect(self._apply_filters)
         self.status.currentIndexChanged.connect(self._apply_filters)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -262,10 +266,17 @@ class LamaTab(JobTab):
         self._apply_filters()
 
     # --- running ----------------------------------------------------------------------
+    def _cleaning(self) -> bool:
+        """Clean input asked for, and it matters: only protocol lama reads LAMA's input."""
+        return self.protocol.currentData() == "lama" and self.clean_input.isChecked()
+
+    def _mode(self) -> str:
+        """What the held results belong to: the protocol, and for lama whether the input is clean."""
+        return f"{self.protocol.currentData()} clean" if self._cleaning() else self.protocol.currentData()
+
     def _current_results(self) -> list[FactResult | None]:
-        protocol = self.protocol.currentData()
         n = len(self.data.facts) if self.data else 0
-        return self._results.setdefault(protocol, [None] * n)
+        return self._results.setdefault(self._mode(), [None] * n)
 
     @property
     def comparing(self) -> bool:
@@ -273,9 +284,8 @@ class LamaTab(JobTab):
         return self.compare is not None and self.compare.has_model
 
     def _current_compare_results(self) -> list[FactResult | None]:
-        protocol = self.protocol.currentData()
         n = len(self.data.facts) if self.data else 0
-        return self._compare_results.setdefault(protocol, [None] * n)
+        return self._compare_results.setdefault(self._mode(), [None] * n)
 
     def _names(self) -> tuple[str, str]:
         main = self._model_name or (self.slot.info.name if self.slot.has_model else "")
@@ -310,36 +320,36 @@ class LamaTab(JobTab):
             return
         self._hide_message()
         facts = [self.data.facts[i] for i in indices]
-        protocol, batch = self.protocol.currentData(), self.batch_size.value()
+        protocol, batch, clean = self.protocol.currentData(), self.batch_size.value(), self._cleaning()
         common = lama_data.find_upwards(Path(self.path or ""), "common_vocab_cased.txt")
         self._model_name = self.slot.info.name
-        self._run = (indices, protocol)
+        self._run = (indices, self._mode())
         self._run_started = time.monotonic()  # a compare-mode run's two halves are timed together
         # Compare mode: the same facts, protocol and batch on the compared model once this is done.
-        self._compare_job = (facts, protocol, batch, common) if self.comparing else None
-        self._probe(self.slot, EVAL_KIND, (facts, protocol, batch, common), f"probing {len(facts):,} facts…",
+        self._compare_job = (facts, protocol, batch, common, clean) if self.comparing else None
+        self._probe(self.slot, EVAL_KIND, (facts, protocol, batch, common, clean), f"probing {len(facts):,} facts…",
                     EVAL_LABEL, STOPPING_LOSES)
         self._update_buttons()
 
     def _run_compared(self) -> None:
         """The second half of a compare-mode run: the same facts on the compared model."""
         assert self._compare_job is not None and self._run is not None
-        facts, protocol, batch, common = self._compare_job
-        self._compare_job = None
         self._compare_name = self.compare.info.name
-        self._probe(self.compare, COMPARE_KIND, (facts, protocol, batch, common),
+        run, self._compare_job = self._compare_job, None
+        facts = run[0]
+        self._probe(self.compare, COMPARE_KIND, run,
                     f"probing {len(facts):,} facts with {short_name(self._compare_name)}…", COMPARE_LABEL, COMPARE_STOPPING_LOSES)
 
     def _probe(self, slot: Any, kind: str, run: tuple, bar_text: str, label: str, loses: str) -> None:
-        """Score `run` (facts, protocol, batch size, common vocabulary) on `slot`'s model."""
-        facts, protocol, batch, common = run
+        """Score `run` (facts, protocol, batch size, common vocabulary, clean input) on `slot`'s model."""
+        facts, protocol, batch, common, clean = run
         self._probed_now = set()  # this run's facts only: earlier runs filled others
         self._dropped_before = -1
         self._active = kind
         self._started = time.monotonic()
         self.job_bar.start(bar_text)
         self.follow(slot.run_job(
-            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common),
+            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common, clean_input=clean),
             label=label, stopping_loses=loses,
         ))
 
@@ -357,17 +367,17 @@ class LamaTab(JobTab):
         if kind in (EVAL_KIND, COMPARE_KIND) and step.payload:
             self._take_results(step.payload)
 
-    def _store(self, kind: str | None, protocol: str) -> list[FactResult | None]:
+    def _store(self, kind: str | None, mode: str) -> list[FactResult | None]:
         """Where the results of a run of `kind` go: the main model's, or the compared one's."""
         held = self._compare_results if kind == COMPARE_KIND else self._results
-        return held.setdefault(protocol, [None] * len(self.table_model.facts))
+        return held.setdefault(mode, [None] * len(self.table_model.facts))
 
     def _take_results(self, payload: Any) -> None:
         assert self._run is not None
-        indices, protocol = self._run
+        indices, mode = self._run
         main = self._active != COMPARE_KIND
-        results = self._store(self._active, protocol)
-        tally = self._tallies.setdefault(protocol, ScoreTally()) if main else None
+        results = self._store(self._active, mode)
+        tally = self._tallies.setdefault(mode, ScoreTally()) if main else None
         facts = self.table_model.facts
         arrived = []
         for r in payload:
@@ -378,7 +388,7 @@ class LamaTab(JobTab):
             results[i] = new
             arrived.append(i)
         self._probed_now.update(arrived)
-        if protocol == self.protocol.currentData():
+        if mode == self._mode():
             self.table_model.results_arrived(arrived)
             current = self._current_fact()
             if current in arrived:
@@ -508,6 +518,7 @@ class LamaTab(JobTab):
         self.export_button.setEnabled(self._current_tally().evaluated > 0)  # a comparison needs main results too
         for w in (self.probe, self.protocol):
             w.setEnabled(idle)  # results arriving belong to the protocol and facts they started with
+        self.clean_input.setEnabled(idle and self.protocol.currentData() == "lama")  # lab reads clean input anyway
 
     # --- the summary, the selected fact, export -------------------------------------------
     def report(self, only: Collection[int] | None = None) -> LamaReport | None:
@@ -522,7 +533,8 @@ class LamaTab(JobTab):
             return None
         facts = [self.data.facts[i] for i in done]
         counted = [results[i] for i in done]
-        return lama_data.summarise(self._model_name, self.protocol.currentData(), facts, counted, self.data.skipped)
+        return lama_data.summarise(self._model_name, self.protocol.currentData(), facts, counted, self.data.skipped,
+                                   clean_input=self._cleaning())
 
     def compare_report(self, only: Collection[int] | None = None) -> LamaReport | None:
         """What the compared model answered under the current protocol (indices as in report())."""
@@ -533,7 +545,8 @@ class LamaTab(JobTab):
         if not done:
             return None
         return lama_data.summarise(self._compare_name, self.protocol.currentData(),
-                                   [self.data.facts[i] for i in done], [results[i] for i in done], self.data.skipped)
+                                   [self.data.facts[i] for i in done], [results[i] for i in done], self.data.skipped,
+                                   clean_input=self._cleaning())
 
     def comparison(self, only: Collection[int] | None = None) -> LamaComparison | None:
         """Both models' results under the current protocol, compared; None until both have some."""
@@ -543,13 +556,14 @@ class LamaTab(JobTab):
         return None if a is None or b is None else LamaComparison.of(a, b)
 
     def _current_tally(self) -> ScoreTally:
-        return self._tallies.setdefault(self.protocol.currentData(), ScoreTally())
+        return self._tallies.setdefault(self._mode(), ScoreTally())
 
     def _refresh_summary(self) -> None:
         self._summary_timer.stop()
         tally = self._current_tally()
         skipped = self.data.skipped if self.data else ()
-        report = tally.report(self._model_name, self.protocol.currentData(), skipped) if tally.evaluated else None
+        report = (tally.report(self._model_name, self.protocol.currentData(), skipped, clean_input=self._cleaning())
+                  if tally.evaluated else None)
         self.summary.set_report(report, tally.evaluated, len(self.table_model.facts))
         self.summary.set_comparison(self.comparison(), self._names() if self.comparing else ("", ""))
         self._update_buttons()
