@@ -12,6 +12,7 @@ import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
+from explorer.core.lama_data import DEFAULT_MULTI_BEAM, DEFAULT_PIECES, MAX_MULTI_BEAM, MAX_PIECES
 from explorer.commands import (
     CliError,
     add_model_options,
@@ -59,6 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="with --protocol lama: split text glued to [MASK] as the tokenizer normally does and read "
                          "a record's two sentences as one segment (LAMA's code keeps the glued text as one piece "
                          "and uses two segments)")
+    la.add_argument("--multi-token", action="store_true",
+                    help="with --protocol lama: also evaluate the facts whose object is several word pieces (LAMA drops "
+                    "them), decoding words of 1 to --max-pieces pieces jointly (X-FACTR); P@1 is reported for single- "
+                    "and multi-token facts apart")
+    la.add_argument("--max-pieces", type=int_in(1, MAX_PIECES), default=DEFAULT_PIECES, metavar="N",
+                    help=f"with --multi-token: the longest word tried, 1 to {MAX_PIECES} pieces (default {DEFAULT_PIECES})")
+    la.add_argument("--beam", type=int_in(1, MAX_MULTI_BEAM), default=DEFAULT_MULTI_BEAM, metavar="B",
+                    help=f"with --multi-token: the joint search's beam, 1 to {MAX_MULTI_BEAM} (default {DEFAULT_MULTI_BEAM})")
     la.add_argument("--probe", choices=["template", "sentences"], default="template",
                     help="T-REx and Google-RE: probe from the relation's template (default) or the original sentences")
     la.add_argument("--batch-size", type=int_in(1, MAX_BATCH_SIZE), default=32, help=f"facts per forward pass, 1 to {MAX_BATCH_SIZE} (default 32)")
@@ -95,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     from explorer.paths import LAMA_COMMON_VOCAB
 
     models = _two_models(args)
+    if args.multi_token and args.protocol != "lama":
+        raise CliError("--multi-token evaluates the facts LAMA drops: use it with --protocol lama.")
     out = output_path(args.out, "--out", RECORD_SUFFIXES)  # every path before any work
     common = input_file(args.common_vocab, "--common-vocab")
     try:
@@ -130,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     from explorer.engine.lama import evaluate
 
     report = drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
-                            skipped=data.skipped, world=world, clean_input=args.clean_input), label="probing")
+                            skipped=data.skipped, world=world, clean_input=args.clean_input,
+                            **multi_options(args)), label="probing")
     if out:
         with writing(args.out):
             lama_data.write_records(report, out)
@@ -146,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'mean of relations':<16} {o.n:>6} {o.p_at_1:>7.3f} {o.p_at_10:>7.3f} {o.mrr:>7.3f}")
     print(f"{'mean of facts':<16} {f.n:>6} {f.p_at_1:>7.3f} {f.p_at_10:>7.3f} {f.mrr:>7.3f}")
     print(f"LAMA's number (P@1, mean of relations): {o.p_at_1:.3f}")
+    for kind, s in report.by_length.items():
+        print(f"{kind + ' facts':<16} {s.n:>6} {s.p_at_1:>7.3f} {s.p_at_10:>7.3f} {s.mrr:>7.3f}   (mean of facts)")
     for reason, count in sorted(report.dropped.items()):
         print(f"dropped {count}: {reason}")
     if data.skipped:
@@ -154,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}")
     return 0
 
+
+
+def multi_options(args: argparse.Namespace) -> dict[str, int]:
+    """evaluate()'s multi-token arguments from --multi-token, --max-pieces and --beam."""
+    return {"multi_token": args.max_pieces, "beam": args.beam} if args.multi_token else {}
 
 
 def _run_two(
@@ -175,7 +194,8 @@ def _run_two(
             break
         lm = load_model(ns)
         reports.append(drive(evaluate(lm, facts, args.protocol, batch_size=args.batch_size, common_vocab=common,
-                                      skipped=data.skipped, world=world, clean_input=args.clean_input),
+                                      skipped=data.skipped, world=world, clean_input=args.clean_input,
+                                      **multi_options(args)),
                              label=f"probing ({label})"))
         del lm  # one model in memory at a time
         gc.collect()

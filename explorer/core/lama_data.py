@@ -406,6 +406,14 @@ DROP_TOO_MANY_SENTENCES = "more than two masked sentences (LAMA's BERT reads one
 PROTOCOLS = ("lab", "lama")
 
 
+SINGLE_TOKEN, MULTI_TOKEN = "single-token", "multi-token"  # a fact's object, in the model's pieces
+# `lama --multi-token`: the longest word tried and the joint search's beam (explorer.engine.lama_multi).
+DEFAULT_PIECES = 3  # most multi-piece objects are 2 or 3 pieces
+MAX_PIECES = 6
+DEFAULT_MULTI_BEAM = 3
+MAX_MULTI_BEAM = 20
+
+
 @dataclass(frozen=True)
 class FactResult:
     index: int  # into the facts that were evaluated
@@ -416,6 +424,13 @@ class FactResult:
     # Protocol lama: LAMA ranks within its top-k (10,000) only; a gold ranked past it scores
     # nothing (0 for MRR, a miss for P@1 and P@10). None: every rank counts.
     rank_limit: int | None = None
+    # The object is several word pieces, decoded jointly (`lama --multi-token`, engine/lama_multi.py):
+    # top_tokens are whole words, top_scores exp(mean log p per piece), rank its place among them.
+    multi_token: bool = False
+
+    @property
+    def length_kind(self) -> str:
+        return MULTI_TOKEN if self.multi_token else SINGLE_TOKEN
 
     @property
     def scored_rank(self) -> int | None:
@@ -463,6 +478,7 @@ class ScoreTally:
     def __init__(self) -> None:
         # relation -> [facts counted, right at 1, gold in the top 10, sum of 1/rank in _RR_UNIT]
         self._sums: dict[str, list[int]] = {}
+        self._lengths: dict[str, list[int]] = {}  # the same sums, by the object's length (SINGLE_TOKEN / MULTI_TOKEN)
         self.dropped: Counter[str] = Counter()
         self.evaluated = 0
 
@@ -474,11 +490,11 @@ class ScoreTally:
                 del self.dropped[result.dropped]
             return
         rank = result.scored_rank
-        sums = self._sums.setdefault(relation, [0, 0, 0, 0])
-        sums[0] += sign
-        sums[1] += sign * (rank == 1)
-        sums[2] += sign * (rank is not None and rank <= 10)
-        sums[3] += sign * _reciprocal_rank(rank)
+        for sums in (self._sums.setdefault(relation, [0, 0, 0, 0]), self._lengths.setdefault(result.length_kind, [0, 0, 0, 0])):
+            sums[0] += sign
+            sums[1] += sign * (rank == 1)
+            sums[2] += sign * (rank is not None and rank <= 10)
+            sums[3] += sign * _reciprocal_rank(rank)
 
     def replace(self, relation: str, old: FactResult | None, new: FactResult) -> None:
         """A fact's result arrived (again: a second run replaces the first)."""
@@ -499,13 +515,18 @@ class ScoreTally:
         totals = [sum(sums[i] for sums in self._sums.values()) for i in range(4)]
         return relations, overall, _score(*totals)
 
+    def by_length(self) -> dict[str, Score]:
+        """The mean over facts of single-token and of multi-token objects (those counted)."""
+        return {kind: _score(*sums) for kind, sums in sorted(self._lengths.items(), reverse=True) if sums[0] > 0}
+
     def report(
-        self, model: str, protocol: str, skipped: Iterable[SkippedLine] = (), *, clean_input: bool = False
+        self, model: str, protocol: str, skipped: Iterable[SkippedLine] = (), *, clean_input: bool = False,
+        multi_token: int = 0,
     ) -> LamaReport:
         """The scores as `summarise` gives them, without the per-fact lists."""
         relations, overall, by_fact = self.scores()
         return LamaReport(model, protocol, (), (), relations, overall, by_fact, dict(self.dropped), tuple(skipped),
-                          clean_input)
+                          clean_input, multi_token, self.by_length() if multi_token else {})
 
 
 def _score(n: int, at1: int, at10: int, rr: int) -> Score:
@@ -528,6 +549,8 @@ class LamaReport:
     dropped: dict[str, int]
     skipped: tuple[SkippedLine, ...] = ()
     clean_input: bool = False  # protocol lama: the input as the tokenizer normally reads it (see lama.evaluate)
+    multi_token: int = 0  # > 0: multi-token objects decoded as words of up to this many pieces
+    by_length: dict[str, Score] = field(default_factory=dict)  # with multi_token: single- and multi-token facts apart
 
     def to_json(self) -> dict:
         return {
@@ -537,6 +560,9 @@ class LamaReport:
             "lama_number": LAMA_NUMBER,
             "overall": self.overall.to_json(),
             "overall_facts": self.overall_facts.to_json(),
+            **({"multi_token": {"max_pieces": self.multi_token,
+                                "by_length": {k: v.to_json() for k, v in self.by_length.items()}}}
+               if self.multi_token else {}),
             "relations": {name: s.to_json() for name, s in sorted(self.relations.items())},
             "dropped": dict(self.dropped),
             "skipped_lines": [{"file": s.file, "line": s.line, "reason": s.reason} for s in self.skipped],
@@ -560,6 +586,7 @@ def answer_record(r: FactResult) -> dict:
         "rank": r.rank,
         "correct": r.correct,
         "dropped": r.dropped,
+        **({"multi_token": True} if r.multi_token else {}),
     }
 
 
@@ -570,7 +597,7 @@ def top10_text(top10: Iterable[dict]) -> str:
 
 def summarise(
     model: str, protocol: str, facts: Iterable[Fact], results: Iterable[FactResult], skipped: Iterable[SkippedLine] = (),
-    *, clean_input: bool = False,
+    *, clean_input: bool = False, multi_token: int = 0,
 ) -> LamaReport:
     """The report of results (one per fact, in the order of `facts`), scored by ScoreTally."""
     facts, results = tuple(facts), tuple(results)
@@ -579,7 +606,7 @@ def summarise(
         tally.replace(fact.relation, None, r)
     relations, overall, by_fact = tally.scores()
     return LamaReport(model, protocol, facts, results, relations, overall, by_fact, dict(tally.dropped), tuple(skipped),
-                      clean_input)
+                      clean_input, multi_token, tally.by_length() if multi_token else {})
 
 
 RECORD_COLUMNS = ("id", "relation", "sentence", "gold", "rank", "correct", "dropped", "top10")

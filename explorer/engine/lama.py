@@ -34,6 +34,9 @@ from explorer.core.lama_data import (
     DROP_NOT_ONE_TOKEN,
     DROP_RATERS,
     DROP_TOO_MANY_SENTENCES,
+    DEFAULT_MULTI_BEAM,
+    MAX_MULTI_BEAM,
+    MAX_PIECES,
     PROTOCOLS,
     Fact,
     FactResult,
@@ -42,6 +45,8 @@ from explorer.core.lama_data import (
     read_common_words,
     summarise,
 )
+from explorer.engine.joint import choosable
+from explorer.engine.lama_multi import decode_object, gold_pieces
 from explorer.engine.lama_input import LamaBertTokenizer, Vocabulary, uses_lama_bert_input
 from explorer.engine.models import MaskedLM
 from explorer.core.results import JobStep
@@ -53,6 +58,7 @@ from explorer.paths import LAMA_COMMON_VOCAB
 TOP = 10
 MAX_WORDS = 100  # LAMA's max_sentence_length for relations without a template
 LAMA_TOPK = 10000  # batch_eval_KB_completion.run_thread: get_ranking(..., topk=10000)
+MULTI_STEP = 8  # multi-token facts decoded per progress step (each is several forwards)
 MAX_SEGMENTS = 2  # bert_connector: "BERT accepts maximum two sentences in input for each data point"
 _COMPARE_ROWS = 32  # rows compared at once when ranking (a [4096, 21k] comparison would not stay in cache)
 
@@ -176,6 +182,8 @@ def evaluate(
     skipped: Sequence[SkippedLine] = (),
     world: World | None = None,
     clean_input: bool = False,
+    multi_token: int = 0,
+    beam: int = DEFAULT_MULTI_BEAM,
 ) -> Generator[JobStep, None, LamaReport]:
     """Probe every fact. Each step's payload is the batch's (fact index, FactResult) pairs,
     so a view can fill in as it goes; the return value is the whole report.
@@ -184,12 +192,21 @@ def evaluate(
     tokenizer normally does and read a record's two sentences as one segment, instead of
     LAMA's way (the glued text one piece, two segments). The `lab` protocol always reads so.
 
+    `multi_token` N > 0 (protocol lama): facts whose object is several pieces, which LAMA drops,
+    are decoded as words of 1..N pieces with a joint beam search of width `beam`
+    (explorer.engine.lama_multi); the common vocabulary does not restrict them.
+
     With a `world` (a torchrun launch) this process probes its share of the batches, and
     every process returns the whole report, gathered."""
     if protocol not in PROTOCOLS:
         raise InvalidParameterError(f"protocol must be 'lab' or 'lama', not '{protocol}'.")
     if batch_size < 1:
         raise InvalidParameterError(f"batch size must be at least 1, not {batch_size}.")
+    if multi_token and protocol != "lama":
+        raise InvalidParameterError("Multi-token facts are LAMA's dropped ones: use them with the lama protocol.")
+    if not 0 <= multi_token <= MAX_PIECES or not 1 <= beam <= MAX_MULTI_BEAM:
+        raise InvalidParameterError(
+            f"Multi-token words take 1 to {MAX_PIECES} pieces and a beam of 1 to {MAX_MULTI_BEAM}, not {multi_token} and {beam}.")
     vocab = Vocabulary(lm)
     results: list[FactResult | None] = [None] * len(facts)
     lama = protocol == "lama"
@@ -206,15 +223,17 @@ def evaluate(
         column = {token: c for c, token in enumerate(candidates)}
         common = frozenset(bert.lowered(w) for w in words) if bert is not None else frozenset(words)
     todo: list[_Probe] = []
+    several: list[tuple[_Probe, tuple[int, ...]]] = []  # multi-token facts and their objects' pieces
     for index, fact in enumerate(facts):
         gold = bert.gold_id(fact.obj_label) if bert is not None else vocab.token_id(fact.obj_label)
         reason = None
+        multi = lama and gold is None and multi_token > 0
         if lama:
             # filter_samples tests every word of the object (split on " ") against the common vocabulary.
             obj_words = bert.lowered(fact.obj_label).split(" ") if bert is not None else fact.obj_label.split()
-            if gold is None:
+            if gold is None and not multi:
                 reason = DROP_NOT_ONE_TOKEN
-            elif any(w not in common for w in obj_words):
+            elif not multi and any(w not in common for w in obj_words):
                 reason = DROP_NOT_COMMON
             elif fact.raters_reject:
                 reason = DROP_RATERS
@@ -239,6 +258,9 @@ def evaluate(
                 probe = _Probe(index, ids, token_types, mask, gold, gold_column)
         if probe is None:
             results[index] = FactResult(index, (), (), None, reason)
+        elif multi:
+            pieces = bert.ids(bert.tokens(fact.obj_label)) if bert is not None else gold_pieces(lm, fact.obj_label)
+            several.append((probe, tuple(pieces)))
         else:
             todo.append(probe)
     todo.sort(key=lambda p: len(p.ids))  # similar lengths pad little
@@ -248,8 +270,9 @@ def evaluate(
         # each batch is the very one a single process would run (same facts, same padding),
         # so the gathered answers are a single run's, fact for fact.
         batches = [batches[i] for i in shard(len(batches), world.launch)]
-    probing = sum(len(batch) for batch in batches)
-    done = len(facts) - len(todo)
+        several = [several[i] for i in shard(len(several), world.launch)]
+    probing = sum(len(batch) for batch in batches) + len(several)
+    done = len(facts) - len(todo) - len(several)
     total = done + probing
     # Dropped facts are final now: hand them over, so a view shows them even after a Stop.
     yield JobStep(done, total, f"probing {probing} facts", payload=tuple(r for r in results if r is not None))
@@ -281,9 +304,20 @@ def evaluate(
             finished.append(result)
         done += len(batch)
         yield JobStep(done, total, f"{done} of {total} facts", payload=tuple(finished))
+    ok = choosable(lm)
+    for start in range(0, len(several), MULTI_STEP):
+        finished = []
+        for p, pieces in several[start : start + MULTI_STEP]:
+            answer = decode_object(lm, p.ids, p.mask, pieces, ok, max_pieces=multi_token, beam=beam, types=p.token_types)
+            results[p.index] = FactResult(p.index, answer.words, answer.scores, answer.rank, multi_token=True)
+            finished.append(results[p.index])
+        done += len(finished)
+        yield JobStep(done, total, f"{done} of {total} facts (multi-token)", payload=tuple(finished))
     if world is not None and world.size > 1:
         mine = {r.index: r for batch in batches for r in (results[p.index] for p in batch)}
+        mine.update({p.index: results[p.index] for p, _ in several})
         for part in world.gather(mine):
             for index, result in part.items():
                 results[index] = result
-    return summarise(lm.name, protocol, facts, results, skipped, clean_input=clean_input)  # type: ignore[arg-type]
+    return summarise(lm.name, protocol, facts, results, skipped, clean_input=clean_input,  # type: ignore[arg-type]
+                     multi_token=multi_token)

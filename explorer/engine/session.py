@@ -79,13 +79,13 @@ class ModelOps:
 
     def lama(
         self, facts: Sequence[Fact], protocol: str, *, batch_size: int, common_vocab: str | Path | None = None,
-        clean_input: bool = False,
+        clean_input: bool = False, multi_token: int = 0,
     ) -> Generator[JobStep, None, LamaReport]:
         """Long job: score LAMA facts in batches (clean_input: see explorer.engine.lama.evaluate)."""
         from explorer.engine.lama import evaluate
 
         return evaluate(self.lm, facts, protocol, batch_size=batch_size, common_vocab=common_vocab,
-                        clean_input=clean_input)
+                        clean_input=clean_input, multi_token=multi_token)
 
 
 class Session:

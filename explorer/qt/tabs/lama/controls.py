@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.lama_data import DEFAULT_PIECES
 from explorer.qt.tabs.lama.table_model import COMPARE_TOP1, CORRECT, GOLD, RANK, RELATION, SENTENCE, STATUSES, TOP1
 from explorer.qt.widgets.style import follow_zoom_rows
 
@@ -58,6 +59,13 @@ class LamaControls(QWidget):
             "does and read a record's two sentences as one segment.\nOff: as LAMA's code reads them: the text "
             "glued to [MASK] (\"[MASK]).\") stays one piece after the mask, and two sentences are two segments "
             "([CLS] s1 [SEP] s2 [SEP]).\nThe lab protocol always reads the input the clean way.")
+        self.multi_token = QCheckBox("multi-token facts", self)
+        self.multi_token.setObjectName("lamaMultiToken")
+        self.multi_token.setToolTip(
+            f"Protocol lama: also evaluate the facts whose object is several word pieces, which LAMA drops: the mask "
+            f"is read as a word of 1 to {DEFAULT_PIECES} pieces, filled jointly (most confident piece first, as "
+            f"X-FACTR does), candidates ranked by mean log-probability per piece. The summary gives P@1 for single- "
+            f"and multi-token facts apart; the table shows the predicted word.")
         self.batch_size = QSpinBox(self)
         self.batch_size.setObjectName("lamaBatchSize")
         self.batch_size.setAccessibleName("Batch size")
@@ -101,6 +109,7 @@ class LamaControls(QWidget):
             top.addWidget(caption)
             top.addWidget(w)
         top.addWidget(self.clean_input)
+        top.addWidget(self.multi_token)
         top.addWidget(self.batch_size)
         filters = QHBoxLayout()
         filters.addWidget(self.relation)

@@ -262,6 +262,8 @@ class LamaSummary(QWidget):
             (MEAN_OF_RELATIONS, report.overall, True),
             (MEAN_OF_FACTS, report.overall_facts, True),
         ]
+        # Multi-token facts on: the two kinds of object apart (each a mean of facts).
+        rows += [(f"{kind} facts", score, True) for kind, score in report.by_length.items()]
         rows += [(name, score, False) for name, score in sorted(report.relations.items())]
         self.scores.setRowCount(len(rows))
         for row, (name, s, bold) in enumerate(rows):

@@ -113,6 +113,7 @@ class LamaTab(JobTab):
         self.open_folder_button, self.open_file_button, self.source = c.open_folder_button, c.open_file_button, c.source
         self.probe, self.protocol, self.batch_size = c.probe, c.protocol, c.batch_size
         self.clean_input = c.clean_input
+        self.multi_token = c.multi_token
         self.relation, self.status, self.search, self.count = c.relation, c.status, c.search, c.count
         self.run_button, self.export_button = c.run_button, c.export_button
         self.job_bar = JobBar(self, stop_name="lamaStopButton")
@@ -164,6 +165,7 @@ class LamaTab(JobTab):
         self.probe.currentIndexChanged.connect(self._on_probe_changed)
         self.protocol.currentIndexChanged.connect(self._on_protocol_changed)
         self.clean_input.toggled.connect(self._on_protocol_changed)
+        self.multi_token.toggled.connect(self._on_protocol_changed)
         self.relation.currentIndexChanged.connect(self._apply_filters)
         self.status.currentIndexChanged.connect(self._apply_filters)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -270,9 +272,17 @@ class LamaTab(JobTab):
         """Clean input asked for, and it matters: only protocol lama reads LAMA's input."""
         return self.protocol.currentData() == "lama" and self.clean_input.isChecked()
 
+    def _options(self) -> dict[str, Any]:
+        """Protocol lama's options as evaluate() takes them: clean input, multi-token facts."""
+        lama = self.protocol.currentData() == "lama"
+        return {"clean_input": self._cleaning(),
+                "multi_token": lama_data.DEFAULT_PIECES if lama and self.multi_token.isChecked() else 0}
+
     def _mode(self) -> str:
-        """What the held results belong to: the protocol, and for lama whether the input is clean."""
-        return f"{self.protocol.currentData()} clean" if self._cleaning() else self.protocol.currentData()
+        """What the held results belong to: the protocol, and for lama its options."""
+        options = self._options()
+        return " ".join([self.protocol.currentData(), *(["clean"] if options["clean_input"] else []),
+                         *(["multi"] if options["multi_token"] else [])])
 
     def _current_results(self) -> list[FactResult | None]:
         n = len(self.data.facts) if self.data else 0
@@ -320,14 +330,14 @@ class LamaTab(JobTab):
             return
         self._hide_message()
         facts = [self.data.facts[i] for i in indices]
-        protocol, batch, clean = self.protocol.currentData(), self.batch_size.value(), self._cleaning()
+        protocol, batch, options = self.protocol.currentData(), self.batch_size.value(), self._options()
         common = lama_data.find_upwards(Path(self.path or ""), "common_vocab_cased.txt")
         self._model_name = self.slot.info.name
         self._run = (indices, self._mode())
         self._run_started = time.monotonic()  # a compare-mode run's two halves are timed together
         # Compare mode: the same facts, protocol and batch on the compared model once this is done.
-        self._compare_job = (facts, protocol, batch, common, clean) if self.comparing else None
-        self._probe(self.slot, EVAL_KIND, (facts, protocol, batch, common, clean), f"probing {len(facts):,} facts…",
+        self._compare_job = (facts, protocol, batch, common, options) if self.comparing else None
+        self._probe(self.slot, EVAL_KIND, (facts, protocol, batch, common, options), f"probing {len(facts):,} facts…",
                     EVAL_LABEL, STOPPING_LOSES)
         self._update_buttons()
 
@@ -341,15 +351,15 @@ class LamaTab(JobTab):
                     f"probing {len(facts):,} facts with {short_name(self._compare_name)}…", COMPARE_LABEL, COMPARE_STOPPING_LOSES)
 
     def _probe(self, slot: Any, kind: str, run: tuple, bar_text: str, label: str, loses: str) -> None:
-        """Score `run` (facts, protocol, batch size, common vocabulary, clean input) on `slot`'s model."""
-        facts, protocol, batch, common, clean = run
+        """Score `run` (facts, protocol, batch size, common vocabulary, lama's options) on `slot`'s model."""
+        facts, protocol, batch, common, options = run
         self._probed_now = set()  # this run's facts only: earlier runs filled others
         self._dropped_before = -1
         self._active = kind
         self._started = time.monotonic()
         self.job_bar.start(bar_text)
         self.follow(slot.run_job(
-            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common, clean_input=clean),
+            lambda model: model.lama(facts, protocol, batch_size=batch, common_vocab=common, **options),
             label=label, stopping_loses=loses,
         ))
 
@@ -519,6 +529,7 @@ class LamaTab(JobTab):
         for w in (self.probe, self.protocol):
             w.setEnabled(idle)  # results arriving belong to the protocol and facts they started with
         self.clean_input.setEnabled(idle and self.protocol.currentData() == "lama")  # lab reads clean input anyway
+        self.multi_token.setEnabled(idle and self.protocol.currentData() == "lama")  # LAMA's dropped facts
 
     # --- the summary, the selected fact, export -------------------------------------------
     def report(self, only: Collection[int] | None = None) -> LamaReport | None:
@@ -534,7 +545,7 @@ class LamaTab(JobTab):
         facts = [self.data.facts[i] for i in done]
         counted = [results[i] for i in done]
         return lama_data.summarise(self._model_name, self.protocol.currentData(), facts, counted, self.data.skipped,
-                                   clean_input=self._cleaning())
+                                   **self._options())
 
     def compare_report(self, only: Collection[int] | None = None) -> LamaReport | None:
         """What the compared model answered under the current protocol (indices as in report())."""
@@ -546,7 +557,7 @@ class LamaTab(JobTab):
             return None
         return lama_data.summarise(self._compare_name, self.protocol.currentData(),
                                    [self.data.facts[i] for i in done], [results[i] for i in done], self.data.skipped,
-                                   clean_input=self._cleaning())
+                                   **self._options())
 
     def comparison(self, only: Collection[int] | None = None) -> LamaComparison | None:
         """Both models' results under the current protocol, compared; None until both have some."""
@@ -562,7 +573,7 @@ class LamaTab(JobTab):
         self._summary_timer.stop()
         tally = self._current_tally()
         skipped = self.data.skipped if self.data else ()
-        report = (tally.report(self._model_name, self.protocol.currentData(), skipped, clean_input=self._cleaning())
+        report = (tally.report(self._model_name, self.protocol.currentData(), skipped, **self._options())
                   if tally.evaluated else None)
         self.summary.set_report(report, tally.evaluated, len(self.table_model.facts))
         self.summary.set_comparison(self.comparison(), self._names() if self.comparing else ("", ""))
