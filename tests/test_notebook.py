@@ -53,6 +53,10 @@ def test_joint_fill_and_score_are_the_clis_json(ex, model_dirs, capsys):
     assert ex.score(*pair).to_json()["sentences"] == json.loads(capsys.readouterr().out)["sentences"]
     with pytest.raises(InvalidParameterError):
         ex.joint_fill(two, beam=0)
+    html = joint._repr_html_()
+    assert joint.fillings[0].text.replace("<", "&lt;") in html and "each mask alone" in html
+    scored = ex.score("<b>x</b> cat.", "The cat.")._repr_html_()
+    assert "&lt;b&gt;x&lt;/b&gt;" in scored and "<b>x</b>" not in scored  # escaped
 
 
 def test_compare_is_the_clis_json(ex, model_dirs, capsys):

@@ -120,6 +120,12 @@ class JointResult:
                 record["per_piece"] = filling.per_piece
         return out
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the fillings inline (explorer.core.notebook_html)."""
+        from explorer.core.notebook_html import joint_html
+
+        return joint_html(self)
+
 
 @dataclass(frozen=True)
 class SentenceScore:
@@ -157,6 +163,11 @@ class ScoreResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"model": self.model, "sentences": [s.to_json() for s in self.sentences], "warnings": list(self.warnings)}
+
+    def _repr_html_(self) -> str:
+        from explorer.core.notebook_html import score_html
+
+        return score_html(self)
 
 
 def write_words(text: str, spans: list[tuple[int, int]], words: list[str], glue: list[bool]) -> str:

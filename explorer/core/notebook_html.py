@@ -14,6 +14,7 @@ from explorer.core.colours import PALETTE
 
 if TYPE_CHECKING:
     from explorer.core.compare import CompareResult
+    from explorer.core.joint import Filling, JointResult, ScoreResult
     from explorer.core.results import AttentionResult, Candidate, FillMaskResult, MaskPrediction
 
 SHARED = PALETTE.shared_bg  # background of a word both models have in their top-k
@@ -90,3 +91,32 @@ def attention_html(result: AttentionResult, png: bytes | None) -> str:
         f"<div><div><b>{escape(result.model)}</b>: {result.num_layers} layers × {result.num_heads} heads, "
         f"{len(result.tokens)} tokens: <code>{tokens}</code></div>{_warnings(result.warnings)}{image}</div>"
     )
+
+
+def joint_html(result: JointResult) -> str:
+    """The best joint fillings as sentences with their scores, and each mask's own best guess."""
+    per_piece = result.max_pieces > 1
+
+    def row(label: str, f: Filling) -> str:
+        score = f.per_piece if per_piece else f.score
+        parts = " ".join(f"{escape(t)} {p:.2f}" for t, p in zip(f.tokens, f.parts))
+        return f'<tr><td>{label}</td><td>{escape(f.text)}</td><td style="text-align:right">{score:.3f}</td><td>{parts}</td></tr>'
+
+    rows = "".join(row(f"{n}.", f) for n, f in enumerate(result.fillings, 1))
+    if result.independent is not None:
+        rows += row("each mask alone", result.independent)
+    return (f"<div><div><b>{escape(result.model)}</b>: <code>{escape(result.text)}</code> · beam {result.beam}, "
+            f"{escape(result.order)} order, ranked by {escape(result.ranked_by)}</div>{_warnings(result.warnings)}"
+            f"<table><tr><th></th><th>filling</th><th>score</th><th>pieces: log p</th></tr>{rows}</table></div>")
+
+
+def score_html(result: ScoreResult) -> str:
+    """Each sentence's PLL, the preferred one in bold, and its tokens' log p."""
+    rows = []
+    for n, s in enumerate(result.sentences):
+        tokens = " ".join(f"{escape(t)}&nbsp;<small>{v:.2f}</small>" for t, v in zip(s.display or s.tokens, s.token_scores)
+                          if v is not None)
+        text = f"<b>{escape(s.text)}</b>" if n == result.preferred else escape(s.text)
+        rows.append(f'<tr><td>{text}</td><td style="text-align:right">{s.pll:.3f}</td><td>{tokens}</td></tr>')
+    return (f"<div><div><b>{escape(result.model)}</b></div>{_warnings(result.warnings)}"
+            f"<table><tr><th>sentence</th><th>PLL</th><th>tokens: log p</th></tr>{''.join(rows)}</table></div>")

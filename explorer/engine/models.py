@@ -353,7 +353,7 @@ class MaskedLM:
             self.set_attention_implementation(before)
 
     def mlm_logits(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, rows: torch.Tensor, cols: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Vocabulary logits at positions (rows[i], cols[i]) only: [N, vocab].
