@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from explorer.core.preemption import checkpoint
 from explorer.core.joint import MAX_JOINT_MASKS, Filling, JointParams, JointResult, write_words
 from explorer.engine.fill_mask import preprocess
 from explorer.engine.models import MaskedLM
@@ -48,6 +49,7 @@ def log_probs_at(
     out = []
     with torch.inference_mode():
         for start in range(0, len(rows), per_forward):
+            checkpoint()  # a newer request waiting (typing goes on): give way (explorer.core.preemption)
             chunk = rows[start : start + per_forward]
             mine = [i for i, r in enumerate(owners) if start <= r < start + len(chunk)]
             ids = torch.tensor(chunk, dtype=torch.long, device=lm.device)

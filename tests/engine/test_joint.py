@@ -215,3 +215,13 @@ def test_scoring_refuses_nothing_to_score(bert):
         score_sentences(bert, [])
     with pytest.raises(InvalidParameterError, match="Sentence 2"):
         score_sentences(bert, ["A cat.", "  "])
+
+
+def test_a_joint_fill_gives_way_when_a_newer_request_waits(bert):
+    """Served by the model thread inside preemptible(), the search stops at its next forward."""
+    from explorer.core.preemption import Preempted, preemptible
+
+    with preemptible(lambda: True), pytest.raises(Preempted):
+        joint_fill(bert, TWO)
+    with preemptible(lambda: False):
+        assert joint_fill(bert, TWO).fillings  # nothing waits: it runs to the end

@@ -102,6 +102,66 @@ def test_interactive_requests_are_served_between_job_steps(qtbot, thread):
     assert job_id > 0
 
 
+def test_a_long_answer_gives_way_to_a_newer_request_then_runs_again(qtbot, thread):
+    """A long interactive answer (a joint fill) stops at its next checkpoint when a newer
+    request waits; the newer one is answered first, and the long one is asked again."""
+    from explorer.core.preemption import checkpoint
+
+    began, release = threading.Event(), threading.Event()
+    tries: list[int] = []
+
+    def long_answer(_session):
+        tries.append(1)
+        began.set()
+        while not release.is_set():  # work in pieces, a checkpoint between each
+            checkpoint()
+            release.wait(0.001)
+        return "long"
+
+    def quick(_session):
+        release.set()
+        return "quick"
+
+    answers: list[object] = []
+    thread.resultReady.connect(lambda _i, r: answers.append(r))
+    failures: list[str] = []
+    thread.failed.connect(lambda _i, m, _c: failures.append(m))
+    long_id = thread.submit(long_answer, lane="joint")
+    qtbot.waitUntil(began.is_set, timeout=WAIT_MS)
+    thread.submit(quick, lane="fill-mask")
+    with qtbot.waitSignal(thread.resultReady, timeout=WAIT_MS, check_params_cb=lambda i, r: i == long_id):
+        pass
+    assert answers == ["quick", "long"] and len(tries) == 2 and failures == []
+
+
+def test_a_preempted_answer_is_not_asked_again_when_its_lane_has_a_newer_one(qtbot, thread):
+    from explorer.core.preemption import checkpoint
+
+    began, release = threading.Event(), threading.Event()
+
+    def old(_session):
+        began.set()
+        while not release.is_set():
+            checkpoint()
+            release.wait(0.001)
+        return "old"
+
+    def new(_session):
+        release.set()
+        return "new"
+
+    answers: list[object] = []
+    thread.resultReady.connect(lambda _i, r: answers.append(r))
+    thread.submit(old, lane="joint")
+    qtbot.waitUntil(began.is_set, timeout=WAIT_MS)
+    new_id = thread.submit(new, lane="joint")
+    with qtbot.waitSignal(thread.resultReady, timeout=WAIT_MS, check_params_cb=lambda i, r: i == new_id):
+        pass
+    thread.submit(lambda _s: "after", lane="other")
+    qtbot.waitUntil(lambda: "after" in answers, timeout=WAIT_MS)
+    assert answers == ["new", "after"]  # the old one was replaced, never answered
+
+
 def test_job_reports_progress_and_its_return_value(qtbot, thread):
     steps: list[int] = []
     thread.progress.connect(lambda i, step: steps.append(step))

@@ -9,6 +9,9 @@ The UI never waits on it: it submits requests and hears back through queued sign
   served between steps, so typing stays live while a job runs. Cancel is a flag checked
   between steps.
 - An exception becomes a `failed` signal and the thread goes on.
+- A long interactive answer (a joint fill, scoring many sentences) gives way to a newer
+  request (explorer.core.preemption): it stops between forward passes, the newer one is served,
+  and it runs again afterwards unless its own lane has a newer request by then.
 
 The session (which imports torch) is built on this thread, so the window can show before
 torch has even loaded.
@@ -28,6 +31,7 @@ from typing import Any
 from PySide6.QtCore import QThread, Signal
 
 from explorer.core.errors import InvalidParameterError, ModelLoadError
+from explorer.core.preemption import Preempted, preemptible
 from explorer.sessions import new_session
 
 log = logging.getLogger(__name__)
@@ -154,9 +158,7 @@ class InferenceThread(QThread):
                     self._cond.wait()
                 if self._quitting:
                     break
-                pending = list(self._interactive.values())
-                self._interactive.clear()
-            for request in pending:
+            while (request := self._next_interactive()) is not None:
                 self._serve_interactive(request)
             self._advance_job()
         if self._running is not None:
@@ -173,12 +175,30 @@ class InferenceThread(QThread):
                 return True
             return False
 
+    def _next_interactive(self) -> _Request | None:
+        """The oldest interactive request waiting (one at a time, so that one in progress can
+        see whether a newer one waits), or None."""
+        with self._cond:
+            if self._quitting or not self._interactive:
+                return None
+            return self._interactive.popitem(last=False)[1]
+
+    def _newer_waiting(self, request_id: int) -> bool:
+        with self._cond:
+            return self._quitting or any(r.request_id > request_id for r in self._interactive.values())
+
     def _serve_interactive(self, request: _Request) -> None:
         if self._take_cancel(request.request_id):
             self.cancelled.emit(request.request_id)
             return
         try:
-            result = request.call(self.session)
+            with preemptible(lambda: self._newer_waiting(request.request_id)):
+                result = request.call(self.session)
+        except Preempted:
+            with self._cond:  # asked again after the newer ones, unless its lane has a newer request
+                if not self._quitting and request.lane is not None and request.lane not in self._interactive:
+                    self._interactive[request.lane] = request
+            return
         except Exception as exc:
             log.debug("request %s failed", request.request_id, exc_info=True)
             self._fail(request.request_id, exc)
