@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
 def print_joint(joint: "JointResult") -> None:
     print(f"\njoint fillings (beam {joint.beam}, {joint.order} order; ranked by {joint.ranked_by}):")
     per_piece = joint.max_pieces > 1
+    if not joint.fillings:
+        print("  none (see the warning above)")
     for rank, f in enumerate(joint.fillings, 1):
         score = f"{f.per_piece:8.3f}/piece" if per_piece else f"{f.score:8.3f}"
         print(f"  {rank:>3}. {score}  {f.text}   [{' '.join(f.tokens)}]")

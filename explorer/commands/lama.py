@@ -150,16 +150,19 @@ def run(args: argparse.Namespace) -> int:
         print_json(with_load_warnings(args, report.to_json()), indent=2)
         return 0
     clean = " (clean input)" if report.protocol == "lama" and report.clean_input else ""
-    print(f"{report.model} · protocol {report.protocol}{clean} · {report.overall.n} facts evaluated")
-    print(f"{'relation':<16} {'n':>6} {'P@1':>7} {'P@10':>7} {'MRR':>7}")
-    for name, s in sorted(report.relations.items()):
-        print(f"{name:<16} {s.n:>6} {s.p_at_1:>7.3f} {s.p_at_10:>7.3f} {s.mrr:>7.3f}")
-    o, f = report.overall, report.overall_facts
-    print(f"{'mean of relations':<16} {o.n:>6} {o.p_at_1:>7.3f} {o.p_at_10:>7.3f} {o.mrr:>7.3f}")
-    print(f"{'mean of facts':<16} {f.n:>6} {f.p_at_1:>7.3f} {f.p_at_10:>7.3f} {f.mrr:>7.3f}")
-    print(f"LAMA's number (P@1, mean of relations): {o.p_at_1:.3f}")
-    for kind, s in report.by_length.items():
-        print(f"{kind + ' facts':<16} {s.n:>6} {s.p_at_1:>7.3f} {s.p_at_10:>7.3f} {s.mrr:>7.3f}   (mean of facts)")
+    multi = f" · multi-token facts, words of up to {report.multi_token} pieces" if report.multi_token else ""
+    print(f"{report.model} · protocol {report.protocol}{clean}{multi} · {report.overall.n} facts evaluated")
+    rows = [(name, s) for name, s in sorted(report.relations.items())]
+    summary = [("mean of relations", report.overall), ("mean of facts", report.overall_facts),
+               *((f"{kind} facts", s) for kind, s in report.by_length.items())]
+    width = max(16, *(len(name) for name, _ in rows + summary))
+    print(f"{'relation':<{width}} {'n':>6} {'P@1':>7} {'P@10':>7} {'MRR':>7}")
+    for name, s in rows + summary:
+        print(f"{name:<{width}} {s.n:>6} {s.p_at_1:>7.3f} {s.p_at_10:>7.3f} {s.mrr:>7.3f}")
+    print(f"LAMA's number (P@1, mean of relations): {report.overall.p_at_1:.3f}")
+    if report.multi_token and not report.by_length["multi-token"].n:
+        print("note: no fact here has an object of several pieces for this model (LAMA's released data holds "
+              "objects that are one token of BERT's cased vocabulary)")
     for reason, count in sorted(report.dropped.items()):
         print(f"dropped {count}: {reason}")
     if data.skipped:

@@ -39,9 +39,12 @@ def _sentences(args: argparse.Namespace) -> list[str]:
     path = input_file(args.file, "--file")
     if path is not None:
         try:
-            sentences += read_text_lines(path)
+            lines = read_text_lines(path)
         except InvalidParameterError as exc:
             raise CliError(str(exc)) from exc
+        if not lines:
+            raise CliError(f"--file '{args.file}' holds no sentence (only blank lines): write one sentence a line.")
+        sentences += lines
     if not sentences:
         raise CliError("Give sentences to score, in quotes, or --file with one sentence a line.")
     empty = [i for i, s in enumerate(sentences, 1) if not s.strip()]

@@ -516,8 +516,9 @@ class ScoreTally:
         return relations, overall, _score(*totals)
 
     def by_length(self) -> dict[str, Score]:
-        """The mean over facts of single-token and of multi-token objects (those counted)."""
-        return {kind: _score(*sums) for kind, sums in sorted(self._lengths.items(), reverse=True) if sums[0] > 0}
+        """The mean over facts of single-token and of multi-token objects (both, n 0 for none:
+        a person who asked for multi-token facts sees that there were none)."""
+        return {kind: _score(*self._lengths.get(kind, [0, 0, 0, 0])) for kind in (SINGLE_TOKEN, MULTI_TOKEN)}
 
     def report(
         self, model: str, protocol: str, skipped: Iterable[SkippedLine] = (), *, clean_input: bool = False,

@@ -113,3 +113,67 @@ def test_compare_mode_scores_with_both_models(qtbot, window, model_dirs):
             lambda: (r := w.predictions.other_joint.result) is not None and r.text == TWO, timeout=WAIT_MS)
     finally:
         w.compare_with("")
+
+
+LONG_TWO = "The [MASK] sat on the mat while the dog barked at the [MASK] in the garden . " + (
+    "It was a very good year for me and my grandmother in the city . " * 8)
+
+
+def test_a_long_sentence_never_widens_the_page(qtbot, window):
+    """Found in the walkthrough: each filling was one unwrapped line, 5000 px wide."""
+    w = window
+    w.editor.setPlainText(LONG_TWO)
+    qtbot.waitUntil(lambda: joint_answered(w, LONG_TWO), timeout=WAIT_MS)
+    panel = w.predictions.joint
+    assert panel.minimumSizeHint().width() < 900
+    assert w.predictions.minimumSizeHint().width() < 1200
+    shown = [b.text() for b in panel.findChildren(QPushButton, "jointFilling") if b.isVisible()]
+    assert shown and all("…" in t for t in shown)  # elided; the whole sentence is in the tooltip
+    assert all(f.text in b.toolTip() for f, b in zip(panel.result.fillings, panel.rows))
+
+
+def test_a_new_search_says_searching_not_the_last_texts_warning(qtbot, window):
+    w = window
+    many = " ".join(["[MASK]"] * 13)
+    w.editor.setPlainText(many)
+    qtbot.waitUntil(lambda: joint_answered(w, many), timeout=WAIT_MS)
+    message = w.findChild(QLabel, "jointFillPanelMessage")
+    assert "at most 12 masks" in message.text()
+    w.predictions.joint.ask(TWO, 2)
+    assert message.text() == "Searching…"
+    qtbot.waitUntil(lambda: joint_answered(w, TWO), timeout=WAIT_MS)
+
+
+def test_the_guesses_keep_room_above_the_joint_box(window):
+    from explorer.qt.widgets.style import scaled_px
+
+    assert window.fill_mask.minimumHeight() >= scaled_px(150)
+
+
+def test_a_long_sentences_bars_wrap_within_the_card(qtbot, window):
+    """Found in the walkthrough: a 141-token sentence's last 40 bars could not be reached."""
+    w = window
+    w.resize(1366, 768)
+    w.tabs.setCurrentWidget(w.score)
+    long = "the quick brown fox jumps over the lazy dog and " * 14
+    w.findChild(QPlainTextEdit, "scoreSentences").setPlainText(long)
+    with qtbot.waitSignal(w.score.scored, timeout=WAIT_MS):
+        w.score.score()
+    card = w.score.cards[0]
+    bars = card.lines[0][1]
+    qtbot.waitUntil(lambda: bars.height() >= bars.heightForWidth(bars.width()), timeout=WAIT_MS)
+    lines = bars._lines(bars.width())
+    assert len(lines) > 1 and sum(len(line) for line in lines) == len(bars.tokens)
+    assert all(sum(bars._cell(bars.tokens[i]) for i in line) <= bars.width() for line in lines if len(line) > 1)
+    assert card.minimumSizeHint().width() < 1366
+    assert card.toolTip() == long.strip()
+
+
+def test_scoring_nothing_clears_the_last_result(qtbot, window):
+    w = window
+    w.tabs.setCurrentWidget(w.score)
+    with qtbot.waitSignal(w.score.scored, timeout=WAIT_MS):
+        w.score.score()
+    w.findChild(QPlainTextEdit, "scoreSentences").setPlainText("  \n")
+    w.score.score()
+    assert not any(card.isVisible() for card in w.score.cards)

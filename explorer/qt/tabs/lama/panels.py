@@ -255,7 +255,9 @@ class LamaSummary(QWidget):
             return
         counted = report.overall_facts.n
         self.headline.setText(
-            f"<b>{html.escape(report.model)}</b> · protocol <b>{report.protocol}</b> · "
+            f"<b>{html.escape(report.model)}</b> · protocol <b>{report.protocol}</b>"
+            f"{' (clean input)' if report.clean_input and report.protocol == 'lama' else ''}"
+            f"{' · multi-token facts' if report.multi_token else ''} · "
             f"{evaluated:,} of {total:,} facts evaluated, {counted:,} counted"
         )
         rows: list[tuple[str, Score, bool]] = [

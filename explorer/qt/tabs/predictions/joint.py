@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.colours import PALETTE
 from explorer.core.joint import JointParams
@@ -26,7 +26,10 @@ EXPLAIN = (
     "chosen word with only that mask hidden). Higher (closer to 0) is better. Click a filling to write it "
     "into the sentence (Ctrl+Z takes it back)."
 )
-ONE_MASK = "One mask: its guesses are on the left. Set How many tokens? above 1 to look for words of several pieces."
+ONE_MASK = "One mask: its guesses are above. Set How many tokens? above 1 to look for words of several pieces."
+
+
+CAPTIONS = {"max_pieces": "How many tokens?", "order": "order"}
 
 
 def _score(value: float) -> str:
@@ -51,8 +54,10 @@ class JointPanel(QGroupBox):
         controls = QHBoxLayout()
         for key in ("max_pieces", "beam", "order", "results"):
             control = self.form[key]
-            if key == "max_pieces":
-                controls.addWidget(QLabel("How many tokens?", self))
+            if key in CAPTIONS:
+                caption = QLabel(CAPTIONS[key], self)
+                caption.setBuddy(control)
+                controls.addWidget(caption)
             controls.addWidget(control)
             signal = getattr(control, "valueChanged", None) or control.currentIndexChanged
             signal.connect(lambda *_: self.settingsChanged.emit())
@@ -62,7 +67,11 @@ class JointPanel(QGroupBox):
         if leader is not None:
             for control in self.form.controls.values():
                 control.hide()
-            controls.itemAt(0).widget().setText("Searches with A's settings.")
+            for n in range(controls.count()):
+                widget = controls.itemAt(n).widget()
+                if isinstance(widget, QLabel):
+                    widget.hide()
+            controls.insertWidget(0, QLabel("Searches with A's settings.", self))
             leader.settingsChanged.connect(self.settingsChanged)
         self.message = QLabel("", self)
         self.message.setObjectName(f"{name}Message")
@@ -104,9 +113,11 @@ class JointPanel(QGroupBox):
         return True
 
     def set_busy(self, busy: bool) -> None:
+        # Old fillings stay readable (greyed) while the new text is searched; the old message,
+        # which may be about another text, gives way.
         for row in self.rows:
             row.setEnabled(not busy)
-        if busy and not self.rows:
+        if busy:
             self.show_message("Searching…")
 
     def show_message(self, text: str, *, error: bool = False) -> None:
@@ -128,6 +139,8 @@ class JointPanel(QGroupBox):
         while len(self.rows) < len(result.fillings):
             row = QPushButton(self)
             row.setObjectName("jointFilling")
+            # A long sentence is elided to the box's width (whole in the tooltip), never widening the page.
+            row.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             row.setFlat(True)
             row.setCursor(Qt.CursorShape.PointingHandCursor)
             row.setStyleSheet(ROW_STYLE)
@@ -137,14 +150,16 @@ class JointPanel(QGroupBox):
             self.rows.append(row)
         for n, (row, f) in enumerate(zip(self.rows, result.fillings)):
             score = f"{_score(f.per_piece)} per piece" if per_piece else _score(f.score)
-            row.setText(f"{n + 1}.  {f.text}    {score}")
+            row.setProperty("full_text", f"{n + 1}.  {f.text}    {score}")
             parts = "  ".join(f"{t} {_score(p)}" for t, p in zip(f.tokens, f.parts))
-            row.setToolTip(f"Pieces and their log p with only that mask hidden: {parts}\nClick to write it into the sentence.")
+            row.setToolTip(f"{f.text}\nPieces and their log p with only that mask hidden: {parts}\n"
+                           "Click to write it into the sentence.")
             row.setAccessibleName(f"Filling {n + 1}: {f.text}, score {score}")
             row.setEnabled(True)
             row.show()
         for row in self.rows[len(result.fillings):]:
             row.hide()
+        self._elide()
         notes = list(result.warnings)
         if result.fillings:
             notes.append(f"Ranked by {result.ranked_by}; beam {result.beam}, {result.order} order.")
@@ -155,7 +170,7 @@ class JointPanel(QGroupBox):
             if best.token_ids == ind.token_ids:
                 verdict = "the same as the best joint filling"
             elif per_piece:
-                verdict = "one piece"
+                verdict = "the best one-piece guess"
             else:
                 verdict = f"{_score(best.score - ind.score)} below the best"
             self.independent.setText(f"Each mask alone: {ind.text}    {_score(ind.score)}  ({verdict})")
@@ -164,10 +179,20 @@ class JointPanel(QGroupBox):
         else:
             self.independent.hide()
 
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(50, self.contentsRect().width() - 30)
+        for row in self.rows:
+            full = row.property("full_text") or ""
+            row.setText(row.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, width))
+
     def _choose(self, n: int) -> None:
         if self.result is not None and n < len(self.result.fillings):
             self.fillingChosen.emit(self.result, self.result.fillings[n])
 
     def visible_fillings(self) -> list[str]:
         """The fillings as shown (tests and UI automation)."""
-        return [row.text() for row in self.rows if not row.isHidden()]
+        return [row.property("full_text") for row in self.rows if not row.isHidden()]

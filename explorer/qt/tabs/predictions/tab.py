@@ -15,7 +15,9 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from explorer.core.compare import agreement, mask_count_warning, word
 from explorer.qt.tabs.predictions.joint import JointPanel
 from explorer.qt.tabs.predictions.panel import FillMaskPanel
-from explorer.qt.widgets.style import SIDES, side_title_style
+from explorer.qt.widgets.style import SIDES, on_zoom, scaled_px, side_title_style
+
+MIN_CARDS_HEIGHT = 190  # px at 100%: a mask card's title and about five guesses
 
 
 class SlotPredictions(FillMaskPanel):
@@ -88,6 +90,8 @@ class PredictionsTab(QWidget):
             inner.setContentsMargins(0, 0, 0, 0)
             inner.addWidget(panel, 1)
             inner.addWidget(joint)
+            # The guesses keep room for a few rows at any size; below that the page scrolls.
+            on_zoom(panel, lambda panel=panel: panel.setMinimumHeight(scaled_px(MIN_CARDS_HEIGHT)))
             panel.answered.connect(lambda result, joint=joint: joint.ask(result.text, len(result.masks)))
             joint.settingsChanged.connect(lambda panel=panel, joint=joint: self._ask_joint(panel, joint))
             joint.fillingChosen.connect(self.fillingChosen)

@@ -37,6 +37,7 @@ HELP = (
     "(closer to 0) is likelier. Of two sentences that differ in one place, the higher score is the one "
     "the model prefers. Bars show the surprise at each token (−log p): tall means unexpected."
 )
+TITLE_CHARS = 90  # a sentence's title is cut past this
 BAR_HEIGHT = 60  # px at 100% zoom for the most surprising token of the result
 
 
@@ -50,7 +51,9 @@ class SurpriseBars(QWidget):
         self.scores: tuple[float | None, ...] = ()
         self.colour = PALETTE.compare_a
         self.scale = 1.0  # the largest surprise shown in this tab: bars compare across sentences
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)  # a long sentence's tokens wrap onto more lines
+        self.setSizePolicy(policy)
         on_zoom(self, self.updateGeometry)
 
     def set_scores(self, tokens: tuple[str, ...], scores: tuple[float | None, ...], colour: str, scale: float) -> None:
@@ -68,30 +71,55 @@ class SurpriseBars(QWidget):
         metrics = QFontMetrics(self.font())
         return max(metrics.horizontalAdvance(token), metrics.horizontalAdvance("-00.0")) + scaled_px(10)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        height = scaled_px(BAR_HEIGHT) + 2 * QFontMetrics(self.font()).height() + scaled_px(6)
-        return QSize(sum(self._cell(t) for t in self.tokens) or scaled_px(100), height)
+    def _line_height(self) -> int:
+        return scaled_px(BAR_HEIGHT) + 2 * QFontMetrics(self.font()).height() + scaled_px(6)
+
+    def _lines(self, width: int) -> list[list[int]]:
+        """The tokens' indices per line, wrapped at `width` as words wrap in a paragraph."""
+        lines: list[list[int]] = [[]]
+        x = 0
+        for i, token in enumerate(self.tokens):
+            w = self._cell(token)
+            if lines[-1] and x + w > width:
+                lines.append([])
+                x = 0
+            lines[-1].append(i)
+            x += w
+        return lines
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        return len(self._lines(width)) * self._line_height()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(sum(self._cell(t) for t in self.tokens) or scaled_px(100), self._line_height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(scaled_px(100), self.sizeHint().height())
+        return QSize(scaled_px(100), self._line_height())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        wanted = self.heightForWidth(self.width())
+        if self.minimumHeight() != wanted:
+            self.setMinimumHeight(wanted)  # a box layout asks the width's height only so far
 
     def paintEvent(self, _event: Any) -> None:  # noqa: N802
         painter = QPainter(self)
-        metrics = QFontMetrics(self.font())
-        line = metrics.height()
-        top, bar_room = line, scaled_px(BAR_HEIGHT)
-        base = top + bar_room
-        x = 0
-        for token, score in zip(self.tokens, self.scores):
-            w = self._cell(token)
-            surprise = -score if math.isfinite(score) else self.scale
-            h = bar_room * min(1.0, max(0.0, surprise) / self.scale)
-            painter.fillRect(QRectF(x + 3, base - h, w - 6, h), QColor(self.colour))
-            painter.setPen(QColor(PALETTE.note))
-            painter.drawText(QRectF(x, base - h - line, w, line), Qt.AlignmentFlag.AlignCenter, f"{score:.1f}")
-            painter.setPen(self.palette().text().color())
-            painter.drawText(QRectF(x, base + 2, w, line), Qt.AlignmentFlag.AlignCenter, token)
-            x += w
+        line = QFontMetrics(self.font()).height()
+        bar_room = scaled_px(BAR_HEIGHT)
+        for n, indices in enumerate(self._lines(self.width())):
+            base = n * self._line_height() + line + bar_room
+            x = 0
+            for i in indices:
+                token, score = self.tokens[i], self.scores[i]
+                w = self._cell(token)
+                surprise = -score if math.isfinite(score) else self.scale
+                h = bar_room * min(1.0, max(0.0, surprise) / self.scale)
+                painter.fillRect(QRectF(x + 3, base - h, w - 6, h), QColor(self.colour))
+                painter.setPen(QColor(PALETTE.note))
+                painter.drawText(QRectF(x, base - h - line, w, line), Qt.AlignmentFlag.AlignCenter, f"{score:.1f}")
+                painter.setPen(self.palette().text().color())
+                painter.drawText(QRectF(x, base + 2, w, line), Qt.AlignmentFlag.AlignCenter, token)
+                x += w
         painter.end()
 
 
@@ -107,7 +135,9 @@ class SentenceCard(QGroupBox):
 
     def show_scores(self, text: str, per_side: list[tuple[str, str, Any, bool]], scale: float) -> None:
         """per_side: (side name, colour, SentenceScore, preferred by that side)."""
-        self.setTitle(text)
+        # A long sentence's title is cut (whole in the tooltip): a group box is never narrower than its title.
+        self.setTitle(text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…")
+        self.setToolTip(text)
         while len(self.lines) < len(per_side):
             label, bars = QLabel(self), SurpriseBars(self)
             label.setObjectName("scorePll")
@@ -118,7 +148,8 @@ class SentenceCard(QGroupBox):
         for (label, bars), (side, colour, score, preferred) in zip(self.lines, per_side):
             mark = "   ✓ preferred" if preferred else ""
             who = f"{side}: " if side else ""
-            label.setText(f"{who}PLL {score.pll:.2f}  ({score.scored} tokens, mean {score.pll / max(1, score.scored):.2f}){mark}")
+            tokens = f"{score.scored} token{'s' if score.scored != 1 else ''}"
+            label.setText(f"{who}PLL {score.pll:.2f}  ({tokens}, mean {score.pll / max(1, score.scored):.2f}){mark}")
             label.setStyleSheet(css(colour, bold=preferred) if side else css(bold=preferred))
             bars.set_scores(score.display or score.tokens, score.token_scores, colour, scale)
             label.show()
@@ -188,6 +219,9 @@ class ScoreTab(QWidget):
         texts = self.texts()
         if not texts:
             self.show_message("Type a sentence to score, one a line.", error=True)
+            for card in self.cards:  # no result stays under the message as if it were this one's
+                card.hide()
+            self._asked = ()
             return
         self._asked = texts
         self.results = [None] * len(self.slots)
