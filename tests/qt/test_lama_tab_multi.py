@@ -63,3 +63,20 @@ def test_multi_token_box_decodes_the_dropped_facts_and_scores_them_apart(qtbot, 
     assert tab.report().multi_token == DEFAULT_PIECES
     box.setChecked(False)
     assert [r.dropped for r in tab._current_results()] == [None, DROP_NOT_ONE_TOKEN, DROP_NOT_ONE_TOKEN]
+
+
+def test_a_multi_token_facts_detail_says_what_its_scores_are(qtbot, window, tmp_path):
+    qtbot.waitUntil(lambda: window.lama.data is not None, timeout=WAIT_MS)
+    tab = window.lama
+    tab.protocol.setCurrentIndex(tab.protocol.findData("lama"))
+    tab.multi_token.setChecked(True)
+    with qtbot.waitSignal(tab.jobFinished, timeout=WAIT_MS, check_params_cb=lambda r: isinstance(r, LamaSet)):
+        tab.open_path(str(lama_folder(tmp_path / "data")))
+    run_tab(qtbot, window)
+    fact = 1  # "books": two pieces
+    tab.detail.show_fact(tab.data.facts[fact], tab._current_results()[fact])
+    header = [tab.detail.top.horizontalHeaderItem(c).text() for c in range(3)]
+    assert header == ["#", "word", "per piece"]
+    assert "multi-token" in tab.detail.heading.text() and "not one token" not in tab.detail.heading.text()
+    tab.detail.show_fact(tab.data.facts[0], tab._current_results()[0])
+    assert tab.detail.top.horizontalHeaderItem(2).text() == "probability"

@@ -105,15 +105,21 @@ class FactDetail(QWidget):
             lines.append("<i>not evaluated yet: Run fills it in</i>")
         elif result.dropped:
             lines.append(f"<i>not counted: {html.escape(result.dropped)}</i>")
+        elif result.rank is None and result.multi_token:
+            lines.append("<i>a multi-token object, not among the words the joint search found</i>")
         elif result.rank is None:
             lines.append(f"<i>{NOT_ONE_TOKEN}</i>")
         else:
-            lines.append(f"rank of the gold: <b>{result.rank}</b>")
+            several = " (a multi-token object, decoded jointly)" if result.multi_token else ""
+            lines.append(f"rank of the gold: <b>{result.rank}</b>{several}")
         if compared is not None:
             lines.append(_compared_line(*compared))
         self.heading.setText("<br>".join(lines))
         tokens = result.top_tokens if result else ()
         scores = result.top_scores if result else ()
+        # A multi-token answer's score is exp(mean log p per piece), not a probability of the word.
+        multi = result is not None and result.multi_token
+        self.top.setHorizontalHeaderLabels(["#", "word" if multi else "token", "per piece" if multi else "probability"])
         self.top.setRowCount(len(tokens))
         for row, (token, score) in enumerate(zip(tokens, scores)):
             # The gold's own token (its rank says where it is), not a string match: "Paris"
