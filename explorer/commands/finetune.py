@@ -16,9 +16,12 @@ ORDER = 60
 def register(sub: argparse._SubParsersAction) -> None:
     ft = sub.add_parser(
         "finetune",
-        help="continue masked-LM training on your own text; perplexity before and after",
+        help="continue masked-LM training on your own text, or pre-train a new model from scratch; "
+        "perplexity before and after",
         description="CORPUS is a .txt file (one document per line, or paragraphs separated by blank lines), "
-        "or a .jsonl / .csv file with a text column.",
+        "or a .jsonl / .csv file with a text column. With --from-scratch, a new randomly initialised BERT of "
+        "--size (or --layers/--hidden/--heads/--intermediate) is trained instead, with the base model's "
+        "tokenizer or a new WordPiece vocabulary (--new-vocab SIZE).",
     )
     # Every option, its range and help, as FinetuneParams declares it; --max-steps or --epochs.
     add_arguments(ft, FinetuneParams, exclusive=[("max_steps", "epochs")])
@@ -33,13 +36,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from explorer.core.errors import ExplorerError
     from explorer.engine.finetune import check_params, finetune
-    from explorer.core.finetune_checks import OutOfRange
+    from explorer.core.finetune_checks import OutOfRange, scratch_options_unused
+    from explorer.core.world import launch_from
 
     params = from_args(FinetuneParams, args, base_model=args.model or "")
+    unused = scratch_options_unused(params)
+    if unused:
+        raise CliError(unused)
+    if params.from_scratch and params.new_vocab and launch_from().distributed:
+        # Each process would train its own vocabulary; nothing makes them agree token for token.
+        raise CliError("--new-vocab trains a vocabulary in one process: run it without torchrun, "
+                       "or from scratch with the base model's tokenizer (leave --new-vocab out).")
     quiet_libraries()
     try:
         check_params(params)  # before anything slow, so a typo costs nothing
-        source, name = resolve_model_source(args)
+        if params.from_scratch and params.new_vocab:  # a new model and vocabulary: no base model is read
+            source, name = None, ""
+        else:
+            source, name = resolve_model_source(args)
         # Under torchrun: every process trains on its share of each step; rank 0 alone prints and saves.
         world = join_launch(args)
         result = drive(finetune(params, source, name, args.device, world), label="training")
@@ -51,8 +65,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(with_load_warnings(args, result.to_json()), indent=2, allow_nan=False))
     else:
-        print(f"fine-tuned {result.base_model} for {result.steps} steps "
+        done = "trained" if result.scratch else "fine-tuned"
+        print(f"{done} {result.base_model} for {result.steps} steps "
               f"({result.train_chunks} training chunks, {result.validation_chunks} held out)")
+        if result.scratch:
+            print(f"vocabulary: {result.scratch['vocab_size']:,} tokens, {result.scratch['tokenizer']}")
         if result.world_size > 1:
             print(f"on {result.world_size} processes: {result.batch_size} chunks each per micro-batch, "
                   f"an effective batch of {result.effective_batch_size} chunks per step")

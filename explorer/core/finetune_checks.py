@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.finetune_params import MIN_CHUNK, FinetuneParams
+from explorer.core.finetune_params import MIN_CHUNK, FinetuneParams, ModelSize
 from explorer.core.input_files import json_object, path_problem
 from explorer.core.owned import is_ours, replace_refusal
 from explorer.core.params import MAX_SEED, Param, spec, specs
@@ -114,9 +114,63 @@ def model_bytes(source: str) -> int:
     return int(weights * widen * SAVE_MARGIN) + others
 
 
-def check_room(p: FinetuneParams, place: Path, source: str) -> None:
+SCRATCH_OPTIONS = ("layers", "hidden", "heads", "intermediate", "new_vocab")
+BASE_VOCAB = 30_522  # bert-base's, where the base model's config does not say
+
+
+def scratch_vocab(p: FinetuneParams, source: str | None) -> int:
+    """About how many tokens a from-scratch model's vocabulary holds (for its size on disk)."""
+    if p.new_vocab:
+        return p.new_vocab
+    size = json_object(Path(source) / "config.json").get("vocab_size") if source else None
+    return size if isinstance(size, int) and size > 0 else BASE_VOCAB
+
+
+def scratch_parameters(size: ModelSize, vocab: int, positions: int) -> int:
+    """The weights of a BERT masked LM of this size (the decoder tied to the word embeddings)."""
+    h, i = size.hidden, size.intermediate
+    embeddings = (vocab + positions + 2) * h + 2 * h
+    layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
+    head = h * h + h + 2 * h + vocab  # transform, its norm, the output bias
+    return embeddings + size.layers * layer + head
+
+
+def scratch_options_unused(p: FinetuneParams) -> str | None:
+    """Why the size options given are refused when the run is not from scratch (the CLI asks:
+    they would be ignored, and a forgotten --from-scratch would fine-tune instead); None: fine."""
+    given = [name for name in SCRATCH_OPTIONS if getattr(p, name) is not None]
+    if p.from_scratch or not given:
+        return None
+    options = ", ".join("--" + name.replace("_", "-") for name in given)
+    return f"{options}: only for a model trained from scratch (add --from-scratch)."
+
+
+def check_scratch(p: FinetuneParams) -> None:
+    """A from-scratch run's sizes make a model (a fine-tuning run ignores them)."""
+    if not p.from_scratch:
+        return
+    problem = spec(FinetuneParams, "size").problem(p.size)
+    if problem:
+        raise InvalidParameterError(problem)
+    size = p.model_size()
+    if size.hidden % size.heads:
+        raise InvalidParameterError(
+            f"The hidden size {size.hidden} is not a multiple of the {size.heads} attention heads: each head takes "
+            f"an equal share of it. Choose a hidden size such as {size.hidden - size.hidden % size.heads or size.heads} "
+            f"or {size.hidden + size.heads - size.hidden % size.heads}, or another number of heads."
+        )
+
+
+def check_room(p: FinetuneParams, place: Path, source: str | None) -> None:
     copies = 2 if p.checkpoint_every else 1  # a checkpoint and the final model, at the end
-    needed = model_bytes(source) * copies
+    if p.from_scratch:
+        vocab = scratch_vocab(p, source)
+        one = int(scratch_parameters(p.model_size(), vocab, p.chunk_size) * 4 * SAVE_MARGIN) + 40 * vocab
+    elif source:
+        one = model_bytes(source)
+    else:
+        return
+    needed = one * copies
     free = shutil.disk_usage(place).free
     if free < needed:
         raise InvalidParameterError(
@@ -166,6 +220,7 @@ def check_params(p: FinetuneParams, base_source: str | None = None) -> None:
     interrupted save to the output folder are recovered first (see explorer.core.saving).
     """
     check_numbers(p)
+    check_scratch(p)
     problem = spec(FinetuneParams, "head_bias").problem(p.head_bias)
     if problem:
         raise InvalidParameterError(problem)
@@ -188,6 +243,6 @@ def check_params(p: FinetuneParams, base_source: str | None = None) -> None:
         if reason:
             raise InvalidParameterError(reason)
     place = writable_place(out.resolve(), p.out)
-    if base_source:
+    if base_source or p.from_scratch:
         check_room(p, place, base_source)
 

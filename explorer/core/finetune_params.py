@@ -14,6 +14,41 @@ MAX_BATCH = 65_536  # (with 10,000 epochs: it stops a typo from running for days
 
 
 @dataclass(frozen=True)
+class ModelSize:
+    """The shape of a new masked LM trained from scratch (a BERT)."""
+
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+
+    def words(self) -> str:
+        return f"{self.layers} layers, hidden {self.hidden}, {self.heads} heads, intermediate {self.intermediate}"
+
+
+# From-scratch presets. "small" is BERT-mini's shape (Turc et al. 2019), which learns something
+# from a few thousand lines in minutes on a laptop; "toy" is lab 000's Transformer (hidden 8,
+# 4 layers, 2 heads, a feed-forward of 64), small enough to watch learn.
+SIZES: dict[str, ModelSize] = {
+    "small": ModelSize(4, 256, 4, 1024),
+    "tiny": ModelSize(2, 128, 2, 512),
+    "toy": ModelSize(4, 8, 2, 64),
+}
+SIZE_HELP = {
+    "small": "4 layers, hidden 256, 4 heads (BERT-mini's shape): learns something in minutes on a laptop",
+    "tiny": "2 layers, hidden 128, 2 heads (BERT-tiny's shape)",
+    "toy": "lab 000's toy: hidden 8, 4 layers, 2 heads, intermediate 64, to watch a tiny model learn",
+}
+SCRATCH_LR = 1e-3  # a new model learns at this rate; 5e-5 is a rate for adapting a trained one
+MIN_NEW_VOCAB = 100  # the special tokens, the corpus's alphabet and its ## forms need room
+MAX_NEW_VOCAB = 200_000
+MAX_LAYERS = 48
+MAX_HIDDEN = 8192
+MAX_HEADS = 128
+MAX_INTERMEDIATE = 32_768
+
+
+@dataclass(frozen=True)
 class FinetuneParams:
     corpus: str = field(metadata=param(
         label="Corpus", cli="CORPUS", path=True,
@@ -91,6 +126,46 @@ class FinetuneParams:
     rare_word_exponent: float = field(default=0.0, metadata=param(
         label="Rare-word exponent", low=0, high=10,
         help="Above 0, training masks rarer words more (each word weighted by its count to the power -x)"))
+    # From scratch (lab 000): a new, randomly initialised BERT of the chosen size, with the base
+    # model's tokenizer or a WordPiece vocabulary trained on the corpus. The four sizes, when not
+    # given, are the preset's (`size`).
+    from_scratch: bool = field(default=False, metadata=param(
+        label="from scratch", cli="--from-scratch", form="finetuneFromScratch",
+        help="Train a new, randomly initialised model of the chosen size instead of adapting the base model "
+        f"(a new model wants a higher learning rate: --lr {SCRATCH_LR:g})"))
+    size: str = field(default="small", metadata=param(
+        label="Model size", what="model size", cli="--size", choices=SIZE_HELP, form="scratchPreset",
+        help="From scratch: the preset size; --layers, --hidden, --heads and --intermediate change parts of it"))
+    layers: int | None = field(default=None, metadata=param(
+        label="Layers", what="the number of layers", cli="--layers", metavar="N", low=1, high=MAX_LAYERS,
+        help="From scratch: transformer layers (default: the preset's)",
+        form="scratchLayers", form_high=MAX_LAYERS, form_value=SIZES["small"].layers))
+    hidden: int | None = field(default=None, metadata=param(
+        label="Hidden size", what="the hidden size", cli="--hidden", metavar="H", low=1, high=MAX_HIDDEN,
+        help="From scratch: the width of every layer, a multiple of the heads (default: the preset's)",
+        form="scratchHidden", form_high=MAX_HIDDEN, form_value=SIZES["small"].hidden))
+    heads: int | None = field(default=None, metadata=param(
+        label="Attention heads", what="the number of attention heads", cli="--heads", metavar="A", low=1,
+        high=MAX_HEADS, help="From scratch: attention heads per layer, each hidden/heads wide (default: the preset's)",
+        form="scratchHeads", form_high=MAX_HEADS, form_value=SIZES["small"].heads))
+    intermediate: int | None = field(default=None, metadata=param(
+        label="Intermediate size", what="the intermediate size", cli="--intermediate", metavar="I", low=1,
+        high=MAX_INTERMEDIATE, help="From scratch: the width of each layer's feed-forward part (default: the preset's)",
+        form="scratchIntermediate", form_high=MAX_INTERMEDIATE, form_value=SIZES["small"].intermediate))
+    new_vocab: int | None = field(default=None, metadata=param(
+        label="New vocabulary", what="the size of the new vocabulary", cli="--new-vocab", metavar="SIZE",
+        low=MIN_NEW_VOCAB, high=MAX_NEW_VOCAB,
+        help="From scratch: train a WordPiece vocabulary of this many tokens on the corpus (lowercased, as "
+        "bert-base-uncased); not given: the base model's tokenizer",
+        form="scratchNewVocab", form_low=MIN_NEW_VOCAB - 1, form_high=MAX_NEW_VOCAB, form_value=MIN_NEW_VOCAB - 1,
+        special="the base model's"))
+
+    def model_size(self) -> ModelSize:
+        """The size a from-scratch run builds: the preset's, with what was given in its place
+        (a preset that is not known: "small"'s, as check_params refuses it before any work)."""
+        preset = SIZES.get(self.size, SIZES["small"])
+        return ModelSize(*(getattr(self, k) if getattr(self, k) is not None else getattr(preset, k)
+                           for k in ("layers", "hidden", "heads", "intermediate")))
 
 
 @dataclass(frozen=True)
@@ -120,6 +195,7 @@ class FinetuneResult:
     batch_size: int = 0  # chunks per micro-batch in each process
     grad_accum: int = 1
     world_size: int = 1  # processes that trained it (a torchrun launch), each on its share of a step
+    scratch: dict | None = None  # from scratch: the new model's size and vocabulary (None: fine-tuned)
 
     @property
     def effective_batch_size(self) -> int:
@@ -138,4 +214,5 @@ class FinetuneResult:
             "world_size": self.world_size,
             "effective_batch_size": self.effective_batch_size,
             "warnings": list(self.warnings),
+            **({"from_scratch": self.scratch} if self.scratch is not None else {}),
         }

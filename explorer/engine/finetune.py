@@ -252,9 +252,13 @@ def _optimizer_step(model: Any, optimizer: Any, scaler: Any, scheduler: Any) -> 
 
 
 def finetune(
-    p: FinetuneParams, base_source: str, base_name: str, device: str = "auto", world: World | None = None
+    p: FinetuneParams, base_source: str | None, base_name: str, device: str = "auto", world: World | None = None
 ) -> Generator[TrainStep, None, FinetuneResult]:
     """Fine-tune a fresh copy of the base model (the explorer's own model stays as it is).
+
+    With p.from_scratch, train a new, randomly initialised model of p's size instead
+    (explorer.engine.scratch): with the base model's tokenizer, or with p.new_vocab a WordPiece
+    vocabulary trained on the corpus first (then no base model is read: `base_source` may be None).
 
     With a `world` (a torchrun launch of N processes) every process builds the same global
     batch of batch_size × N chunks, masked alike, and trains on its own batch_size rows of it
@@ -265,15 +269,37 @@ def finetune(
 
     hf_logging.disable_progress_bar()  # progress is ours to report
     check_params(p, base_source)
-    p, fitted = fit_chunk_size(p, base_source, base_name)
+    scratch = p.from_scratch
+    if scratch:  # the new model reads chunk_size tokens: nothing to fit to
+        fitted = ""
+    else:
+        if base_source is None:
+            raise InvalidParameterError("No base model to fine-tune.")
+        p, fitted = fit_chunk_size(p, base_source, base_name)
     device = world.device if world is not None else resolve_device(device)
     ranks = world.size if world is not None else 1
     main = world is None or world.main
     global_batch = p.batch_size * ranks
     if fitted:
         yield TrainStep(0, 0, fitted, phase="note")
+    if scratch and p.new_vocab:
+        from explorer.engine.scratch import train_vocabulary
+        from explorer.core.corpus import read_corpus, split
+
+        yield TrainStep(0, 0, "reading the corpus for a new vocabulary", phase="prepare")
+        documents = read_corpus(p.corpus, text_column=p.text_column, mode=p.doc_mode).documents
+        trained_on, _held_out = split(documents, p.validation, p.seed)  # as prepare() splits it
+        tokenizer = yield from train_vocabulary(trained_on or documents, p.new_vocab, p.chunk_size)
+        del documents, trained_on, _held_out
+    elif base_source is None:
+        raise InvalidParameterError("No base model to take the tokenizer from: give a base model or --new-vocab.")
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(base_source)
+    if scratch:
+        from explorer.engine.scratch import tokenizer_for
+
+        tokenizer = tokenizer_for(tokenizer, p.chunk_size)
     yield TrainStep(0, 0, "reading and tokenizing the corpus", phase="prepare")
-    tokenizer = AutoTokenizer.from_pretrained(base_source)
     corpus, train, val, note = prepare(tokenizer, p)
     if note:
         yield TrainStep(0, 0, note, phase="note")
@@ -292,9 +318,20 @@ def finetune(
     steps_per_epoch = max(1, len(train) // global_batch // p.grad_accum) if len(train) >= global_batch else 1
     total = p.max_steps if p.max_steps is not None else max(1, math.ceil(p.epochs * steps_per_epoch))
 
-    yield TrainStep(0, total, f"loading {base_name}", phase="prepare")
     torch.manual_seed(p.seed)
-    model = AutoModelForMaskedLM.from_pretrained(base_source, dtype=torch.float32).to(device)
+    if scratch:
+        from explorer.engine.scratch import description, new_model
+
+        size = p.model_size()
+        yield TrainStep(0, total, f"building a new model: {size.words()}, {len(tokenizer):,} tokens", phase="prepare")
+        model = new_model(tokenizer, size, p.chunk_size, p.seed).to(device)
+        made = description(p, len(tokenizer))
+        made["tokenizer"] = "trained on the corpus" if p.new_vocab else base_name
+        base_name = f"a new model ({size.words()})"
+    else:
+        yield TrainStep(0, total, f"loading {base_name}", phase="prepare")
+        model = AutoModelForMaskedLM.from_pretrained(base_source, dtype=torch.float32).to(device)
+        made = None
     if p.freeze:
         log.info("froze %d parameters matching %s", freeze(model, p.freeze), ", ".join(p.freeze))
     optimizer = torch.optim.AdamW(_param_groups(model, p), lr=p.lr)  # checks head_lr too, before the wait
@@ -383,6 +420,7 @@ def finetune(
     yield TrainStep(total, total, f"saving to {p.out}", perplexity=after, phase="save")
     card = {
         "base_model": base_name,
+        **({"from_scratch": made} if made else {}),
         "corpus": {"file": corpus.path, "bytes": corpus.size_bytes, "documents": len(corpus.documents), "split": corpus.mode},
         "chunk_size": p.chunk_size,
         "train_chunks": len(train),
@@ -409,9 +447,10 @@ def finetune(
     model.eval()
     if main:  # the ranks hold the same weights: one saves them
         _save(model, tokenizer, Path(p.out).expanduser().resolve(), card, may_replace("model"), "model")
-    log.info("fine-tuned %s for %d steps: perplexity %.2f -> %.2f", base_name, total, before, after)
+    log.info("%s %s for %d steps: perplexity %.2f -> %.2f", "trained" if made else "fine-tuned", base_name, total,
+             before, after)
     return FinetuneResult(
         base_name, str(Path(p.out).expanduser().resolve()), total, before, after, tuple(losses), len(train), len(val),
         warnings=tuple(n for n in (fitted, note) if n), batch_size=p.batch_size, grad_accum=p.grad_accum,
-        world_size=ranks,
+        world_size=ranks, scratch=made,
     )

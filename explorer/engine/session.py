@@ -139,10 +139,14 @@ class Session:
         return read_steps(path, probe)
 
     def finetune(self, params: FinetuneParams) -> Generator[TrainStep, None, FinetuneResult]:
-        """Long job: train a copy of the base model (the main one unless params name another)."""
+        """Long job: train a copy of the base model (the main one unless params name another),
+        or a new model from scratch (with a new vocabulary, no base model is read)."""
         from explorer.engine.finetune import finetune
 
-        if params.base_model:
+        source: str | None
+        if params.from_scratch and params.new_vocab:
+            source, name = None, ""
+        elif params.base_model:
             source = yield from models.resolve_source(params.base_model)
             name = params.base_model
         else:

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from explorer.core import finetune_checks
 from explorer.core.errors import InvalidParameterError
-from explorer.core.finetune_params import FinetuneParams
+from explorer.core.finetune_params import SCRATCH_LR, SIZES, FinetuneParams
+from explorer.core.params import spec
 from explorer.plots.curves import LossCurve
 from explorer.qt.widgets import dialogs
 from explorer.core.slots import MAIN
@@ -79,9 +80,35 @@ class FinetuneTab(JobTab):
         self.out.setToolTip("Where the adapted model is saved: a new or empty folder (or one this app saved, with Overwrite)")
         self.out.setPlaceholderText("a new or empty folder")
         self.overwrite = self.form["overwrite"]
+        # From scratch (lab 000): a new model of a preset size, each part changeable, and the base
+        # model's tokenizer or a new vocabulary; shown only when from scratch is ticked.
+        self.from_scratch = self.form["from_scratch"]
+        self.preset = self.form["size"]
+        self.layers = self.form["layers"]
+        self.hidden = self.form["hidden"]
+        self.heads = self.form["heads"]
+        self.intermediate = self.form["intermediate"]
+        self.new_vocab = self.form["new_vocab"]
+        self.new_vocab.setSingleStep(1000)
+        scratch_row = QHBoxLayout()
+        scratch_row.addWidget(self.from_scratch)
+        scratch_row.addWidget(self.preset, 1)
+        sizes = QHBoxLayout()
+        for words, box in (("layers", self.layers), ("hidden", self.hidden), ("heads", self.heads),
+                           ("ffn", self.intermediate)):
+            sizes.addWidget(QLabel(words))
+            sizes.addWidget(box)
+        self.sizes_row = QWidget()
+        self.sizes_row.setObjectName("scratchSizes")
+        self.sizes_row.setLayout(sizes)
+        sizes.setContentsMargins(0, 0, 0, 0)
 
         form = QFormLayout()
         form.addRow("Base model", self.base_model)
+        form.addRow("New model", scratch_row)
+        form.addRow("Size", self.sizes_row)
+        form.addRow("Vocabulary", self.new_vocab)
+        self.settings_form = form
         form.addRow("Corpus", self._with_browse(self.corpus, self._browse_corpus))
         form.addRow("Text column", self.text_column)
         form.addRow("Chunk size (tokens)", self.chunk_size)
@@ -152,9 +179,35 @@ class FinetuneTab(JobTab):
         layout.addLayout(right, 1)
 
         self.start.clicked.connect(self.start_training)
+        self.from_scratch.toggled.connect(self._scratch_toggled)
+        self.preset.currentTextChanged.connect(self._preset_chosen)
+        self._show_scratch(False)
         self.job.stopRequested.connect(self.cancel_job)
         self.use.clicked.connect(lambda: self.useModel.emit(self.result.out) if self.result else None)
         self.compare.clicked.connect(lambda: self.compareRequested.emit(self.result.out) if self.result else None)
+
+    def _show_scratch(self, on: bool) -> None:
+        for row in (self.sizes_row, self.new_vocab):
+            self.settings_form.setRowVisible(row, on)
+        self.preset.setEnabled(on)
+        self.base_model.setPlaceholderText("the loaded model (its tokenizer)" if on else "the loaded model")
+
+    def _scratch_toggled(self, on: bool) -> None:
+        self._show_scratch(on)
+        # A new model learns at a higher rate than one adapted: the box follows, unless set by hand.
+        default_lr = spec(FinetuneParams, "lr").default
+        if on and self.lr.value() == default_lr:
+            self.lr.setValue(SCRATCH_LR)
+        elif not on and self.lr.value() == SCRATCH_LR:
+            self.lr.setValue(default_lr)
+
+    def _preset_chosen(self, name: str) -> None:
+        size = SIZES.get(name)
+        if size is None:
+            return
+        for box, value in ((self.layers, size.layers), (self.hidden, size.hidden), (self.heads, size.heads),
+                           (self.intermediate, size.intermediate)):
+            box.setValue(value)
 
     def _fit_zoom(self) -> None:
         self.curve.set_font_scale(font_scale())
@@ -181,12 +234,15 @@ class FinetuneTab(JobTab):
             self.out.setText(path)
 
     def params(self) -> FinetuneParams:
+        values = self.form.values()
+        if not values["from_scratch"]:  # the size boxes are hidden then: they say nothing
+            values.update(layers=None, hidden=None, heads=None, intermediate=None, new_vocab=None)
         return FinetuneParams(
             corpus=self.corpus.text().strip(),
             out=self.out.text().strip(),
             base_model=self.base_model.text().strip(),
             text_column=self.text_column.text().strip() or "text",
-            **self.form.values(),
+            **values,
         )
 
     def start_training(self) -> None:
