@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     at.add_argument("--out", metavar="FILE", help="draw the layer's grid of heads to FILE.png or FILE.svg")
     at.add_argument("--npz", metavar="FILE", help="save all layers: array 'attentions' (layers, heads, T, T) and 'tokens'")
     at.add_argument("--json", action="store_true", help="print the chosen layer's weights (heads x T x T) as JSON")
+    at.add_argument("--causal", action="store_true", help="each token sees only itself and its left (a causal mask): "
+                    "every weight above the diagonal is 0; BERT was not trained this way")
     at.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             f"Layer {args.layer} does not exist: {lm.name} has {lm.num_layers} layers, "
             f"numbered 0 to {lm.num_layers - 1} (or -1 to -{lm.num_layers} from the end)."
         )
-    result = attention(lm, args.text)
+    result = attention(lm, args.text, mask="causal" if args.causal else "bidirectional")
     if arrays:
         # A file object: given a name, numpy would add .npz to it (DIR -> DIR.npz).
         with writing(args.npz), atomic_write(arrays, "wb") as handle:
@@ -59,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
         from explorer.plots.heatmaps import render_layer
 
         with writing(args.out), atomic_path(figure) as temp:  # same suffix: matplotlib picks the format by it
-            render_layer(result.weights, result.tokens, layer, str(temp), title=f"{lm.name} · layer {layer}")
+            title = f"{lm.name} · layer {layer}" + (" · causal mask" if args.causal else "")
+            render_layer(result.weights, result.tokens, layer, str(temp), title=title)
     if args.json:
-        print_json(with_load_warnings(args, {
+        data = {
             "model": result.model,
             "tokens": list(result.tokens),
             "layers": result.num_layers,
@@ -69,11 +72,16 @@ def run(args: argparse.Namespace) -> int:
             "layer": layer,
             "weights": result.weights[layer].tolist(),
             "warnings": list(result.warnings),
-        }))
+        }
+        if args.causal:
+            data["mask"] = "causal"  # absent when bidirectional: the contract as it was
+        print_json(with_load_warnings(args, data))
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.num_layers} layers x {result.num_heads} heads, {len(result.tokens)} tokens: {' '.join(result.tokens)}")
+    if args.causal:
+        print("mask: causal (each token sees only itself and its left; every weight above the diagonal is 0)")
     print(f"layer {layer}, per head: its strongest link (from -> to: weight), its strongest link between")
     print("the text's own tokens, and the share of attention resting on the special tokens")
     tokens = result.tokens

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_options(fm)
     fm.add_argument("--top-k", type=int_in(1, MAX_TOP_K), default=10, help="guesses per mask (default 10)")
     fm.add_argument("--json", action="store_true", help="print the stable JSON contract")
+    fm.add_argument("--causal", action="store_true", help="each token sees only itself and its left (a causal mask, "
+                    "as GPT reads): what BERT loses without its right context; it was not trained this way")
     joint = fm.add_argument_group(
         "joint filling", "fill several masks together: each choice is read back by the model before the next, "
         "fillings are ranked by their pseudo-log-likelihood over the masks (the options below imply --joint)")
@@ -43,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     params = from_args(JointParams, args) if _joint_asked(args) else None
     if params is not None and "[MASK]" not in args.text and "<mask>" not in args.text:
         raise CliError("--joint fills masks: put [MASK] in TEXT where the model should guess.")
+    if params is not None and args.causal:
+        raise CliError("--causal and --joint do not go together: joint filling reads both ways; drop one of them.")
     lm = load_model(args)
-    result = fill_mask(lm, args.text, args.top_k)
+    result = fill_mask(lm, args.text, args.top_k, mask="causal" if args.causal else "bidirectional")
     joint = None
     if params is not None:
         from explorer.engine.joint import joint_fill
@@ -60,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in dict.fromkeys([*result.warnings, *(joint.warnings if joint else ())]):
         print(f"warning: {warning}", file=sys.stderr)
     print("tokens: " + " ".join(result.tokenization.tokens))
+    if args.causal:
+        print("mask: causal (each token sees only itself and its left)")
     for n, mask in enumerate(result.masks, 1):
         print(f"\nmask {n} (token {mask.index}):")
         for rank, c in enumerate(mask.candidates, 1):

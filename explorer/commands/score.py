@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc = sub.add_parser(
         "score", help="score whole sentences: each token's log-probability with only it masked, and their sum (PLL)")
     sc.add_argument("sentences", metavar="SENTENCE", nargs="*", type=text,
-                    help='sentences to score and compare, e.g. "The keys are here." "The keys is here."')
+                    help='sentences to score and compare, e.g. "The keys are here." "The keys is here." '
+                    '(one that starts with "-" goes after --)')
     sc.add_argument("--file", metavar="PATH", type=text, help="also score the sentences of a text file, one a line")
     add_model_options(sc)
     sc.add_argument("--json", action="store_true", help="print the JSON contract")

@@ -61,9 +61,18 @@ class Palette:
     disagree: str = "#d55e00"  # they differ (Okabe & Ito vermillion)
     shared_bg: str = "#e3f2e1"  # notebook HTML: a word both models have in their top-k
     score_bar: str = "#4c72b0"  # notebook HTML: a guess's probability bar
+    # --- the Internals tab (lab 002) -----------------------------------------------------
+    part_word: str = "#0072b2"  # the word (token) embedding's share (Okabe & Ito blue)
+    part_position: str = "#e69f00"  # the position embedding's (orange)
+    part_token_type: str = "#009e73"  # the token type (segment) embedding's (bluish green)
+    part_sum: str = "#999999"  # their sum
+    part_normalized: str = "#cc79a7"  # after LayerNorm (reddish purple)
+    cell_text_dark: str = "#000000"  # a number written on a light heatmap cell
+    cell_text_light: str = "#ffffff"  # a number written on a dark one
     # --- colormaps (matplotlib names, not colours) ---------------------------------------
     heatmap_cmap: str = "viridis"  # attention weights, 0 to 1
     difference_cmap: str = "RdBu_r"  # a signed difference, centred on 0
+    mask_cmap: str = "Greys_r"  # an attention mask: allowed light, masked dark (Internals)
 
     def colours(self) -> dict[str, str]:
         """Role -> "#rrggbb", for every role that is a colour (the colormaps left out)."""

@@ -26,7 +26,19 @@ EXPLANATIONS: dict[str, str] = {
         "(Abnar & Zuidema 2020) multiplies the averaged layers, adding the residual connection, "
         "to estimate how much each input token flows into each position by this layer. Many "
         "heads park attention on [CLS] and [SEP] when they have nothing better to do: Hide "
-        "special tokens renormalises without them."
+        "special tokens renormalises without them. Mask: causal lets each token see only itself and "
+        "its left (every weight above the diagonal is 0) and the predictions follow, though BERT was "
+        "never trained that way; padding runs two sentences as one batch, and no token attends to a [PAD]."
+    ),
+    "Internals": (
+        "BERT's forward pass, step by step (lab 002), for the sentence and the chosen layer and head: "
+        "tokens → ids; word + position + token type embeddings, summed, then LayerNorm; the layer's "
+        "input; Q, K, V split into heads; the scores QKᵀ/√d; the mask; softmax (the attention weights); "
+        "weights × V; the heads concatenated; dense + residual + LayerNorm; the feed-forward block with "
+        "GELU + residual + LayerNorm. Shapes are written B × S × D, B × H × S × d, B × H × S × S. The "
+        "tab recomputes every step itself from the weights and checks it against what the model "
+        "returns: green when the largest difference is tiny. Across layers: each token's norm and "
+        "how much each layer changes it (cosine similarity)."
     ),
     "MLM lab": (
         "How BERT was trained: about 15% of the tokens are chosen; of those, 80% become [MASK], "

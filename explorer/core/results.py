@@ -84,10 +84,11 @@ class FillMaskResult:
     masks: tuple[MaskPrediction, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
     subwords: SubwordConvention = WORDPIECE_CONVENTION  # the model's, to label its pieces
+    mask: str = "bidirectional"  # the attention mask it was computed under (engine.masks), "causal" too
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI's stable JSON contract."""
-        return {
+        """The CLI's stable JSON contract ("mask" only when not bidirectional, as trained)."""
+        data: dict[str, Any] = {
             "model": self.model,
             "device": self.device,
             "tokens": list(self.tokenization.tokens),
@@ -103,6 +104,9 @@ class FillMaskResult:
             ],
             "warnings": list(self.warnings),
         }
+        if self.mask != "bidirectional":
+            data["mask"] = self.mask
+        return data
 
     def _repr_html_(self) -> str:
         """Jupyter shows the result inline (explorer.core.notebook_html)."""
@@ -137,6 +141,7 @@ class AttentionResult:
     average: Any  # np.ndarray, (layers, T, T): mean over heads
     rollout: Any  # np.ndarray, (layers, T, T): attention rollout through each layer
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    mask: str = "bidirectional"  # "causal", or "padding" (one sentence of a padded batch of two)
 
     @property
     def num_layers(self) -> int:

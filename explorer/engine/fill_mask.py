@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from explorer.engine.masks import BIDIRECTIONAL, MASK_MODES, attention_bias
 from explorer.engine.models import MaskedLM
 from explorer.core.results import Candidate, FillMaskResult, MaskPrediction
 from explorer.engine.tokens import Encoded, encode
@@ -37,8 +38,9 @@ def preprocess(lm: MaskedLM, text: str) -> tuple[Encoded, list[str]]:
     return enc, warnings
 
 
-def forward(lm: MaskedLM, batch: Sequence[Encoded]) -> torch.Tensor:
-    """Logits [total masks, vocab] for every mask of every text, in order, as float32 on CPU."""
+def forward(lm: MaskedLM, batch: Sequence[Encoded], mask: str = BIDIRECTIONAL) -> torch.Tensor:
+    """Logits [total masks, vocab] for every mask of every text, in order, as float32 on CPU.
+    `mask`: bidirectional (the 2D padding mask, as trained) or causal (a 4D bias, masks.py)."""
     if not any(e.mask_positions for e in batch):
         return torch.empty((0, 0))
     length = max(len(e.ids) for e in batch)
@@ -52,10 +54,12 @@ def forward(lm: MaskedLM, batch: Sequence[Encoded]) -> torch.Tensor:
         attention[b, : len(e.ids)] = 1
         rows += [b] * len(e.mask_positions)
         cols += e.mask_positions
+    attention = attention.to(lm.device)
+    bias = attention if mask == BIDIRECTIONAL else attention_bias(attention, mask, lm.dtype)
     with torch.inference_mode():
         logits = lm.mlm_logits(
             ids.to(lm.device),
-            attention.to(lm.device),
+            bias,
             torch.tensor(rows, device=lm.device),
             torch.tensor(cols, device=lm.device),
         )
@@ -84,7 +88,9 @@ def _candidate(lm: MaskedLM, token_id: int, score: float) -> Candidate:
     return Candidate(token=token, token_id=token_id, score=score, token_str=token_str, text=text, continues_word=continues)
 
 
-def postprocess(lm: MaskedLM, enc: Encoded, candidates: list[tuple[Candidate, ...]], warnings: list[str]) -> FillMaskResult:
+def postprocess(
+    lm: MaskedLM, enc: Encoded, candidates: list[tuple[Candidate, ...]], warnings: list[str], mask: str = BIDIRECTIONAL
+) -> FillMaskResult:
     masks = tuple(
         MaskPrediction(
             index=pos,
@@ -102,16 +108,32 @@ def postprocess(lm: MaskedLM, enc: Encoded, candidates: list[tuple[Candidate, ..
         masks=masks,
         warnings=tuple(warnings),
         subwords=lm.subwords,
+        mask=mask,
     )
 
 
-def fill_mask(lm: MaskedLM, text: str, top_k: int = DEFAULT_TOP_K) -> FillMaskResult:
+def fill_mask(lm: MaskedLM, text: str, top_k: int = DEFAULT_TOP_K, *, mask: str = BIDIRECTIONAL) -> FillMaskResult:
+    """`mask`: masks.BIDIRECTIONAL (as BERT was trained) or masks.CAUSAL (each token sees only
+    itself and its left: what BERT loses without its right context)."""
+    check_mode(mask)
     enc, warnings = preprocess(lm, text)
-    logits = forward(lm, [enc])
+    if mask != BIDIRECTIONAL:
+        warnings.append(NOT_TRAINED_THIS_WAY)
+    logits = forward(lm, [enc], mask)
     if logits.numel() and not bool(torch.isfinite(logits).all()):
         warnings.append(NOT_NUMBERS)
-    return postprocess(lm, enc, top_candidates(lm, logits, top_k), warnings)
+    return postprocess(lm, enc, top_candidates(lm, logits, top_k), warnings, mask)
+
+
+def check_mode(mask: str) -> None:
+    if mask not in MASK_MODES:
+        raise ValueError(f"mask mode must be one of {', '.join(MASK_MODES)}, not {mask!r}")
 
 
 # Said wherever such scores are shown: a model whose weights hold NaN answers with noise.
 NOT_NUMBERS = "The model's scores are not numbers (NaN or infinite): its weights are broken, so these guesses mean nothing."
+# Said with every result computed under a causal mask (fill-mask and attention alike).
+NOT_TRAINED_THIS_WAY = (
+    "BERT was trained to read both ways; with a causal mask each token sees only its left, "
+    "which the model never saw in training."
+)

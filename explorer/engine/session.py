@@ -17,6 +17,7 @@ from pathlib import Path
 from explorer.core.errors import ModelNotLoadedError
 from explorer.core.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.core.generation_params import GenerationParams, GenerationResult, GenerationStep
+from explorer.core.internals import InternalsResult
 from explorer.core.joint import JointParams, JointResult, ScoreResult
 from explorer.core.lama_data import Fact, LamaReport, LamaSet, read_steps
 from explorer.core.mlm_results import LayerLensResult, MaskDemoResult
@@ -42,8 +43,9 @@ class ModelOps:
     def info(self) -> ModelInfo:
         return self.lm.info()
 
-    def fill_mask(self, text: str, top_k: int = DEFAULT_TOP_K) -> FillMaskResult:
-        return fill_mask.fill_mask(self.lm, text, top_k)
+    def fill_mask(self, text: str, top_k: int = DEFAULT_TOP_K, mask: str = "bidirectional") -> FillMaskResult:
+        """`mask`: "bidirectional" (as trained) or "causal" (engine.masks)."""
+        return fill_mask.fill_mask(self.lm, text, top_k, mask=mask)
 
     def joint_fill(self, text: str, params: JointParams) -> JointResult:
         from explorer.engine.joint import joint_fill
@@ -58,8 +60,14 @@ class ModelOps:
     def tokenize(self, text: str) -> Tokenization:
         return tokens.tokenize(self.lm, text)
 
-    def attention(self, text: str) -> AttentionResult:
-        return attention.attention(self.lm, text)
+    def attention(self, text: str, mask: str = "bidirectional", padded_with: str | None = None) -> AttentionResult:
+        """`mask`: "bidirectional" (as trained) or "causal" (engine.masks). `padded_with`: run
+        `text` and this second sentence as one padded batch and return the padded one's
+        attention (the shorter; `text` when they are as long), its pad columns at 0."""
+        if padded_with is None:
+            return attention.attention(self.lm, text, mask=mask)
+        a, b = attention.padded_attention(self.lm, text, padded_with)
+        return b if attention.pad_count(b) > attention.pad_count(a) else a
 
     def mask_demo(self, text: str, rate: float, seed: int | None, bert_rule: bool = True) -> MaskDemoResult:
         from explorer.engine.masking import mask_demo
@@ -70,6 +78,12 @@ class ModelOps:
         from explorer.engine.layer_lens import layer_lens
 
         return layer_lens(self.lm, input_ids, position, true_id=true_id)
+
+    def internals(self, text: str, layer: int, head: int, mask: str = "bidirectional") -> InternalsResult:
+        """The forward pass of `text` recomputed by hand (lab 002), checked against the model."""
+        from explorer.engine.internals import internals
+
+        return internals(self.lm, text, layer=layer, head=head, mask=mask)
 
     def generate(self, params: GenerationParams) -> Generator[GenerationStep, None, GenerationResult]:
         """Long job (its parameters are checked when called, before the first step)."""

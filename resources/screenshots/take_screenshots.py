@@ -357,6 +357,24 @@ def shoot_attention(window: MainWindow, out_dir: Path) -> None:
     save(window, out_dir, "attention")
 
 
+def shoot_internals(window: MainWindow, out_dir: Path) -> None:
+    from explorer.qt.tabs.internals.tab import InternalsTab
+
+    type_sentence(window, PLAIN_SENTENCE)
+    tab = child(window, InternalsTab, "internalsTab")
+    open_tab(window, tab)
+    wait_until(
+        lambda: tab.result is not None and tab.result.text == PLAIN_SENTENCE,
+        "the forward pass by hand", ANSWER_TIMEOUT_S, lambda: visible_error(child(tab, QLabel, "internalsNote")),
+    )
+    head = child(tab, QSpinBox, "internalsHead")
+    head.setValue(3)
+    wait_until(lambda: tab.result.head == 3, "head 3", ANSWER_TIMEOUT_S)
+    tab.select_step("probs")
+    pump(300)
+    save(window, out_dir, "internals")
+
+
 def shoot_mlm_lab(window: MainWindow, out_dir: Path) -> None:
     tab = child(window, MlmTab, "mlmTab")
     open_tab(window, tab)
@@ -519,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         ("score", lambda: shoot_score(window, out_dir)),
         ("presentation", lambda: shoot_presentation(window, out_dir)),
         ("attention", lambda: shoot_attention(window, out_dir)),
+        ("internals", lambda: shoot_internals(window, out_dir)),
         ("mlm_lab", lambda: shoot_mlm_lab(window, out_dir)),
         ("generation", lambda: shoot_generation(window, out_dir)),
         ("lama", lambda: shoot_lama(window, out_dir)),

@@ -110,6 +110,7 @@ def test_score_refuses_a_binary_file(capsys, tmp_path):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sentence=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip))
 def test_score_any_text_gives_strict_json(capsys, bert_dir, sentence):
-    code, out, err = run(capsys, "score", sentence, "--model", str(bert_dir), "--json")
+    # After "--" a sentence may start with "-" (argparse would take it for an option).
+    code, out, err = run(capsys, "score", "--model", str(bert_dir), "--json", "--", sentence)
     assert code == 0, err
     json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))

@@ -29,6 +29,7 @@ from explorer.qt.widgets.page_tabs import PageTabs
 from explorer.qt.shell.banners import DemoBanner, ErrorBanner
 from explorer.qt.shell.controller import ExplorerController
 from explorer.qt.tabs.predictions.tab import PredictionsTab
+from explorer.qt.tabs.internals.tab import InternalsTab
 from explorer.qt.tabs.score.tab import ScoreTab
 from explorer.qt.tabs.finetune.tab import FinetuneTab
 from explorer.qt.tabs.generate.tab import GenerationTab
@@ -105,6 +106,9 @@ class MainWindow(QMainWindow):
         self.attention_tab = AttentionTab(main, controller.compare, self)
         self.attention = self.attention_tab.main  # the main model's attention
         self.tabs.addTab(self.attention_tab, "Attention")
+        self.internals = InternalsTab(main, self)  # lab 002: the forward pass by hand
+        self.tabs.addTab(self.internals, "Internals")
+        self.editor.textSettled.connect(self.internals.set_text)
         self.mlm = MlmTab(main, self, compare=controller.compare)
         self.tabs.addTab(self.mlm, "MLM lab")
         self.generation = GenerationTab(main, self)
@@ -194,6 +198,8 @@ class MainWindow(QMainWindow):
         # The fine-tuned model beside its base: the predictions show it best, once it is open.
         self.finetune.compareRequested.connect(lambda folder: self.compare_with(folder, show_predictions=True))
         self.lama.showInAttention.connect(self.attention_tab.set_text)
+        # The Attention tab's mask (lab 000): causal re-asks the guesses too, bidirectional restores them.
+        self.attention_tab.maskChanged.connect(self.predictions.set_mask)
         self.lama.openInEditor.connect(self.editor.setPlainText)
         self.top_k.valueChanged.connect(lambda _k: self.editor.settle())
         self.top_k.capped.connect(
@@ -426,6 +432,7 @@ class MainWindow(QMainWindow):
         self.top_k.setValue(DEFAULT_TOP_K)
         self.attention.mode.setCurrentIndex(0)
         self.attention.layer.setValue(0)
+        self.attention_tab.set_mask("bidirectional")  # as BERT was trained; the guesses follow
         self.tokens.show()
         self.menus.actions["token_strip"].setChecked(True)
         self.tabs.setCurrentIndex(0)

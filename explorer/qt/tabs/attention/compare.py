@@ -11,9 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShortcut
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core.attention_math import (
     difference,
@@ -23,13 +33,30 @@ from explorer.core.attention_math import (
     symmetric_limit,
 )
 from explorer.core.model_names import short_name
-from explorer.qt.tabs.attention.view import AttentionView
+from explorer.qt.tabs.attention.view import BIDIRECTIONAL, CAUSAL, PADDING, AttentionView
 from explorer.qt.widgets.style import SIDES, side_title_style
 
 DIFFERENCE_HELP = (
     "Show the main model's weights minus the compared model's (A − B), head by head: "
     "red where A attends more, blue where B does, white where they agree."
 )
+# Lab 000's masks: (what the selector says, the mode asked of the model).
+MASKS = (("bidirectional (as trained)", BIDIRECTIONAL), ("causal", CAUSAL), ("padding (two sentences)", PADDING))
+MASK_HELP = (
+    "Bidirectional: every token sees every other, as BERT was trained. Causal: each token sees only "
+    "itself and the tokens to its left (as GPT reads); the Predictions tab guesses so too. Padding: "
+    "the sentence and a second one run as one batch, the shorter padded with [PAD] that no token attends to."
+)
+NOT_TRAINED_NOTE = (
+    "Causal mask: each token sees only itself and its left. BERT was trained to read both ways and "
+    "never saw this mask: the attention here and the guesses in the Predictions tab show what it "
+    "loses without its right context."
+)
+PADDING_NOTE = (
+    "Padding: the sentence and the second one run as one batch; the shorter is shown, padded with "
+    "[PAD] to the longer's length. Its pad columns are 0: no token attends to a pad."
+)
+DEFAULT_PADDING_SENTENCE = "The cat sat."
 
 
 class CompareAttentionView(AttentionView):
@@ -91,6 +118,7 @@ class CompareAttentionView(AttentionView):
         """The compared model was closed: forget its result and what was drawn."""
         self.result = None
         self._requested = None
+        self._shown = None
         self.set_busy(False)
         self.caption.setText("")
         self.message.hide()
@@ -100,11 +128,30 @@ class CompareAttentionView(AttentionView):
 
 class AttentionTab(QWidget):
     """The main model's AttentionView (`main`), and beside it, while the compare slot holds a
-    model, the compared model's (`other`). set_text goes to both."""
+    model, the compared model's (`other`). set_text goes to both, and so does the mask
+    (maskChanged(mode) says it: "bidirectional", "causal" or "padding")."""
+
+    maskChanged = Signal(str)
 
     def __init__(self, main_slot: Any, compare_slot: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("attentionTab")
+        self.mask_selector = QComboBox(self)
+        self.mask_selector.setObjectName("attentionMaskSelector")
+        self.mask_selector.setAccessibleName("Attention mask")
+        self.mask_selector.setToolTip(MASK_HELP)
+        for label, mode in MASKS:
+            self.mask_selector.addItem(label, mode)
+        self.padding_sentence = QLineEdit(DEFAULT_PADDING_SENTENCE, self)
+        self.padding_sentence.setObjectName("attentionPaddingSentence")
+        self.padding_sentence.setAccessibleName("Second sentence of the padded batch")
+        self.padding_sentence.setPlaceholderText("a second sentence for the batch")
+        self.padding_sentence.setToolTip("The second sentence of the batch (Enter to run it)")
+        self.padding_sentence.setVisible(False)
+        self.mask_note = QLabel("", self)
+        self.mask_note.setObjectName("attentionMaskNote")
+        self.mask_note.setWordWrap(True)
+        self.mask_note.hide()
         self.main = AttentionView(self, slot=main_slot)
         self.other = CompareAttentionView(self, slot=compare_slot, main=self.main) if compare_slot is not None else None
         self.note = QLabel("", self)
@@ -130,12 +177,18 @@ class AttentionTab(QWidget):
             self.splitter.addWidget(box)
             self.boxes.append(box)
         top = QHBoxLayout()
+        top.addWidget(QLabel("Mask:", self))
+        top.addWidget(self.mask_selector)
+        top.addWidget(self.padding_sentence, 1)
         top.addWidget(self.note, 1)
         top.addWidget(self.difference)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.mask_note)
         layout.addWidget(self.splitter, 1)
+        self.mask_selector.currentIndexChanged.connect(lambda _i: self._apply_mask())
+        self.padding_sentence.editingFinished.connect(self._apply_mask)
 
         if self.other is not None:
             m = self.main
@@ -155,6 +208,26 @@ class AttentionTab(QWidget):
     @property
     def comparing(self) -> bool:
         return self.other is not None and self.other.slot.has_model
+
+    @property
+    def mask_mode(self) -> str:
+        return str(self.mask_selector.currentData())
+
+    def set_mask(self, mode: str) -> None:
+        """Choose the mask as the selector does ("bidirectional", "causal" or "padding")."""
+        self.mask_selector.setCurrentIndex(self.mask_selector.findData(mode))
+
+    def _apply_mask(self) -> None:
+        """Both views ask again under the chosen mask; the note says what it is."""
+        mode = self.mask_mode
+        second = self.padding_sentence.text()
+        self.padding_sentence.setVisible(mode == PADDING)
+        self.mask_note.setText({CAUSAL: NOT_TRAINED_NOTE, PADDING: PADDING_NOTE}.get(mode, ""))
+        self.mask_note.setVisible(mode != BIDIRECTIONAL)
+        for view in (self.main, self.other):
+            if view is not None:
+                view.set_mask(mode, second)
+        self.maskChanged.emit(mode)
 
     def set_text(self, text: str) -> None:
         """The sentence to show: both models read it (each asks when it is visible)."""

@@ -26,6 +26,9 @@ from explorer.qt.widgets.heatmap_canvas import HeatmapCanvas
 from explorer.qt.widgets.style import error_label_style
 
 HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
+# Lab 000's attention masks (engine.masks; the Qt side names them without importing it).
+BIDIRECTIONAL, CAUSAL, PADDING = "bidirectional", "causal", "padding"
+PAD_LABEL = "[PAD]"  # how a padded result labels its pads
 EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
 FILE_STEMS = {HEADS: "heads", AVERAGE: "average", ROLLOUT: "rollout"}  # export names say the view
 
@@ -39,6 +42,26 @@ def export_name(mode: str, layer: int, head: int | None = None) -> str:
 
 def ask_export_path(parent: QWidget, name: str) -> str:
     return dialogs.ask_save_path(parent, "Export", name, EXPORT_FORMATS)
+
+
+def _short(text: str, at: int = 160) -> str:
+    return text if len(text) <= at else text[: at - 3] + "…"
+
+
+def caption(result: Any) -> str:
+    """The sentence shown; a padded one says its pads."""
+    mask = getattr(result, "mask", BIDIRECTIONAL)
+    if mask == PADDING:
+        pads = 0
+        for token in reversed(result.tokens):
+            if token != PAD_LABEL:
+                break
+            pads += 1
+        return (f"Sentence: {_short(result.text, 100)} · in a padded batch of two, "
+                f"{pads} [PAD] added to match the longer: no token attends to a pad (its column is 0)")
+    if mask == CAUSAL:
+        return f"Sentence: {_short(result.text)} · causal mask: each token sees only itself and its left"
+    return f"Sentence: {_short(result.text)}"
 
 
 class LayerSpin(QSpinBox):
@@ -110,7 +133,10 @@ class AttentionView(QWidget):
         self.slot = slot
         self.result: Any = None
         self._text = ""
-        self._requested: str | None = None
+        self._requested: tuple[str, str, str | None] | None = None  # (text, mask, second sentence)
+        self._shown: tuple[str, str, str | None] | None = None  # what `result` answers
+        self.mask_mode = BIDIRECTIONAL
+        self.padded_with = ""  # the second sentence of the padded batch (mask_mode PADDING)
         self.detail: HeadDetail | None = None
         self.wanted_layer: int | None = None  # a layer to show once a result has that many (a restored session)
         self._detail_panel = 0
@@ -211,29 +237,51 @@ class AttentionView(QWidget):
         super().showEvent(event)
         self._maybe_request()
 
+    def set_mask(self, mode: str, padded_with: str = "") -> None:
+        """Bidirectional (as trained), causal, or padding (the sentence in a padded batch with
+        `padded_with`): asked again when it changes what is shown."""
+        self.mask_mode, self.padded_with = mode, padded_with
+        self._maybe_request()
+
+    def _key(self) -> tuple[str, str, str | None]:
+        return (self._text, self.mask_mode, self.padded_with if self.mask_mode == PADDING else None)
+
     def _maybe_request(self) -> None:
-        if not self.isVisible() or self._text == self._requested:
+        key = self._key()
+        if not self.isVisible() or key == self._requested:
             return
-        if self.result is not None and self.result.text == self._text:
+        if self.result is not None and self._shown == key:
             return
-        self._requested = self._text
+        self._requested = key
         self.requestAttention.emit(self._text)
         self._ask(self._text)
 
     def _ask(self, text: str) -> None:
         if self.slot is None:
             return
-        job = self.slot.request(lambda model: model.attention(text), lane=id(self))
+        key = self._key()
+        _text, mask, second = key
+        if second is not None:
+            job = self.slot.request(lambda model: model.attention(text, padded_with=second), lane=id(self))
+        elif mask != BIDIRECTIONAL:
+            job = self.slot.request(lambda model: model.attention(text, mask), lane=id(self))
+        else:
+            job = self.slot.request(lambda model: model.attention(text), lane=id(self))
         if job is None:
             self._requested = None  # no model yet: its loading asks again
             return
         self.set_busy(True)
-        job.finished.connect(self.set_result)
+        job.finished.connect(lambda result: self._answer(result, key))
         job.failed.connect(lambda message, _cause: self.show_error(message))
+
+    def _answer(self, result: Any, key: tuple[str, str, str | None]) -> None:
+        self._shown = key
+        self.set_result(result)
 
     def invalidate(self) -> None:
         """A new model: the sentence must be computed again."""
         self._requested = None
+        self._shown = None
         self.result = None
         self._maybe_request()
 
@@ -252,8 +300,7 @@ class AttentionView(QWidget):
         self.result = result
         self.set_busy(False)
         # The sentence may come from the LAMA tab rather than the editor: say which it is.
-        shown = result.text if len(result.text) <= 160 else result.text[:157] + "…"
-        self.caption.setText(f"Sentence: {shown}")
+        self.caption.setText(caption(result))
         if result.warnings:
             self.message.setText("\n".join(result.warnings))
             self.message.setStyleSheet("")

@@ -18,6 +18,13 @@ from explorer.qt.tabs.predictions.panel import FillMaskPanel
 from explorer.qt.widgets.style import SIDES, on_zoom, scaled_px, side_title_style
 
 MIN_CARDS_HEIGHT = 190  # px at 100%: a mask card's title and about five guesses
+BIDIRECTIONAL, CAUSAL = "bidirectional", "causal"  # engine.masks' modes, chosen in the Attention tab
+CAUSAL_NOTE = (
+    "Causal mask (chosen in the Attention tab): each token sees only itself and its left. BERT was "
+    "trained to read both ways and never saw this mask: these guesses show what it loses without "
+    "its right context."
+)
+JOINT_NEEDS_BOTH_WAYS = "Joint filling reads both ways: it waits until the mask is bidirectional again."
 
 
 class SlotPredictions(FillMaskPanel):
@@ -29,9 +36,12 @@ class SlotPredictions(FillMaskPanel):
         super().__init__(parent, name=name)
         self.slot = slot
 
-    def ask(self, text: str, top_k: int) -> bool:
+    def ask(self, text: str, top_k: int, mask: str = BIDIRECTIONAL) -> bool:
         """False (nothing asked) while the slot has no model: its loading asks again."""
-        job = self.slot.request(lambda model: model.fill_mask(text, top_k), lane=id(self))
+        if mask == BIDIRECTIONAL:
+            job = self.slot.request(lambda model: model.fill_mask(text, top_k), lane=id(self))
+        else:
+            job = self.slot.request(lambda model: model.fill_mask(text, top_k, mask), lane=id(self))
         if job is None:
             return False
         self.set_busy(True)
@@ -74,6 +84,11 @@ class PredictionsTab(QWidget):
         self.joint = JointPanel(main_slot, self)
         self.other_joint = JointPanel(compare_slot, self, name="compareJointFillPanel", leader=self.joint) if compare_slot else None
         self._text, self._k = "", 10
+        self.mask = BIDIRECTIONAL
+        self.mask_note = QLabel(CAUSAL_NOTE, self)
+        self.mask_note.setObjectName("predictionsMaskNote")
+        self.mask_note.setWordWrap(True)
+        self.mask_note.hide()
         self.agreement = QLabel("", self)
         self.agreement.setObjectName("compareAgreement")
         self.agreement.setWordWrap(True)
@@ -92,13 +107,14 @@ class PredictionsTab(QWidget):
             inner.addWidget(joint)
             # The guesses keep room for a few rows at any size; below that the page scrolls.
             on_zoom(panel, lambda panel=panel: panel.setMinimumHeight(scaled_px(MIN_CARDS_HEIGHT)))
-            panel.answered.connect(lambda result, joint=joint: joint.ask(result.text, len(result.masks)))
+            panel.answered.connect(lambda result, joint=joint: self._ask_joint_for(result, joint))
             joint.settingsChanged.connect(lambda panel=panel, joint=joint: self._ask_joint(panel, joint))
             joint.fillingChosen.connect(self.fillingChosen)
             sides.addWidget(box, 1)
             self.boxes.append(box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.mask_note)
         layout.addWidget(self.agreement)
         layout.addLayout(sides, 1)
         self.main.candidateChosen.connect(self.candidateChosen)
@@ -116,7 +132,24 @@ class PredictionsTab(QWidget):
     def _ask_joint(self, panel: SlotPredictions, joint: JointPanel) -> None:
         """The joint settings changed: search again for the text the side last answered."""
         if panel.result is not None:
-            joint.ask(panel.result.text, len(panel.result.masks))
+            self._ask_joint_for(panel.result, joint)
+
+    def _ask_joint_for(self, result: Any, joint: JointPanel) -> None:
+        if getattr(result, "mask", BIDIRECTIONAL) != BIDIRECTIONAL:
+            joint.clear(JOINT_NEEDS_BOTH_WAYS)
+            return
+        joint.ask(result.text, len(result.masks))
+
+    def set_mask(self, mode: str) -> None:
+        """The Attention tab's mask ("causal" or "bidirectional"): the guesses are asked again
+        under it, and a note says the model was not trained so."""
+        mode = CAUSAL if mode == CAUSAL else BIDIRECTIONAL  # padding changes nothing for one sentence
+        self.mask_note.setVisible(mode == CAUSAL)
+        if mode == self.mask:
+            return
+        self.mask = mode
+        if self._text:
+            self.ask(self._text, self._k)
 
     @property
     def comparing(self) -> bool:
@@ -124,14 +157,14 @@ class PredictionsTab(QWidget):
 
     def ask(self, text: str, top_k: int) -> None:
         self._text, self._k = text, top_k
-        self.main.ask(text, top_k)
+        self.main.ask(text, top_k, self.mask)
         if self.comparing:
-            self.other.ask(text, top_k)
+            self.other.ask(text, top_k, self.mask)
 
     def _on_compare_loaded(self, _info: Any) -> None:
         self._show_sides()
         if self._text:
-            self.other.ask(self._text, self._k)
+            self.other.ask(self._text, self._k, self.mask)
 
     def _show_sides(self) -> None:
         comparing = self.comparing
@@ -154,7 +187,7 @@ class PredictionsTab(QWidget):
         """Both answers for the same text: mark the shared guesses and say the agreement."""
         a = self.main.result
         b = self.other.result if self.comparing else None
-        if a is None or b is None or a.text != b.text:
+        if a is None or b is None or a.text != b.text or getattr(a, "mask", "") != getattr(b, "mask", ""):
             self.main.mark_shared(None)
             if self.other is not None:
                 self.other.mark_shared(None)
