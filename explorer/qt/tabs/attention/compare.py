@@ -182,6 +182,7 @@ class AttentionTab(QWidget):
         top.addWidget(self.padding_sentence, 1)
         top.addWidget(self.note, 1)
         top.addWidget(self.difference)
+        top.addStretch(0)  # with the sentence box and the note hidden, the mask box keeps its own width
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
