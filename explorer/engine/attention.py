@@ -86,13 +86,8 @@ def padded_attention(lm: MaskedLM, text_a: str, text_b: str) -> tuple[AttentionR
     weights are those it has alone. A pad's own row (it looks at itself only, masks.py) is
     left at 0: nothing reads what a pad computes."""
     (enc_a, warn_a), (enc_b, warn_b) = _read(lm, text_a), _read(lm, text_b)
-    length = max(len(enc_a.ids), len(enc_b.ids))
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    ids = torch.full((2, length), pad, dtype=torch.long)
-    padding = torch.zeros((2, length), dtype=torch.long)
-    for b, enc in enumerate((enc_a, enc_b)):
-        ids[b, : len(enc.ids)] = torch.tensor(enc.ids)
-        padding[b, : len(enc.ids)] = 1
+    ids, padding, _ = pad_batch(lm, [enc_a.ids, enc_b.ids])
+    length = ids.shape[1]
     ids, padding = ids.to(lm.device), padding.to(lm.device)
     bias = attention_bias(padding, BIDIRECTIONAL, lm.dtype)
     with lm.eager_attention(), torch.inference_mode():

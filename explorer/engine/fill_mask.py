@@ -14,7 +14,7 @@ import torch
 from explorer.engine.masks import BIDIRECTIONAL, MASK_MODES, attention_bias
 from explorer.engine.models import MaskedLM
 from explorer.core.results import Candidate, FillMaskResult, MaskPrediction
-from explorer.engine.tokens import Encoded, encode
+from explorer.engine.tokens import Encoded, encode, pad_batch
 
 DEFAULT_TOP_K = 10
 
@@ -43,15 +43,10 @@ def forward(lm: MaskedLM, batch: Sequence[Encoded], mask: str = BIDIRECTIONAL) -
     `mask`: bidirectional (the 2D padding mask, as trained) or causal (a 4D bias, masks.py)."""
     if not any(e.mask_positions for e in batch):
         return torch.empty((0, 0))
-    length = max(len(e.ids) for e in batch)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    ids = torch.full((len(batch), length), pad, dtype=torch.long)
-    attention = torch.zeros((len(batch), length), dtype=torch.long)
+    ids, attention, _ = pad_batch(lm, [e.ids for e in batch])
     rows: list[int] = []
     cols: list[int] = []
     for b, e in enumerate(batch):
-        ids[b, : len(e.ids)] = torch.tensor(e.ids)
-        attention[b, : len(e.ids)] = 1
         rows += [b] * len(e.mask_positions)
         cols += e.mask_positions
     attention = attention.to(lm.device)

@@ -38,7 +38,7 @@ def log_probs_at(
     types: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """log p over the vocabulary at rows[owners[i]][cols[i]] for every i (owners: the row of
-    each position, default one position per row), for same-length rows: [len(cols), vocab],
+    each position, in row order; default one position per row), for same-length rows: [len(cols), vocab],
     float32 on the CPU, in as few forwards as TOKENS_PER_FORWARD allows. `types`: the rows'
     segment ids (BERT's token types; the same for every row), None for the model's default."""
     if not cols:

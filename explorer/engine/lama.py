@@ -52,7 +52,7 @@ from explorer.engine.models import MaskedLM
 from explorer.core.results import JobStep
 from explorer.core.world import shard
 from explorer.engine.distributed import World
-from explorer.engine.tokens import encode
+from explorer.engine.tokens import encode, pad_batch
 from explorer.paths import LAMA_COMMON_VOCAB
 
 TOP = 10
@@ -92,26 +92,15 @@ def _segments_input(lm: MaskedLM, tok: LamaBertTokenizer, segments: Sequence[str
 
 
 def _mask_logits(lm: MaskedLM, batch: Sequence[_Probe]) -> torch.Tensor:
-    """Logits [batch, vocab] at each probe's mask, as float32 on CPU: fill_mask.forward's
-    batching (padded to the longest, one mask a row), with BERT's segment ids where given."""
-    length = max(len(p.ids) for p in batch)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    ids = torch.full((len(batch), length), pad, dtype=torch.long)
-    attention = torch.zeros((len(batch), length), dtype=torch.long)
-    types = torch.zeros((len(batch), length), dtype=torch.long) if any(p.token_types for p in batch) else None
-    for b, p in enumerate(batch):
-        ids[b, : len(p.ids)] = torch.tensor(p.ids)
-        attention[b, : len(p.ids)] = 1
-        if types is not None and p.token_types:
-            types[b, : len(p.token_types)] = torch.tensor(p.token_types)
+    """Logits [batch, vocab] at each probe's mask, as float32 on CPU: padded to the longest
+    (tokens.pad_batch, as fill_mask.forward), one mask a row, with BERT's segment ids where given."""
+    typed = any(p.token_types for p in batch)
+    ids, attention, types = pad_batch(lm, [p.ids for p in batch], [p.token_types for p in batch] if typed else None)
     rows = torch.arange(len(batch), device=lm.device)
     cols = torch.tensor([p.mask for p in batch], device=lm.device)
     with torch.inference_mode():
-        if types is None:  # today's call, exactly
-            logits = lm.mlm_logits(ids.to(lm.device), attention.to(lm.device), rows, cols)
-        else:
-            logits = lm.mlm_logits(ids.to(lm.device), attention.to(lm.device), rows, cols,
-                                   token_type_ids=types.to(lm.device))
+        logits = lm.mlm_logits(ids.to(lm.device), attention.to(lm.device), rows, cols,
+                               token_type_ids=None if types is None else types.to(lm.device))
         return logits.float().cpu()
 
 

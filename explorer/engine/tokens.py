@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import torch
 
 from explorer.engine.models import MaskedLM
 from explorer.core.results import Tokenization
@@ -122,3 +125,22 @@ def encode(lm: MaskedLM, text: str, max_length: int | None = None) -> Encoded:
 
 def tokenize(lm: MaskedLM, text: str) -> Tokenization:
     return encode(lm, text).tokenization
+
+
+def pad_batch(
+    lm: MaskedLM, sequences: Sequence[Sequence[int]], types: Sequence[Sequence[int] | None] | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Token ids of several texts as one batch, right-padded to the longest with the model's pad
+    token: (ids, padding mask: 1 for a real token, segment ids or None), on the CPU. `types`:
+    each text's segment ids (None for a text that has none: all 0); None for no segment ids."""
+    length = max(len(s) for s in sequences)
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    ids = torch.full((len(sequences), length), pad, dtype=torch.long)
+    padding = torch.zeros((len(sequences), length), dtype=torch.long)
+    segments = torch.zeros((len(sequences), length), dtype=torch.long) if types is not None else None
+    for b, sequence in enumerate(sequences):
+        ids[b, : len(sequence)] = torch.tensor(sequence)
+        padding[b, : len(sequence)] = 1
+        if segments is not None and types[b]:
+            segments[b, : len(types[b])] = torch.tensor(types[b])
+    return ids, padding, segments
