@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL
 from explorer.commands import (
     CliError,
     add_model_options,
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             f"Layer {args.layer} does not exist: {lm.name} has {lm.num_layers} layers, "
             f"numbered 0 to {lm.num_layers - 1} (or -1 to -{lm.num_layers} from the end)."
         )
-    result = attention(lm, args.text, mask="causal" if args.causal else "bidirectional")
+    result = attention(lm, args.text, mask=CAUSAL if args.causal else BIDIRECTIONAL)
     if arrays:
         # A file object: given a name, numpy would add .npz to it (DIR -> DIR.npz).
         with writing(args.npz), atomic_write(arrays, "wb") as handle:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             "warnings": list(result.warnings),
         }
         if args.causal:
-            data["mask"] = "causal"  # absent when bidirectional: the contract as it was
+            data["mask"] = CAUSAL  # absent when bidirectional: the contract as it was
         print_json(with_load_warnings(args, data))
         return 0
     for warning in result.warnings:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from explorer.commands import CliError, add_model_options, int_in, load_model, print_json, text, with_load_warnings
 from explorer.commands.params_cli import add_arguments, from_args
 from explorer.core.joint import JointParams
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL
 
 if TYPE_CHECKING:
     from explorer.core.joint import JointResult
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if params is not None and args.causal:
         raise CliError("--causal and --joint do not go together: joint filling reads both ways; drop one of them.")
     lm = load_model(args)
-    result = fill_mask(lm, args.text, args.top_k, mask="causal" if args.causal else "bidirectional")
+    result = fill_mask(lm, args.text, args.top_k, mask=CAUSAL if args.causal else BIDIRECTIONAL)
     joint = None
     if params is not None:
         from explorer.engine.joint import joint_fill

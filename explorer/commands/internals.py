@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from explorer.core.mask_modes import BIDIRECTIONAL, MASK_MODES
 from explorer.commands import (
     EXIT_FAILED,
     CliError,
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", type=int_in(0, MAX_INDEX), default=0,
                    help="layer to show, from 0 (its input is hidden_states[L]; 0 = the embeddings' output)")
     p.add_argument("--head", type=int_in(0, MAX_INDEX), default=0, help="attention head to show, from 0")
-    p.add_argument("--mask", choices=("bidirectional", "causal"), default="bidirectional",
+    p.add_argument("--mask", choices=MASK_MODES, default=BIDIRECTIONAL,
                    help="attention mask, for the hand computation and the model alike (BERT is trained bidirectional)")
     p.add_argument("--npz", metavar="FILE", help="save every step's array (one sentence: T x D, T x d, T x T) and 'tokens'")
     p.add_argument("--json", action="store_true", help="print every step as JSON (arrays as nested lists)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from explorer.core.mask_modes import BIDIRECTIONAL
 from explorer.core.model_names import short_name
 from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
 
@@ -84,7 +85,7 @@ class FillMaskResult:
     masks: tuple[MaskPrediction, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
     subwords: SubwordConvention = WORDPIECE_CONVENTION  # the model's, to label its pieces
-    mask: str = "bidirectional"  # the attention mask it was computed under (engine.masks), "causal" too
+    mask: str = BIDIRECTIONAL  # the attention mask it was computed under (core.mask_modes)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's stable JSON contract ("mask" only when not bidirectional, as trained)."""
@@ -104,7 +105,7 @@ class FillMaskResult:
             ],
             "warnings": list(self.warnings),
         }
-        if self.mask != "bidirectional":
+        if self.mask != BIDIRECTIONAL:
             data["mask"] = self.mask
         return data
 
@@ -141,7 +142,7 @@ class AttentionResult:
     average: Any  # np.ndarray, (layers, T, T): mean over heads
     rollout: Any  # np.ndarray, (layers, T, T): attention rollout through each layer
     warnings: tuple[str, ...] = field(default_factory=tuple)
-    mask: str = "bidirectional"  # "causal", or "padding" (one sentence of a padded batch of two)
+    mask: str = BIDIRECTIONAL  # CAUSAL, or PADDING (one sentence of a padded batch of two)
 
     @property
     def num_layers(self) -> int:

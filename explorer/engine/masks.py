@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import torch
 
-BIDIRECTIONAL, CAUSAL = "bidirectional", "causal"
-MASK_MODES = (BIDIRECTIONAL, CAUSAL)
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, MASK_MODES  # noqa: F401 (the engine's names for them)
 
 
 def attention_bias(

@@ -18,6 +18,7 @@ from explorer.core.errors import ModelNotLoadedError
 from explorer.core.finetune_params import FinetuneParams, FinetuneResult, TrainStep
 from explorer.core.generation_params import GenerationParams, GenerationResult, GenerationStep
 from explorer.core.internals import InternalsResult
+from explorer.core.mask_modes import BIDIRECTIONAL
 from explorer.core.joint import JointParams, JointResult, ScoreResult
 from explorer.core.lama_data import Fact, LamaReport, LamaSet, read_steps
 from explorer.core.mlm_results import LayerLensResult, MaskDemoResult
@@ -43,7 +44,7 @@ class ModelOps:
     def info(self) -> ModelInfo:
         return self.lm.info()
 
-    def fill_mask(self, text: str, top_k: int = DEFAULT_TOP_K, mask: str = "bidirectional") -> FillMaskResult:
+    def fill_mask(self, text: str, top_k: int = DEFAULT_TOP_K, mask: str = BIDIRECTIONAL) -> FillMaskResult:
         """`mask`: "bidirectional" (as trained) or "causal" (engine.masks)."""
         return fill_mask.fill_mask(self.lm, text, top_k, mask=mask)
 
@@ -60,7 +61,7 @@ class ModelOps:
     def tokenize(self, text: str) -> Tokenization:
         return tokens.tokenize(self.lm, text)
 
-    def attention(self, text: str, mask: str = "bidirectional", padded_with: str | None = None) -> AttentionResult:
+    def attention(self, text: str, mask: str = BIDIRECTIONAL, padded_with: str | None = None) -> AttentionResult:
         """`mask`: "bidirectional" (as trained) or "causal" (engine.masks). `padded_with`: run
         `text` and this second sentence as one padded batch and return the padded one's
         attention (the shorter; `text` when they are as long), its pad columns at 0."""
@@ -79,7 +80,7 @@ class ModelOps:
 
         return layer_lens(self.lm, input_ids, position, true_id=true_id)
 
-    def internals(self, text: str, layer: int, head: int, mask: str = "bidirectional") -> InternalsResult:
+    def internals(self, text: str, layer: int, head: int, mask: str = BIDIRECTIONAL) -> InternalsResult:
         """The forward pass of `text` recomputed by hand (lab 002), checked against the model."""
         from explorer.engine.internals import internals
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import DEFAULT_MODEL
+from explorer.core.mask_modes import BIDIRECTIONAL
 from explorer.core.precisions import AUTO
 from explorer.core.slots import MAIN
 from explorer.qt.widgets import dialogs
@@ -432,7 +433,7 @@ class MainWindow(QMainWindow):
         self.top_k.setValue(DEFAULT_TOP_K)
         self.attention.mode.setCurrentIndex(0)
         self.attention.layer.setValue(0)
-        self.attention_tab.set_mask("bidirectional")  # as BERT was trained; the guesses follow
+        self.attention_tab.set_mask(BIDIRECTIONAL)  # as BERT was trained; the guesses follow
         self.tokens.show()
         self.menus.actions["token_strip"].setChecked(True)
         self.tabs.setCurrentIndex(0)

@@ -33,7 +33,8 @@ from explorer.core.attention_math import (
     symmetric_limit,
 )
 from explorer.core.model_names import short_name
-from explorer.qt.tabs.attention.view import BIDIRECTIONAL, CAUSAL, PADDING, AttentionView
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, PADDING
+from explorer.qt.tabs.attention.view import AttentionView
 from explorer.qt.widgets.style import SIDES, side_title_style
 
 DIFFERENCE_HELP = (

@@ -27,7 +27,7 @@ from explorer.qt.widgets.style import error_label_style
 
 HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
 # Lab 000's attention masks (engine.masks; the Qt side names them without importing it).
-BIDIRECTIONAL, CAUSAL, PADDING = "bidirectional", "causal", "padding"
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, PADDING
 PAD_LABEL = "[PAD]"  # how a padded result labels its pads
 EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
 FILE_STEMS = {HEADS: "heads", AVERAGE: "average", ROLLOUT: "rollout"}  # export names say the view

@@ -31,7 +31,7 @@ from explorer.core.internals import STEP_SHAPES, STEP_TITLES
 from explorer.qt.tabs.internals import figures
 from explorer.qt.widgets.style import css, error_label_style, plain_label_style
 
-BIDIRECTIONAL, CAUSAL = "bidirectional", "causal"  # engine.masks' modes (named here without importing it)
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL
 
 # The list, in the order of the computation: (key, section). Keys of STEPS draw that step;
 # the others are views of the whole pass.

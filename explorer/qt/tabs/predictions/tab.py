@@ -18,7 +18,7 @@ from explorer.qt.tabs.predictions.panel import FillMaskPanel
 from explorer.qt.widgets.style import SIDES, on_zoom, scaled_px, side_title_style
 
 MIN_CARDS_HEIGHT = 190  # px at 100%: a mask card's title and about five guesses
-BIDIRECTIONAL, CAUSAL = "bidirectional", "causal"  # engine.masks' modes, chosen in the Attention tab
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL  # chosen in the Attention tab
 CAUSAL_NOTE = (
     "Causal mask (chosen in the Attention tab): each token sees only itself and its left. BERT was "
     "trained to read both ways and never saw this mask: these guesses show what it loses without "
@@ -38,10 +38,7 @@ class SlotPredictions(FillMaskPanel):
 
     def ask(self, text: str, top_k: int, mask: str = BIDIRECTIONAL) -> bool:
         """False (nothing asked) while the slot has no model: its loading asks again."""
-        if mask == BIDIRECTIONAL:
-            job = self.slot.request(lambda model: model.fill_mask(text, top_k), lane=id(self))
-        else:
-            job = self.slot.request(lambda model: model.fill_mask(text, top_k, mask), lane=id(self))
+        job = self.slot.request(lambda model: model.fill_mask(text, top_k, mask), lane=id(self))
         if job is None:
             return False
         self.set_busy(True)
@@ -135,7 +132,7 @@ class PredictionsTab(QWidget):
             self._ask_joint_for(panel.result, joint)
 
     def _ask_joint_for(self, result: Any, joint: JointPanel) -> None:
-        if getattr(result, "mask", BIDIRECTIONAL) != BIDIRECTIONAL:
+        if result.mask != BIDIRECTIONAL:
             joint.clear(JOINT_NEEDS_BOTH_WAYS)
             return
         joint.ask(result.text, len(result.masks))
@@ -187,7 +184,7 @@ class PredictionsTab(QWidget):
         """Both answers for the same text: mark the shared guesses and say the agreement."""
         a = self.main.result
         b = self.other.result if self.comparing else None
-        if a is None or b is None or a.text != b.text or getattr(a, "mask", "") != getattr(b, "mask", ""):
+        if a is None or b is None or a.text != b.text or a.mask != b.mask:
             self.main.mark_shared(None)
             if self.other is not None:
                 self.other.mark_shared(None)
