@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.colours import PALETTE
+from explorer.core.model_names import short_name
 from explorer.qt.shell.shortcuts import keys
 from explorer.qt.widgets.style import SIDES, css, error_label_style, on_zoom, plain_label_style, scaled_px
 
@@ -252,11 +253,9 @@ class ScoreTab(QWidget):
         self.message.setStyleSheet(error_label_style() if error else plain_label_style())
 
     def _show(self) -> None:
-        sides = [
-            (SIDES[n][0] if len(self.shown_results()) > 1 else "", SIDES[n][1], r)
-            for n, r in enumerate(self.results)
-            if r is not None and (n == 0 or self.slots[n].has_model)
-        ]
+        shown = self._shown()
+        named = len(shown) > 1  # a side's name only when there are two
+        sides = [(SIDES[n][0] if named else "", SIDES[n][1], self.results[n]) for n in shown]
         if not sides:
             return
         texts = [s.text for s in sides[0][2].sentences]
@@ -276,15 +275,14 @@ class ScoreTab(QWidget):
         if len(texts) > 1:
             for name, _, r in sides:
                 best = r.sentences[r.preferred]
-                who = f"{name} ({_short(r.model)})" if name else _short(r.model)
+                who = f"{name} ({short_name(r.model)})" if name else short_name(r.model)
                 notes.append(f"{who} prefers: {best.text}")
         self.show_message("\n".join(notes))
 
+    def _shown(self) -> list[int]:
+        """The sides whose scores are shown: those answered, B while it is still open."""
+        return [n for n, r in enumerate(self.results) if r is not None and (n == 0 or self.slots[n].has_model)]
+
     def shown_results(self) -> list[Any]:
-        return [r for n, r in enumerate(self.results) if r is not None and (n == 0 or self.slots[n].has_model)]
+        return [self.results[n] for n in self._shown()]
 
-
-def _short(name: str) -> str:
-    from explorer.core.model_names import short_name
-
-    return short_name(name)
