@@ -14,8 +14,8 @@ import torch
 
 from explorer.core.attention_math import head_average, rollout
 from explorer.core.mask_modes import PADDING
-from explorer.engine.fill_mask import NOT_TRAINED_THIS_WAY, check_mode
-from explorer.engine.masks import BIDIRECTIONAL, attention_bias
+from explorer.engine.fill_mask import NOT_TRAINED_THIS_WAY
+from explorer.engine.masks import BIDIRECTIONAL, attention_bias, check_mode
 from explorer.engine.models import MaskedLM
 from explorer.core.results import AttentionResult
 from explorer.engine.tokens import Encoded, encode, pad_batch

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from explorer.engine.masks import BIDIRECTIONAL, MASK_MODES, attention_bias
+from explorer.engine.masks import BIDIRECTIONAL, attention_bias, check_mode
 from explorer.engine.models import MaskedLM
 from explorer.core.results import Candidate, FillMaskResult, MaskPrediction
 from explorer.engine.tokens import Encoded, encode, pad_batch
@@ -118,11 +118,6 @@ def fill_mask(lm: MaskedLM, text: str, top_k: int = DEFAULT_TOP_K, *, mask: str 
     if logits.numel() and not bool(torch.isfinite(logits).all()):
         warnings.append(NOT_NUMBERS)
     return postprocess(lm, enc, top_candidates(lm, logits, top_k), warnings, mask)
-
-
-def check_mode(mask: str) -> None:
-    if mask not in MASK_MODES:
-        raise ValueError(f"mask mode must be one of {', '.join(MASK_MODES)}, not {mask!r}")
 
 
 # Said wherever such scores are shown: a model whose weights hold NaN answers with noise.

@@ -27,7 +27,7 @@ from explorer.core.internals import (
     InternalsResult,
 )
 from explorer.engine.devices import dtype_name
-from explorer.engine.masks import BIDIRECTIONAL, CAUSAL, MASK_MODES, attention_bias
+from explorer.engine.masks import BIDIRECTIONAL, CAUSAL, attention_bias, check_mode
 from explorer.engine.models import MaskedLM
 from explorer.engine.tokens import encode
 
@@ -203,8 +203,7 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
     hidden_states[layer]) and `head`, and the largest difference from the model's own pass
     run with the same mask."""
     adapter = adapter_for(lm)
-    if mask not in MASK_MODES:
-        raise InvalidParameterError(f"The mask must be one of {', '.join(MASK_MODES)}, not {mask!r}.")
+    check_mode(mask)
     num_layers, num_heads = lm.num_layers, lm.num_heads
     if not 0 <= layer < num_layers:
         raise InvalidParameterError(

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import torch
 
+from explorer.core.errors import InvalidParameterError
+
 from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, MASK_MODES  # noqa: F401 (the engine's names for them)
+
+
+def check_mode(mode: str) -> None:
+    """The one check of a mask mode (InvalidParameterError, a ValueError, that names the choices)."""
+    if mode not in MASK_MODES:
+        raise InvalidParameterError(f"The mask mode must be one of {', '.join(MASK_MODES)}, not {mode!r}.")
 
 
 def attention_bias(
@@ -22,8 +30,7 @@ def attention_bias(
 ) -> torch.Tensor:
     """The 4D additive mask (batch, 1, T, T) for a 2D padding mask (batch, T; 1 = a real token)
     under `mode`. A pad query row keeps its own position, so no softmax row is all -inf (NaN)."""
-    if mode not in MASK_MODES:
-        raise ValueError(f"mask mode must be one of {', '.join(MASK_MODES)}, not {mode!r}")
+    check_mode(mode)
     batch, length = padding.shape
     allowed = padding[:, None, None, :].bool().expand(batch, 1, length, length)
     if mode == CAUSAL:
