@@ -74,3 +74,41 @@ def own_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     style = sys.modules.get("explorer.qt.widgets.style")
     if style is not None and style.font_scale() != 1.0:
         style.apply_zoom(1.0)
+
+
+# Sentences of a small grammar, so a few steps of training give the model peaked, "trained-
+# looking" guesses (a random model's are nearly flat, where any rounding changes the order).
+TRAINED_SENTENCES = tuple(
+    f"{who} {verb} {what} in {place} ."
+    for who in ("the man", "the woman", "my grandmother", "the child", "she", "he")
+    for verb, what in (("wrote", "a letter"), ("sat", "on the mat"), ("went", "to school"), ("made", "good food"))
+    for place in ("Paris", "London", "Berlin")
+)
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT trained for a few dozen steps on TRAINED_SENTENCES (seconds): the model
+    the precisions are measured against, since their errors show only on peaked guesses."""
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from explorer.engine.synthetic import make_model
+
+    folder = make_model(tmp_path_factory.mktemp("trained") / "bert", "bert", seed=3)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForMaskedLM.from_pretrained(folder).train()
+    torch.manual_seed(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    enc = tokenizer(list(TRAINED_SENTENCES), padding=True, return_tensors="pt")
+    special = torch.tensor([[t in tokenizer.all_special_ids for t in row] for row in enc["input_ids"].tolist()])
+    for _ in range(60):
+        chosen = (torch.rand(enc["input_ids"].shape) < 0.2) & ~special
+        labels = torch.where(chosen, enc["input_ids"], torch.tensor(-100))
+        inputs = torch.where(chosen, torch.tensor(tokenizer.mask_token_id), enc["input_ids"])
+        loss = model(input_ids=inputs, attention_mask=enc["attention_mask"], labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval().save_pretrained(folder)
+    return folder

@@ -38,7 +38,7 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class LoadProgress:
-    stage: str  # "resolve", "download", "tokenizer", "weights", "device", "ready"
+    stage: str  # "resolve", "download", "tokenizer", "weights", "device", "quantize", "ready"
     message: str
     done: float = 0.0
     total: float = 0.0  # 0 when the amount of work is unknown

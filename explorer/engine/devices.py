@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from explorer.core.errors import InvalidParameterError
+from explorer.core.precisions import ALL_PRECISIONS, AUTO, CPU_NEEDS_SAID, EXACT, PRECISIONS
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -36,17 +37,47 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
+def cpu_lacks(precision: str) -> str:
+    """Why this CPU cannot run `precision` fast, asked of torch ("" when it can)."""
+    cpu = getattr(torch, "cpu", None)
+
+    def has(check: str) -> bool:
+        probe = getattr(cpu, check, None)
+        return bool(probe()) if callable(probe) else False
+
+    if precision == "bfloat16" and not (has("_is_avx512_bf16_supported") or has("_is_amx_tile_supported")):
+        return f"bfloat16 on the CPU needs {CPU_NEEDS_SAID['bfloat16']}, which this CPU lacks."
+    if precision == "int8":
+        from explorer.engine.int8 import kernel_available
+
+        if not (kernel_available() and (has("_is_vnni_supported") or has("_is_amx_tile_supported"))):
+            return f"int8 on the CPU needs {CPU_NEEDS_SAID['int8']}, which this machine lacks."
+    return ""
+
+
+def resolve_precision(name: str, device: str) -> tuple[str, torch.dtype]:
+    """The precision's name ("auto" resolved) and the dtype to load the weights in (int8
+    loads in float32 and is quantized after). InvalidParameterError, saying why and what to
+    use instead, for a precision this device does not run."""
+    name = (name or AUTO).lower()
+    kind = device.split(":")[0]
+    if name == AUTO:
+        name = "float16" if kind == "cuda" else EXACT
+    if name not in ALL_PRECISIONS:
+        raise InvalidParameterError(f"Unknown precision '{name}': use auto, {', '.join(ALL_PRECISIONS)}.")
+    offered = PRECISIONS.get(kind, (EXACT,))
+    if name not in offered:
+        where = "needs a GPU" if kind == "cpu" else f"does not run on {device} (int8 is for the CPU)"
+        raise InvalidParameterError(f"{name} {where}; on {device} use {', '.join(offered)} (or auto).")
+    why = cpu_lacks(name) if kind == "cpu" else ""
+    if why:
+        raise InvalidParameterError(f"{why} Use float32 (or auto) here.")
+    return name, DTYPES.get(name, torch.float32)
+
+
 def resolve_dtype(name: str, device: str) -> torch.dtype:
-    """float32 on CPU always; half precision only where it pays (a GPU)."""
-    name = (name or "auto").lower()
-    on_gpu = not device.startswith("cpu")
-    if name == "auto":
-        return torch.float16 if device.startswith("cuda") else torch.float32
-    if name not in DTYPES:
-        raise InvalidParameterError(f"Unknown dtype '{name}': use auto, float32, float16 or bfloat16.")
-    if name != "float32" and not on_gpu:
-        raise InvalidParameterError(f"{name} needs a GPU; on the CPU the model runs in float32.")
-    return DTYPES[name]
+    """The dtype the weights load in for precision `name` on `device` (see resolve_precision)."""
+    return resolve_precision(name, device)[1]
 
 
 def dtype_name(dtype: torch.dtype) -> str:

@@ -26,7 +26,6 @@ from explorer.core.internals import (
     TOLERANCE_LOW_PRECISION,
     InternalsResult,
 )
-from explorer.engine.devices import dtype_name
 from explorer.engine.masks import BIDIRECTIONAL, CAUSAL, attention_bias, check_mode
 from explorer.engine.models import MaskedLM
 from explorer.engine.tokens import encode
@@ -156,7 +155,9 @@ def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     return x.view(b, s, heads, -1).permute(0, 2, 1, 3)
 
 
-def _linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+def _linear(layer: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(layer, torch.nn.Linear):  # an int8 layer: its arithmetic is the quantization's, run as the model runs it
+        return layer(x)
     out = x @ layer.weight.float().T
     return out + layer.bias.float() if layer.bias is not None else out
 
@@ -279,7 +280,7 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
             else:
                 arrays[key] = _np(value[0])
 
-    tolerance = TOLERANCE_FLOAT32 if lm.dtype == torch.float32 else TOLERANCE_LOW_PRECISION
+    tolerance = TOLERANCE_FLOAT32 if lm.precision == "float32" else TOLERANCE_LOW_PRECISION
     return InternalsResult(
         model=lm.name,
         family=adapter.family,
@@ -309,6 +310,6 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
         cosine_final=_np(cos_final),
         max_abs_diff={"hidden_states": diff_hidden, "attentions": diff_probs},
         tolerance=tolerance,
-        dtype=dtype_name(lm.dtype),
+        dtype=lm.precision,
         notes=tuple(notes),
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from explorer.engine.devices import dtype_name, resolve_device, resolve_dtype
+from explorer.engine.devices import dtype_name, resolve_device, resolve_precision
 from explorer.core.errors import ModelLoadError
 from explorer.core.jobs import run_to_end
 from explorer.core.results import LoadProgress, ModelInfo
@@ -292,7 +292,7 @@ def find_mlm_head(m: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
 class MaskedLM:
     """A loaded masked LM with its tokenizer, on one device, in inference mode."""
 
-    def __init__(self, name: str, source: str, model: Any, tokenizer: Any, device: str) -> None:
+    def __init__(self, name: str, source: str, model: Any, tokenizer: Any, device: str, precision: str = "") -> None:
         self.name = name
         self.source = source
         self.notice = ""  # why this model is here instead of the one asked for, if it is
@@ -308,9 +308,13 @@ class MaskedLM:
         self.subwords = SubwordConvention.from_vocab(tokenizer.get_vocab(), tokenizer.all_special_tokens)
         self.max_length = self._max_length()
         self._head = self._find_mlm_head()
+        # float32, bfloat16, int8 ...: int8 keeps float32 parameters (embeddings, LayerNorms)
+        # beside its int8 linears, so it is named here rather than read from a parameter.
+        self.precision = precision or dtype_name(self.dtype)
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of the model's floating-point values (float32 for int8)."""
         return next(self.model.parameters()).dtype
 
     def _max_length(self) -> int:
@@ -385,7 +389,7 @@ class MaskedLM:
             source=self.source,
             architecture=type(self.model).__name__,
             device=self.device,
-            dtype=dtype_name(self.dtype),
+            dtype=self.precision,
             mask_token=self.mask_token,
             max_length=self.max_length,
             num_layers=self.num_layers,
@@ -410,7 +414,7 @@ def load_steps(
     if not name:
         raise ModelLoadError("No model given: name a hub model (e.g. bert-base-cased) or a folder.")
     device = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, device)
+    precision, torch_dtype = resolve_precision(dtype, device)
     source = yield from resolve_source(name)
     if check_room:
         from explorer.engine.memory import check_room as room_for
@@ -429,9 +433,14 @@ def load_steps(
 
     yield LoadProgress("device", f"Moving {name} to {device}")
     model.to(device).eval()
-    lm = MaskedLM(name, source, model, tokenizer, device)
+    if precision == "int8":
+        from explorer.engine import int8
+
+        yield LoadProgress("quantize", f"Quantizing {name} to int8 (measuring its activations on a short text)")
+        int8.quantize(model, tokenizer)
+    lm = MaskedLM(name, source, model, tokenizer, device, precision)
     yield LoadProgress("ready", f"{name} is ready on {device}", 1, 1)
-    log.info("loaded %s from %s on %s (%s)", name, source, device, dtype_name(lm.dtype))
+    log.info("loaded %s from %s on %s (%s)", name, source, device, lm.precision)
     return lm
 
 

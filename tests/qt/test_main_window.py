@@ -293,7 +293,10 @@ def test_a_name_that_fails_to_load_leaves_the_list(qtbot, window, bert_dir):
 def test_precision_offers_only_what_the_device_runs(qtbot, window):
     bar = window.model_bar
     offered = lambda: [bar.dtype_selector.itemText(i) for i in range(bar.dtype_selector.count())]  # noqa: E731
-    assert offered() == ["auto", "float32"]  # this machine: a CPU
+    from explorer.core.precisions import precisions_for
+
+    on_cpu = list(precisions_for("cpu"))  # float32, and bfloat16 / int8 where this CPU runs them
+    assert offered() == on_cpu and on_cpu[:2] == ["auto", "float32"] and "float16" not in on_cpu
     bar.set_devices(["cpu", "cuda"])
     assert offered() == ["auto", "float32", "float16", "bfloat16"]  # auto is the GPU now
     bar.dtype_selector.setCurrentText("float16")
@@ -301,7 +304,7 @@ def test_precision_offers_only_what_the_device_runs(qtbot, window):
     loads: list[tuple] = []
     bar.loadRequested.connect(lambda *args: loads.append(args))
     bar.device_selector.activated.emit(bar.device_selector.currentIndex())
-    assert offered() == ["auto", "float32"]
+    assert offered() == on_cpu
     assert bar.dtype_selector.currentText() == "auto"  # float16 is not offered on a CPU
     assert loads == [(str(window.controller.main.info.name), "cpu", "auto")]
     bar.set_devices(["cpu", "mps"])
@@ -319,10 +322,11 @@ def test_the_precisions_offered_are_ones_the_engine_runs():
     for device in ("cpu", "cuda", "mps"):
         for name in precisions_for(device, [device]):
             resolve_dtype(name, device)  # never refused
-    for name in ("float16", "bfloat16"):
-        assert name not in PRECISIONS["cpu"]
-        with pytest.raises(InvalidParameterError):
-            resolve_dtype(name, "cpu")
+    assert "float16" not in PRECISIONS["cpu"] and "int8" not in PRECISIONS["cuda"]
+    with pytest.raises(InvalidParameterError, match="needs a GPU"):
+        resolve_dtype("float16", "cpu")
+    with pytest.raises(InvalidParameterError, match="int8 is for the CPU"):
+        resolve_dtype("int8", "cuda")
 
 
 def test_a_precision_error_offers_a_way_out_that_fits(qtbot, window, bert_dir):
