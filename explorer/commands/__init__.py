@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from explorer import DEFAULT_MODEL
+from explorer.core.precisions import ALL_PRECISIONS, AUTO, EXACT, precisions_said
 
 EXIT_USAGE = 2  # bad arguments, or a model that cannot be found or loaded
 EXIT_FAILED = 1
@@ -68,11 +69,13 @@ def load_model(args: argparse.Namespace) -> Any:
             lm = run_to_end(models.load_or_demo(DEFAULT_MODEL, args.device, args.dtype))
             if lm.notice:
                 _warn_fallback(args, lm.notice)
-            return lm
-        # Beside a model already open (compare): refused before its weights are read if it won't fit.
-        return run_to_end(models.load_steps(args.model, args.device, args.dtype, check_room=getattr(args, "beside", False)))
+        else:
+            # Beside a model already open (compare): refused before its weights are read if it won't fit.
+            lm = run_to_end(models.load_steps(args.model, args.device, args.dtype, check_room=getattr(args, "beside", False)))
     except ExplorerError as exc:
         raise CliError(_with_hint(args, exc) if isinstance(exc, ModelLoadError) else str(exc)) from exc
+    args.precision = lm.precision
+    return lm
 
 
 def _with_hint(args: argparse.Namespace, exc: Exception) -> str:
@@ -98,8 +101,11 @@ def resolve_model_source(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def with_load_warnings(args: argparse.Namespace, payload: dict) -> dict:
-    """The JSON payload with a `warnings` list that starts with any model fallback."""
-    return {**payload, "warnings": list(getattr(args, "load_warnings", [])) + list(payload.get("warnings", []))}
+    """The JSON payload with a `warnings` list that starts with any model fallback, and the
+    model's precision as "dtype" when it is not the exact float32 (bfloat16, int8, float16)."""
+    payload = {**payload, "warnings": list(getattr(args, "load_warnings", [])) + list(payload.get("warnings", []))}
+    precision = getattr(args, "precision", EXACT)
+    return payload if precision == EXACT else {**payload, "dtype": precision}
 
 
 # --- argument types: each option's range is declared once, where the option is added, and
@@ -228,7 +234,18 @@ def add_model_options(p: argparse.ArgumentParser, *, model: bool = True) -> None
             f"hub id, local folder, or 'demo' (default: {DEFAULT_MODEL}, or the bundled demo model when "
             "that is neither cached nor reachable)"))
     p.add_argument("--device", default="auto", type=text, help="auto (cuda > mps > cpu), cpu, cuda or mps")
-    p.add_argument("--dtype", default="auto", type=text, help="auto, float32, float16 or bfloat16 (half precision needs a GPU)")
+    p.add_argument("--dtype", default="auto", type=precision, help=PRECISION_HELP)
+
+
+PRECISION_HELP = precisions_said()
+
+
+def precision(value: str) -> str:
+    """An argparse type for --dtype: a precision's name; whether the device runs it is the load's check."""
+    name = text(value).strip().lower()
+    if name not in (AUTO, *ALL_PRECISIONS):
+        raise argparse.ArgumentTypeError(f"'{value}' is not a precision: use {PRECISION_HELP}")
+    return name
 
 
 _joined: list[Any] = []  # the World this process joined (a torchrun launch), once it has

@@ -8,7 +8,7 @@ import os
 import sys
 
 from explorer import DEFAULT_MODEL
-from explorer.commands import CliError, text
+from explorer.commands import PRECISION_HELP, CliError, precision, text
 
 ORDER = 0
 
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--model", default=None, type=text, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
     gui.add_argument("--device", default="auto")
-    gui.add_argument("--dtype", default="auto")
+    gui.add_argument("--dtype", default="auto", type=precision, help=PRECISION_HELP)
     gui.set_defaults(func=run)
 
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from explorer import DEFAULT_MODEL
-from explorer.core.precisions import AUTO
+from explorer.core.precisions import AUTO, PRECISIONS, precisions_for
 from explorer.qt.shell.controller import ExplorerController
 from explorer.qt.shell.main_window import MainWindow
 
@@ -49,7 +49,9 @@ def create_window(model: str | None = None, device: str = "auto", dtype: str = "
         # them: a GPU remembered from another machine would leave this one with no model.
         model = session["model"]
         device = session.get("device", AUTO) if session.get("device") in (AUTO, "cpu") else AUTO
-        dtype = session.get("dtype", AUTO) if session.get("dtype") in (AUTO, "float32") else AUTO
+        dtype = session.get("dtype", AUTO) if session.get("dtype") in precisions_for("cpu") else AUTO
+        if dtype not in PRECISIONS["cuda"] and dtype != AUTO:
+            device = "cpu"  # bfloat16 or int8 chosen on this CPU: "auto" could mean a GPU that runs neither
     window.load_model(model or DEFAULT_MODEL, device, dtype, fallback=fallback)
     return window
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from explorer import DEFAULT_MODEL
 from explorer.core.mask_modes import BIDIRECTIONAL
-from explorer.core.precisions import AUTO
+from explorer.core.precisions import AUTO, COST
 from explorer.core.slots import MAIN
 from explorer.qt.widgets import dialogs
 from explorer.qt.tabs.attention.compare import AttentionTab
@@ -374,6 +374,7 @@ class MainWindow(QMainWindow):
         self.remembered.remember_folder(info.name)
         self.status_device.setText(info.device)
         self.status_dtype.setText(info.dtype)
+        self.status_dtype.setToolTip(f"Precision {info.dtype}: {COST.get(info.dtype, '')}".rstrip(": "))
         self.editor.set_mask_token(info.mask_token)
         self.editor.settle()
 

@@ -115,6 +115,10 @@ class Menus:
                 action = sub.addAction(text, lambda t=text: choose(t))
                 action.setCheckable(True)
                 action.setChecked(text == combo.currentText())
+                tip = combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
+                if tip:  # what a precision costs, as the box says it
+                    action.setToolTip(tip)
+            sub.setToolTipsVisible(True)
 
         sub.aboutToShow.connect(fill)
         return sub

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QWidget
 
 from explorer.core.model_names import short_name
-from explorer.core.precisions import AUTO, precisions_for
+from explorer.core.precisions import AUTO, COST, precisions_for
 from explorer.qt.widgets.dialogs import documents_folder
 
 PRESET_MODELS = (
@@ -62,7 +62,9 @@ class ModelBar(QWidget):
         self.dtype_selector = QComboBox(self)
         self.dtype_selector.setObjectName("dtypeSelector")
         self.dtype_selector.setAccessibleName("Precision")
-        self.dtype_selector.setToolTip("auto: float32 on the CPU, float16 on a CUDA GPU. Only what the device runs is offered.")
+        self.dtype_selector.setToolTip(
+            "auto: float32 on the CPU, float16 on a CUDA GPU. Only what the device runs is offered; "
+            "each choice's tooltip says what it costs.")
         self._found = ["cpu"]  # the devices this machine has (set_devices)
         self._offer_precisions()
         for label, widget in (("Model", self.model_selector), ("Device", self.device_selector), ("Precision", self.dtype_selector)):
@@ -219,6 +221,9 @@ class ModelBar(QWidget):
         current = self.dtype_selector.currentText()
         self.dtype_selector.clear()
         self.dtype_selector.addItems(list(offered))
+        for i, name in enumerate(offered):
+            if name in COST:
+                self.dtype_selector.setItemData(i, f"{name}: {COST[name]}", Qt.ItemDataRole.ToolTipRole)
         self.dtype_selector.setCurrentText(current if current in offered else AUTO)
 
     def _last_name(self) -> str:
