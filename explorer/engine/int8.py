@@ -78,7 +78,6 @@ CALIBRATION = (
 )
 
 
-_HALF = torch.tensor(0.5)
 _MIDDLE = torch.tensor(128.5)  # zero point 128, plus the 0.5 that makes truncation round
 
 
@@ -122,26 +121,29 @@ class Int8Linear(torch.nn.Module):
         return f"in={self.in_features}, out={self.out_features}, {how}, smoothed={self.inverse_smooth is not None}"
 
     def _quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 rows and each row's scale, in few passes over x: the rounding is a +0.5
-        before the conversion's truncation (every value is >= 0 by then)."""
+        """uint8 rows and each row's scale, in as few passes over x as it takes (in place on
+        the copies made here): the rounding is a +0.5 before the conversion's truncation,
+        every value being >= 0 by then."""
         if self.floor is not None:
             x = (x - self.floor).clamp_(min=0.0)  # >= 0 already; the clamp guards a wrong config
             scale = x.amax(dim=1).div_(255).clamp_(min=1e-12)
-            return torch.addcmul(_HALF, x, scale.reciprocal()[:, None]).to(torch.uint8), scale
+            return x.mul_(scale.reciprocal()[:, None]).add_(0.5).to(torch.uint8), scale
         if self.inverse_smooth is not None:
             x = x * self.inverse_smooth
-        scale = x.abs().amax(dim=1).div_(127).clamp_(min=1e-12)
+            scale = x.abs().amax(dim=1).div_(127).clamp_(min=1e-12)
+            return x.mul_(scale.reciprocal()[:, None]).add_(128.5).to(torch.uint8), scale
+        scale = x.abs().amax(dim=1).div_(127).clamp_(min=1e-12)  # x is the caller's: not in place
         return torch.addcmul(_MIDDLE, x, scale.reciprocal()[:, None]).to(torch.uint8), scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         quantized, scale = self._quantize(x.reshape(-1, shape[-1]).float())
         zero = 0 if self.floor is not None else 128
-        product = torch.ops.onednn.qlinear_pointwise(
+        out = torch.ops.onednn.qlinear_pointwise(
             quantized, 1.0, zero, self.packed, self.weight_scale, self.weight_zero, None,
             1.0, 0, torch.float32, "none", [], "",
         )
-        out = torch.addcmul(self.bias_, product, scale[:, None])
+        out.mul_(scale[:, None]).add_(self.bias_)  # oneDNN's fresh output: scaled in place
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
 
