@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CACHED_MODEL = RESULTS / "model-bert-base"
 GUI_MARKER = "GUI_RESULT "
-FEATURE_BENCHMARKS = ("joint.py", "generation.py", "lama.py", "finetune.py", "distributed.py", "corpus_memory.py", "demo_quality.py")
+FEATURE_BENCHMARKS = ("joint.py", "generation.py", "lama.py", "finetune.py", "distributed.py", "corpus_memory.py", "demo_quality.py", "precision.py")
 ATTENTION_MARKER = "ATTENTION_RESULT "
 
 # Word tokens from explorer.engine.synthetic.WORDS only (no ## pieces, no [UNK]).

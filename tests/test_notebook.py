@@ -123,3 +123,15 @@ def test_example_notebook_runs_in_a_kernel(model_dirs, tmp_path, monkeypatch):
     assert "image/png" in shown["attention-plot"]
     compare_html = next(o for o in code["compare"].outputs if "text/html" in o.get("data", {}))["data"]["text/html"]
     assert str(model_dirs["roberta"]) in compare_html and "top-k overlap" in compare_html
+
+
+def test_a_fast_precision_in_the_notebook(trained_dir):
+    from explorer.engine.devices import cpu_lacks
+
+    if cpu_lacks("int8"):
+        pytest.skip(cpu_lacks("int8"))
+    ex = Explorer(str(trained_dir), device="cpu", dtype="int8")
+    assert ex.info.dtype == "int8" and "int8" in repr(ex)
+    exact = Explorer(str(trained_dir), device="cpu")
+    text = "the man wrote a [MASK] in Paris ."
+    assert ex.fill_mask(text).masks[0].candidates[0].token == exact.fill_mask(text).masks[0].candidates[0].token
