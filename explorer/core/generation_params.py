@@ -98,9 +98,11 @@ class GenerationStep:
     sweep: int  # the sweep this iteration belongs to, from 1
     temperature: float  # the temperature this iteration sampled with
     top_k: int  # the top-k it sampled with; 0 = the full distribution (burn-in, or none asked)
-    positions: tuple[int, ...]  # token positions sampled in this iteration
+    # Token positions sampled in this iteration; on a GPU, where steps are ~30 a second
+    # (generation.GPU_STEP_SECONDS), in every iteration since the step before.
+    positions: tuple[int, ...]
     ids: Any  # np.ndarray int64 (batch, T): every sample's token ids after this iteration
-    changed: Any  # np.ndarray bool (batch, T): the token differs from before this iteration
+    changed: Any  # np.ndarray bool (batch, T): the token differs from the step before
     pieces: tuple[tuple[str, ...], ...]  # per sample, per token: what to show ("" for [CLS]/[SEP])
     starts_word: tuple[tuple[bool, ...], ...]  # per sample, per token: False for a "##" piece
     kinds: tuple[str, ...]  # per token: "special", "seed" or "generated" (the same for all samples)

@@ -186,16 +186,32 @@ class Pieces:
 
 
 def generate(
-    lm: MaskedLM, params: GenerationParams, *, memory_limit: int = MEMORY_LIMIT_BYTES
+    lm: MaskedLM, params: GenerationParams, *, memory_limit: int = MEMORY_LIMIT_BYTES,
+    step_seconds: float | None = None,
 ) -> Generator[GenerationStep, None, GenerationResult]:
     """Check `params` now (InvalidParameterError), then return the run as a generator of
     steps whose return value is the GenerationResult. Close it to stop; the last step holds
-    the samples so far (GenerationResult.from_step makes a result of them)."""
+    the samples so far (GenerationResult.from_step makes a result of them).
+
+    `step_seconds`: the least time between two steps (None: GPU_STEP_SECONDS on a GPU, 0 on
+    a CPU, where every iteration is a step). The first iteration, each sweep's last and the
+    run's last are always steps; a step's `positions` and `changed` cover every iteration
+    since the step before it."""
     prompt = preprocess(lm, params, memory_limit=memory_limit)
-    return _run(lm, params, prompt)
+    if step_seconds is None:
+        step_seconds = GPU_STEP_SECONDS if not str(lm.device).startswith("cpu") else 0.0
+    return _run(lm, params, prompt, step_seconds)
 
 
-def _run(lm: MaskedLM, params: GenerationParams, prompt: Prompt) -> Generator[GenerationStep, None, GenerationResult]:
+# On a GPU an iteration takes a few milliseconds, and copying the batch to the host (and
+# turning it into text) for every one of them stops the device each time: the host copies
+# only what a screen can show, about 30 times a second.
+GPU_STEP_SECONDS = 1 / 30
+
+
+def _run(
+    lm: MaskedLM, params: GenerationParams, prompt: Prompt, step_seconds: float = 0.0
+) -> Generator[GenerationStep, None, GenerationResult]:
     started = time.perf_counter()
     log.info("generating %d x %d tokens with %s (%s)", params.batch_size, params.length, lm.name, params.strategy)
     device = lm.device
@@ -220,6 +236,8 @@ def _run(lm: MaskedLM, params: GenerationParams, prompt: Prompt) -> Generator[Ge
     before = ids.cpu().numpy().copy()
     order = torch.arange(n_positions)
     step: GenerationStep | None = None
+    since: set[int] = set()  # positions sampled since the last step
+    last_step_at = time.perf_counter()
 
     for it in range(params.max_iter):
         sweep, offset = divmod(it, sweep_len)
@@ -241,7 +259,11 @@ def _run(lm: MaskedLM, params: GenerationParams, prompt: Prompt) -> Generator[Ge
                 logits[:, banned] = float("-inf")
                 ids[:, col] = sample_tokens(logits, temperature, top_k, token_rng)
                 sampled = (col,)
-            after = ids.cpu().numpy().copy()
+        since.update(sampled)
+        kept = it == 0 or offset == sweep_len - 1 or it + 1 == params.max_iter
+        if not kept and step_seconds and time.perf_counter() - last_step_at < step_seconds:
+            continue  # no host copy: the device runs on
+        after = ids.cpu().numpy().copy()
         text_pieces, starts, texts = pieces.rows(after.tolist())
         step = GenerationStep(
             iteration=it + 1,
@@ -249,7 +271,7 @@ def _run(lm: MaskedLM, params: GenerationParams, prompt: Prompt) -> Generator[Ge
             sweep=sweep + 1,
             temperature=temperature,
             top_k=top_k,
-            positions=sampled,
+            positions=tuple(sorted(since)),
             ids=after,
             changed=after != before,
             pieces=text_pieces,
@@ -260,6 +282,8 @@ def _run(lm: MaskedLM, params: GenerationParams, prompt: Prompt) -> Generator[Ge
             sweep_end=offset == sweep_len - 1,
         )
         before = after
+        since = set()
+        last_step_at = time.perf_counter()
         yield step
 
     assert step is not None  # max_iter >= 1 was checked

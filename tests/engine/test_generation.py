@@ -238,3 +238,35 @@ def test_bad_parameters_fail_before_anything_runs(bert, monkeypatch, change, mes
 def test_memory_bound_is_a_parameter(bert):
     with pytest.raises(InvalidParameterError, match="bound"):
         generate(bert, params(), memory_limit=1000)
+
+
+@pytest.mark.parametrize("strategy", ["parallel-sequential", "sequential", "parallel"])
+def test_fewer_steps_on_a_gpu_give_the_same_samples(bert, strategy):
+    """A GPU copies the batch to the host only ~30 times a second (GPU_STEP_SECONDS); with a
+    step interval no iteration reaches, the run must sample exactly as with a step per
+    iteration, and each step must account for everything since the one before."""
+    from explorer.engine.generation import generate
+
+    params = GenerationParams(length=6, batch_size=3, max_iter=14, strategy=strategy, seed=5)
+    every = list(_steps(generate(bert, params, step_seconds=0.0)))
+    few = list(_steps(generate(bert, params, step_seconds=3600.0)))
+    assert [s.iteration for s in every] == list(range(1, 15))
+    kept = [s.iteration for s in every if s.iteration == 1 or s.sweep_end or s.iteration == 14]
+    assert [s.iteration for s in few] == kept  # the lines the tab keeps, and the end
+    assert (few[-1].ids == every[-1].ids).all() and few[-1].texts == every[-1].texts
+    by_iteration = {s.iteration: s for s in every}
+    previous = few[0]
+    for step in few[1:]:
+        assert (step.ids == by_iteration[step.iteration].ids).all()
+        assert (step.changed == (step.ids != previous.ids)).all()
+        between = range(previous.iteration + 1, step.iteration + 1)
+        assert set(step.positions) == {p for i in between for p in by_iteration[i].positions}
+        previous = step
+
+
+def _steps(run):
+    while True:
+        try:
+            yield next(run)
+        except StopIteration:
+            return
