@@ -35,7 +35,7 @@ CPU_NEEDS_SAID = {
 
 # What a fast precision costs, measured on the demo model against float32 and on bert-base's
 # shape for speed (benchmarks/precision.py; README "Precision"). Shown in the window's
-# tooltips and the status bar, and printed by the CLI when it loads in that precision.
+# tooltips and the status bar; the CLI's JSON names the precision ("dtype").
 COST = {
     "float32": "exact: the reference the other precisions are measured against",
     "bfloat16": "about 2x faster than float32 on this kind of CPU; the top guess equals float32's "
@@ -52,7 +52,7 @@ def precisions_said() -> str:
     def names(kinds: tuple[str, ...]) -> str:
         return " or ".join(dict.fromkeys(p for k in kinds for p in PRECISIONS[k] if p != EXACT))
 
-    return (f"auto (float32 on a CPU, float16 on a GPU), float32 (exact), {names(('cpu',))} on a CPU, "
+    return (f"auto (float16 on a CUDA GPU, else float32), float32 (exact), {names(('cpu',))} on a CPU, "
             f"{names(('cuda', 'mps'))} on a GPU")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.precisions import ALL_PRECISIONS, AUTO, CPU_NEEDS_SAID, EXACT, PRECISIONS
+from explorer.core.precisions import ALL_PRECISIONS, AUTO, CPU_NEEDS, CPU_NEEDS_SAID, EXACT, PRECISIONS, cpu_flags
+from explorer.core.precisions import cpu_lacks as core_cpu_lacks
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -38,19 +39,22 @@ def resolve_device(name: str = "auto") -> str:
 
 
 def cpu_lacks(precision: str) -> str:
-    """Why this CPU cannot run `precision` fast, asked of torch ("" when it can)."""
+    """Why this CPU cannot run `precision` fast ("" when it can): torch's probes, or the CPU's
+    own flags (core.precisions.CPU_NEEDS), since torch's VNNI probe knows AVX512-VNNI only and
+    the laptops with AVX-VNNI (Intel 12th generation on) run oneDNN's int8 kernels too."""
     cpu = getattr(torch, "cpu", None)
 
     def has(check: str) -> bool:
         probe = getattr(cpu, check, None)
         return bool(probe()) if callable(probe) else False
 
-    if precision == "bfloat16" and not (has("_is_avx512_bf16_supported") or has("_is_amx_tile_supported")):
+    flagged = not core_cpu_lacks(precision, cpu_flags() or frozenset()) if precision in CPU_NEEDS else False
+    if precision == "bfloat16" and not (has("_is_avx512_bf16_supported") or has("_is_amx_tile_supported") or flagged):
         return f"bfloat16 on the CPU needs {CPU_NEEDS_SAID['bfloat16']}, which this CPU lacks."
     if precision == "int8":
         from explorer.engine.int8 import kernel_available
 
-        if not (kernel_available() and (has("_is_vnni_supported") or has("_is_amx_tile_supported"))):
+        if not (kernel_available() and (has("_is_vnni_supported") or has("_is_amx_tile_supported") or flagged)):
             return f"int8 on the CPU needs {CPU_NEEDS_SAID['int8']}, which this machine lacks."
     return ""
 
@@ -67,6 +71,8 @@ def resolve_precision(name: str, device: str) -> tuple[str, torch.dtype]:
         raise InvalidParameterError(f"Unknown precision '{name}': use auto, {', '.join(ALL_PRECISIONS)}.")
     offered = PRECISIONS.get(kind, (EXACT,))
     if name not in offered:
+        if kind == "cpu":
+            offered = tuple(p for p in offered if not cpu_lacks(p))
         where = "needs a GPU" if kind == "cpu" else f"does not run on {device} (int8 is for the CPU)"
         raise InvalidParameterError(f"{name} {where}; on {device} use {', '.join(offered)} (or auto).")
     why = cpu_lacks(name) if kind == "cpu" else ""

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 SMOOTHING_ALPHA = 0.5  # SmoothQuant's default; 0.65 and 0.8 were no better on the demo model
 # The least value an activation function can give: the FFN output's input never goes below it.
-ACTIVATION_FLOOR = {"gelu": -0.17, "gelu_new": -0.17, "gelu_python": -0.17, "gelu_fast": -0.17,
-                    "gelu_pytorch_tanh": -0.17, "relu": 0.0, "silu": -0.28, "swish": -0.28}
+# (GELU's least is -0.16997, its tanh approximations' -0.17004.)
+ACTIVATION_FLOOR = {"gelu": -0.1701, "gelu_new": -0.1701, "gelu_python": -0.1701, "gelu_fast": -0.1701,
+                    "gelu_pytorch_tanh": -0.1701, "relu": 0.0, "silu": -0.2785, "swish": -0.2785}
 # The feed-forward output layer of each family: BERT/RoBERTa/ELECTRA ... and DistilBERT.
 FFN_OUT = re.compile(r"(?:layer\.\d+\.output\.dense|ffn\.lin2)$")
 CALIBRATION = (
@@ -196,6 +197,10 @@ def _smoothing(input_max: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 def quantize(model: Any, tokenizer: Any) -> int:
     """Replace every Linear of a float32 CPU model by an Int8Linear, in place; how many.
+
+    The result is for inference on the CPU only: its packed weights are opaque oneDNN tensors,
+    outside state_dict, so it cannot be saved, copied or moved (fine-tuning and saving load
+    the model again in float32 from its folder).
 
     Each layer is smoothed for its own weight (Q, K and V apart): one smoothing shared by the
     three, which would let them share one quantized input, agreed with float32 on 1-2% fewer

@@ -54,6 +54,7 @@ def test_a_precision_the_cpu_does_not_run_is_refused(capsys, trained_dir, precis
 def test_a_cpu_without_native_bfloat16_refuses_it_with_the_reason(capsys, trained_dir, monkeypatch):
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
+    monkeypatch.setattr(devices, "cpu_flags", lambda: frozenset({"avx2"}))
     code, out, err = run(capsys, "fill-mask", "a [MASK] .", "--model", str(trained_dir), "--dtype", "bfloat16")
     assert code == 2 and out == ""
     assert "lacks" in err and "float32" in err and len(err.strip().splitlines()) == 1

@@ -145,14 +145,48 @@ def test_internals_recomputes_the_model_in_its_precision(fast):
 # --- refusals and the int8 layer itself ---
 
 
-def test_a_cpu_without_the_instructions_is_refused_with_the_reason(monkeypatch):
+def without_fast_instructions(monkeypatch: pytest.MonkeyPatch, flags: frozenset[str] = frozenset()) -> None:
+    """A CPU whose torch probes say no, with only `flags` in its /proc/cpuinfo."""
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported", "_is_vnni_supported"):
         monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+
+
+def test_a_cpu_without_the_instructions_is_refused_with_the_reason(monkeypatch):
+    without_fast_instructions(monkeypatch)
     for precision, said in (("bfloat16", "AVX512-BF16"), ("int8", "VNNI")):
         with pytest.raises(InvalidParameterError, match=said) as caught:
             devices.resolve_precision(precision, "cpu")
         assert "float32" in str(caught.value)  # what to use instead
     assert devices.resolve_precision("float32", "cpu")[0] == "float32"
+
+
+@pytest.mark.parametrize("flags", [frozenset(), frozenset({"avx_vnni"}), frozenset({"avx512_bf16"}),
+                                   frozenset({"avx512_vnni", "avx512_bf16"}), frozenset({"amx_bf16", "amx_int8"})])
+def test_every_precision_offered_is_one_the_engine_runs(monkeypatch, flags):
+    """The window offers from the CPU's flags; the engine must accept all it offers (torch's
+    own VNNI probe knows AVX512-VNNI only: an AVX-VNNI laptop was offered int8 and refused)."""
+    from explorer.core.precisions import precisions_for
+
+    if not devices_int8_kernel():
+        pytest.skip("this torch has no oneDNN int8 kernel")
+    without_fast_instructions(monkeypatch, flags)
+    offered = precisions_for("cpu", flags=flags)
+    for name in offered:
+        devices.resolve_precision(name, "cpu")
+    for name in set(("bfloat16", "int8")) - set(offered):
+        with pytest.raises(InvalidParameterError):
+            devices.resolve_precision(name, "cpu")
+    with pytest.raises(InvalidParameterError) as caught:
+        devices.resolve_precision("float16", "cpu")
+    said = str(caught.value).split("use ", 1)[1]
+    assert all((name in said) == (name in offered) for name in ("bfloat16", "int8"))  # only what runs here
+
+
+def devices_int8_kernel() -> bool:
+    from explorer.engine.int8 import kernel_available
+
+    return kernel_available()
 
 
 def test_gpu_precisions_are_refused_on_the_cpu_and_int8_on_a_gpu():

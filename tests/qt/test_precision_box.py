@@ -30,3 +30,13 @@ def test_a_model_loaded_in_a_fast_precision_shows_its_cost(qtbot, window, traine
     assert COST[precision] in window.status_dtype.toolTip()
     window.editor.setPlainText("the man wrote a [MASK] in Paris .")
     qtbot.waitUntil(lambda: len(window.fill_mask.visible_candidates()) > 0, timeout=WAIT_MS)
+
+
+def test_a_fine_tuned_model_opens_in_the_precision_in_use(qtbot, window, trained_dir):
+    if devices.cpu_lacks("int8"):
+        pytest.skip(devices.cpu_lacks("int8"))
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS):
+        window.load_model(str(trained_dir), "cpu", "int8")
+    with qtbot.waitSignal(window.controller.main.loaded, timeout=WAIT_MS) as loaded:
+        window.finetune.useModel.emit(str(trained_dir))  # "Use this model" after training
+    assert loaded.args[0].dtype == "int8" and window.status_dtype.text() == "int8"

@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from explorer import DEFAULT_MODEL
-from explorer.core.precisions import AUTO, PRECISIONS, precisions_for
+from explorer.core.precisions import AUTO, PRECISIONS, precisions_for, precisions_said
 from explorer.qt.shell.controller import ExplorerController
 from explorer.qt.shell.main_window import MainWindow
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bert-explorer gui", description="Open the BERT Explorer window.")
     parser.add_argument("--model", default=None, help=f"hub id or local folder (default: {DEFAULT_MODEL})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    parser.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (GPU)")
+    parser.add_argument("--dtype", default="auto", help=precisions_said())
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("BERT_EXPLORER_LOG", "WARNING").upper())
     app = _application()

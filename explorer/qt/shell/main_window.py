@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self.editor.textSettled.connect(self._request_predictions)
         self.editor.textSettled.connect(self.remembered.remember_sentence)
         self.editor.textSettled.connect(self.attention_tab.set_text)
-        self.finetune.useModel.connect(self.load_model)
+        self.finetune.useModel.connect(self._use_model)
         # The fine-tuned model beside its base: the predictions show it best, once it is open.
         self.finetune.compareRequested.connect(lambda folder: self.compare_with(folder, show_predictions=True))
         self.lama.showInAttention.connect(self.attention_tab.set_text)
@@ -252,6 +252,11 @@ class MainWindow(QMainWindow):
         self.model_bar.compare_shown(name)
         _model, device, dtype = self._asked[:3] if self._asked is not None else ("", AUTO, AUTO)
         compare.load(name, device, dtype)
+
+    def _use_model(self, folder: str) -> None:
+        """A fine-tuned model opens on the device and in the precision of the one in use."""
+        _model, device, dtype = self._asked[:3] if self._asked is not None else ("", AUTO, AUTO)
+        self.load_model(folder, device, dtype)
 
     def _on_compare_loading(self, name: str) -> None:
         self.status_load.setText(f"loading {name} to compare…")
