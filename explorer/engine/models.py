@@ -311,6 +311,8 @@ class MaskedLM:
         # float32, bfloat16, int8 ...: int8 keeps float32 parameters (embeddings, LayerNorms)
         # beside its int8 linears, so it is named here rather than read from a parameter.
         self.precision = precision or dtype_name(self.dtype)
+        # On a CUDA device, the encoder replayed from captured graphs (engine/graphs.py); None: eager.
+        self.graphs: Any = None
 
     @property
     def dtype(self) -> torch.dtype:
@@ -366,6 +368,10 @@ class MaskedLM:
         position); running it on the masks alone saves most of it. `token_type_ids`: BERT's
         segment ids (0 for the first sentence, 1 for the second); None: the model's default.
         """
+        if self.graphs is not None and self._head is not None and token_type_ids is None:
+            hidden = self.graphs.hidden(input_ids, attention_mask)
+            if hidden is not None:
+                return self._head(hidden[rows, cols])
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
@@ -374,6 +380,17 @@ class MaskedLM:
             return logits[rows, cols]
         hidden = self.model.base_model(**inputs)[0]
         return self._head(hidden[rows, cols])
+
+    def use_graphs(self, capture: Any = None) -> None:
+        """Replay the encoder from captured graphs (engine/graphs.py) for the calls they
+        serve; `capture`: how to capture (default: CUDA graphs; tests pass an eager stand-in)."""
+        from explorer.engine import graphs
+
+        pad = self.tokenizer.pad_token_id
+        self.graphs = graphs.GraphedEncoder(
+            self.model, int(pad) if pad is not None else 0, self.max_length,
+            capture or graphs.capture_cuda_graph,
+        )
 
     def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
         """The MLM head as the model applies it (transform, LayerNorm, decoder) on hidden
@@ -439,6 +456,8 @@ def load_steps(
         yield LoadProgress("quantize", f"Quantizing {name} to int8 (measuring its activations on a short text)")
         int8.quantize(model, tokenizer)
     lm = MaskedLM(name, source, model, tokenizer, device, precision)
+    if device.startswith("cuda") and os.environ.get("BERT_EXPLORER_CUDA_GRAPHS", "1") != "0":
+        lm.use_graphs()
     yield LoadProgress("ready", f"{name} is ready on {device}", 1, 1)
     log.info("loaded %s from %s on %s (%s)", name, source, device, lm.precision)
     return lm
