@@ -92,7 +92,7 @@ def lab_loop(model: Any, tokenizer: Any, *, iterations: int, seed: int, grad: bo
             col = seed_len + positions[it % len(positions)]
             for row in range(BATCH):
                 batch[row][col] = tokenizer.mask_token_id
-            logits = model(torch.tensor(batch))[0]  # [B, T, vocab]: every position
+            logits = model(torch.tensor(batch, device=model.device))[0]  # [B, T, vocab]: every position
             dist = torch.distributions.Categorical(logits=logits[:, col] / temperature)
             new = dist.sample().tolist()
             for row in range(BATCH):

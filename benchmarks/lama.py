@@ -113,7 +113,7 @@ def lab_loop(model: Any, tokenizer: Any, sentences: Sequence[str], labels: Seque
     guard = torch.inference_mode() if lean else contextlib.nullcontext()
     with guard:
         for sentence, label in zip(sentences, labels):
-            inp = torch.tensor([tokenizer.encode(sentence)])
+            inp = torch.tensor([tokenizer.encode(sentence)], device=model.device)
             mask = inp == mask_id
             dict_out = model(inp)
             out, attn = dict_out["logits"], dict_out.get("attentions")
