@@ -40,8 +40,8 @@ COST = {
     "float32": "exact: the reference the other precisions are measured against",
     "bfloat16": "about 2x faster than float32 on this kind of CPU; the top guess equals float32's "
     "for 98% of the demo model's cloze sentences",
-    "int8": "2.7-3x faster than float32 on this kind of CPU; the top guess equals float32's for "
-    "97% of the demo model's cloze sentences and 9.6 of its top 10 are float32's (weights and "
+    "int8": "about 3x faster than float32 on this kind of CPU; the top guess equals float32's for "
+    "95-97% of the demo model's cloze sentences and 9.6 of its top 10 are float32's (weights and "
     "activations in 8 bits, per token and per channel, with SmoothQuant)",
     "float16": "half precision on a GPU",
 }
