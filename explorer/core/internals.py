@@ -78,7 +78,9 @@ class InternalsResult:
     hidden_norms: Any  # (layers + 1, T): each token's hidden-state norm, embeddings first
     cosine_next: Any  # (layers, T): cosine of a token's representation between layers l and l+1
     cosine_final: Any  # (layers + 1, T): cosine of a token's representation with the last layer's
-    max_abs_diff: dict[str, float]  # "hidden_states", "attentions": hand vs the model
+    # "hidden_states", "attentions": hand vs the model (in a precision other than float32 the hidden
+    # states relative to each layer's largest value above 1: rounding grows with the values; see notes)
+    max_abs_diff: dict[str, float]
     tolerance: float
     dtype: str
     notes: tuple[str, ...] = field(default_factory=tuple)

@@ -263,7 +263,13 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
 
         model_hidden = [h.float() for h in out.hidden_states]
         model_probs = [a.float() for a in out.attentions]
-        diff_hidden = max(float((a - b).abs().max()) for a, b in zip(hand_hidden, model_hidden))
+        if lm.precision == "float32":
+            diff_hidden = max(float((a - b).abs().max()) for a, b in zip(hand_hidden, model_hidden))
+        else:  # rounding grows with the values: each layer's difference relative to its largest value (when > 1)
+            diff_hidden = max(float((a - b).abs().max() / max(1.0, float(b.abs().max())))
+                              for a, b in zip(hand_hidden, model_hidden))
+            notes.append(f"In {lm.precision} the hidden states are compared relative to each layer's largest "
+                         "value (above 1), since rounding grows with the values; attentions as they are.")
         diff_probs = max(float((a - b).abs().max()) for a, b in zip(hand_probs, model_probs))
         if len(model_hidden) != len(hand_hidden) or len(model_probs) != len(hand_probs):
             diff_hidden = diff_probs = float("inf")

@@ -263,3 +263,23 @@ def test_int8_replaces_every_linear_and_keeps_attention(trained_dir):
     with lm.eager_attention():
         out = lm.model(**lm.tokenizer(SENTENCES[0], return_tensors="pt"), output_attentions=True)
     assert len(out.attentions) == lm.num_layers
+
+
+def test_the_low_precision_check_scales_with_the_values_and_still_catches_a_wrong_recipe(trained_dir, monkeypatch):
+    """bert-base's hidden states reach ~10, where bfloat16 rounding alone differs by ~0.06
+    (absolute): in low precision the check is relative to each layer's largest value, and a
+    recipe that is wrong still fails it."""
+    runs_here("bfloat16")
+    from explorer.engine import internals as internals_module
+
+    lm = models.load(str(trained_dir), "cpu", "bfloat16")
+    last = lm.model.bert.encoder.layer[-1].output.LayerNorm  # the last hidden states ~40x larger
+    with torch.no_grad():
+        last.weight.mul_(40)
+        last.bias.mul_(40)
+    result = internals(lm, SENTENCES[0], layer=1, head=0)
+    assert result.ok, result.max_abs_diff
+    assert any("relative" in note for note in result.notes)
+    real = internals_module._layer_norm
+    monkeypatch.setattr(internals_module, "_layer_norm", lambda norm, x: real(norm, x) - norm.bias.float())
+    assert not internals(lm, SENTENCES[0], layer=1, head=0).ok
