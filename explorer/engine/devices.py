@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 from explorer.core.errors import InvalidParameterError
-from explorer.core.precisions import ALL_PRECISIONS, AUTO, CPU_NEEDS, CPU_NEEDS_SAID, EXACT, PRECISIONS, cpu_flags
+from explorer.core.precisions import (
+    ALL_PRECISIONS, AUTO, AUTO_ORDER, CPU_NEEDS, CPU_NEEDS_SAID, EXACT, PRECISIONS, cpu_flags,
+)
 from explorer.core.precisions import cpu_lacks as core_cpu_lacks
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -25,11 +27,9 @@ def resolve_device(name: str = "auto") -> str:
     name = (name or "auto").lower()
     found = available_devices()
     if name == "auto":
-        for preferred in ("cuda", "mps", "cpu"):
-            if preferred in found:
-                return preferred
+        return next(kind for kind in AUTO_ORDER if kind in found)
     base = name.split(":")[0]
-    if base not in ("cpu", "cuda", "mps"):
+    if base not in PRECISIONS:  # the device kinds this app knows are the ones its precisions are declared for
         raise InvalidParameterError(f"Unknown device '{name}': use auto, cpu, cuda or mps.")
     if base not in found:
         raise InvalidParameterError(
@@ -38,25 +38,35 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
+# torch's own probes for the instructions core.precisions.CPU_NEEDS names (any one will do).
+TORCH_PROBES = {
+    "bfloat16": ("_is_avx512_bf16_supported", "_is_amx_tile_supported"),
+    "int8": ("_is_vnni_supported", "_is_amx_tile_supported"),
+}
+
+
+def _probe(name: str) -> bool:
+    probe = getattr(getattr(torch, "cpu", None), name, None)
+    return bool(probe()) if callable(probe) else False
+
+
 def cpu_lacks(precision: str) -> str:
-    """Why this CPU cannot run `precision` fast ("" when it can): torch's probes, or the CPU's
-    own flags (core.precisions.CPU_NEEDS), since torch's VNNI probe knows AVX512-VNNI only and
-    the laptops with AVX-VNNI (Intel 12th generation on) run oneDNN's int8 kernels too."""
-    cpu = getattr(torch, "cpu", None)
-
-    def has(check: str) -> bool:
-        probe = getattr(cpu, check, None)
-        return bool(probe()) if callable(probe) else False
-
-    flagged = not core_cpu_lacks(precision, cpu_flags() or frozenset()) if precision in CPU_NEEDS else False
-    if precision == "bfloat16" and not (has("_is_avx512_bf16_supported") or has("_is_amx_tile_supported") or flagged):
-        return f"bfloat16 on the CPU needs {CPU_NEEDS_SAID['bfloat16']}, which this CPU lacks."
+    """Why this CPU cannot run `precision` fast ("" when it can): torch's probes, or else the
+    CPU's own flags (core.precisions.cpu_lacks), since torch's VNNI probe knows AVX512-VNNI
+    only and the laptops with AVX-VNNI (Intel 12th generation on) run oneDNN's int8 kernels too."""
+    if precision not in CPU_NEEDS:
+        return ""
     if precision == "int8":
         from explorer.engine.int8 import kernel_available
 
-        if not (kernel_available() and (has("_is_vnni_supported") or has("_is_amx_tile_supported") or flagged)):
-            return f"int8 on the CPU needs {CPU_NEEDS_SAID['int8']}, which this machine lacks."
-    return ""
+        if not kernel_available():
+            return f"int8 on the CPU needs {CPU_NEEDS_SAID['int8']}; this build of torch has no oneDNN int8 kernels."
+    if any(_probe(name) for name in TORCH_PROBES[precision]):
+        return ""
+    flags = cpu_flags()
+    if flags is None:  # nothing to read: torch's word is the last
+        return f"{precision} on the CPU needs {CPU_NEEDS_SAID[precision]}, which this CPU lacks."
+    return core_cpu_lacks(precision, flags)
 
 
 def resolve_precision(name: str, device: str) -> tuple[str, torch.dtype]:
