@@ -250,13 +250,15 @@ class MainWindow(QMainWindow):
             compare.close()
             return
         self.model_bar.compare_shown(name)
-        _model, device, dtype = self._asked[:3] if self._asked is not None else ("", AUTO, AUTO)
-        compare.load(name, device, dtype)
+        compare.load(name, *self._device_and_precision())
 
     def _use_model(self, folder: str) -> None:
         """A fine-tuned model opens on the device and in the precision of the one in use."""
-        _model, device, dtype = self._asked[:3] if self._asked is not None else ("", AUTO, AUTO)
-        self.load_model(folder, device, dtype)
+        self.load_model(folder, *self._device_and_precision())
+
+    def _device_and_precision(self) -> tuple[str, str]:
+        """The device and precision last asked for (auto, auto before any)."""
+        return (self._asked[1], self._asked[2]) if self._asked is not None else (AUTO, AUTO)
 
     def _on_compare_loading(self, name: str) -> None:
         self.status_load.setText(f"loading {name} to compare…")
