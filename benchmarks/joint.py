@@ -86,7 +86,7 @@ def speed(runs: int) -> list[tuple[str, str]]:
         ("PLL of the same sentence, one forward per token (reference loop)", f"{l_:.0f} ms"),
         ("batched speed-up", f"**{l_ / b:.1f}x**"),
         (f"joint fill, {masks} masks, beam 5 (confidence order)", f"{joint:.0f} ms"),
-        (f"per-mask fill-mask of the same text (for scale)", f"{single:.0f} ms"),
+        ("per-mask fill-mask of the same text (for scale)", f"{single:.0f} ms"),
     ]
 
 
@@ -107,7 +107,7 @@ def quality(examples: int) -> tuple[list[tuple[str, str]], list[tuple[str, str, 
             if len(shown) < examples:
                 shown.append((text, f"{ind.text} ({ind.score:.1f})", f"{best.text} ({best.score:.1f})"))
     rows = [
-        (f"two-mask sentences (demo model)", str(len(texts))),
+        ("two-mask sentences (demo model)", str(len(texts))),
         ("best joint filling differs from the independent one", f"{differ} ({differ / len(texts):.0%})"),
         ("mean PLL gain of the joint filling over the independent", f"{statistics.mean(gains):.2f} nats"),
     ]
