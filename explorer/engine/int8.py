@@ -14,7 +14,8 @@ breaks it, found layer by layer:
   per-channel smoothing (alpha 0.5) moves that range from the activations into the weights,
   from maxima measured once at load on a short calibration text (CALIBRATION);
 - the feed-forward output's input is GELU's output, >= -0.17 and skewed far to the positive
-  side: it is shifted to start at 0 so its 8 bits cover [0, max] instead of [-max, max].
+  side: it is shifted to start at 0 so its 8 bits cover [0, max] instead of [-max, max];
+- the MLM head's transform (one small layer, run only at the rows asked for) stays float32.
 The smoothing is applied to the input inside each layer (not folded into the LayerNorms),
 so hidden states, attentions and the layer lens see the model's own values.
 
@@ -101,6 +102,8 @@ class Int8Linear(torch.nn.Module):
     def __init__(self, linear: torch.nn.Linear, *, smooth: torch.Tensor | None = None,
                  floor: float | None = None) -> None:
         super().__init__()
+        if floor is not None and smooth is not None:
+            raise ValueError("a shifted input is not smoothed")
         weight = linear.weight.detach().float()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.inverse_smooth = None if smooth is None else (1.0 / smooth).float()
@@ -122,15 +125,19 @@ class Int8Linear(torch.nn.Module):
         return f"in={self.in_features}, out={self.out_features}, {how}, smoothed={self.inverse_smooth is not None}"
 
     def _quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 rows and each row's inverse scale (levels per unit), in as few operations as
-        it takes (in place on the copies made here; at 16 tokens their count is the cost): the
-        rounding is a +0.5 before the conversion's truncation, every value being >= 0 by then."""
+        """uint8 rows and each row's inverse scale (levels per unit), in as few passes over x as
+        it takes (at 32 x 16 tokens each pass is memory-bound and the passes are the cost; at
+        16 tokens their count is): scaling, rounding (+0.5 before the conversion's truncation,
+        every value being >= 0 by then) and the zero point are one multiply-add."""
         if self.floor is not None:
-            x = (x - self.floor).clamp_(min=0.0)  # >= 0 already; the clamp guards a wrong config
-            inverse = x.amax(dim=1, keepdim=True).clamp_(min=1e-12).reciprocal_().mul_(255)
-            return x.mul_(inverse).add_(0.5).to(torch.uint8), inverse
+            # (x - floor) * inverse + 0.5 = x * inverse + (0.5 - floor * inverse): the shift
+            # needs no pass of its own, and max(x - floor) is max(x) - floor. No value is below
+            # the floor (the activation's least), so every one is >= 0.5 before the conversion.
+            inverse = x.amax(dim=1, keepdim=True).sub_(self.floor).clamp_(min=1e-12).reciprocal_().mul_(255)
+            offset = inverse * -self.floor + 0.5
+            return torch.addcmul(offset, x, inverse).to(torch.uint8), inverse
         if self.inverse_smooth is not None:
-            x = x * self.inverse_smooth
+            x = x * self.inverse_smooth  # a copy of ours: scaled in place below, no new tensor
             inverse = x.abs().amax(dim=1, keepdim=True).clamp_(min=1e-12).reciprocal_().mul_(127)
             return x.mul_(inverse).add_(128.5).to(torch.uint8), inverse
         inverse = x.abs().amax(dim=1, keepdim=True).clamp_(min=1e-12).reciprocal_().mul_(127)
@@ -196,7 +203,10 @@ def _smoothing(input_max: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 def quantize(model: Any, tokenizer: Any) -> int:
-    """Replace every Linear of a float32 CPU model by an Int8Linear, in place; how many.
+    """Replace the Linear layers of a float32 CPU model by Int8Linears, in place; how many.
+
+    Every Linear of the encoder and the MLM head's decoder become int8; the head's transform
+    (one small layer, run only at the rows asked for) stays float32.
 
     The result is for inference on the CPU only: its packed weights are opaque oneDNN tensors,
     outside state_dict, so it cannot be saved, copied or moved (fine-tuning and saving load
@@ -209,13 +219,18 @@ def quantize(model: Any, tokenizer: Any) -> int:
         raise InvalidParameterError("int8 needs torch's oneDNN int8 kernels, which this build of torch lacks.")
     maxima = input_maxima(model, tokenizer)
     floor = _activation_floor(model)
-    found = list(_linears(model))
-    for name, parent, attr, child in found:
+    decoder = model.get_output_embeddings()
+    encoder = f"{model.base_model_prefix}."
+    count = 0
+    for name, parent, attr, child in list(_linears(model)):
+        top = maxima.get(name)
+        if child is not decoder and not name.startswith(encoder):
+            continue  # the head's transform
         if FFN_OUT.search(name) and floor is not None:
             new = Int8Linear(child, floor=floor)
         else:
-            top = maxima.get(name)
             new = Int8Linear(child, smooth=None if top is None else _smoothing(top, child.weight))
         setattr(parent, attr, new)
-    log.info("int8: %d linear layers quantized", len(found))
-    return len(found)
+        count += 1
+    log.info("int8: %d linear layers quantized", count)
+    return count

@@ -251,18 +251,35 @@ def test_smoothing_moves_range_without_changing_the_product():
     assert (smooth - exact).abs().max() < (plain - exact).abs().max()
 
 
-def test_int8_replaces_every_linear_and_keeps_attention(trained_dir):
+def test_int8_replaces_every_encoder_linear_and_the_decoder_and_keeps_attention(trained_dir):
     runs_here("int8")
     from explorer.engine.int8 import Int8Linear
 
     lm = models.load(str(trained_dir), "cpu", "int8")
-    assert not [n for n, m in lm.model.named_modules() if isinstance(m, torch.nn.Linear)]
+    kept = [n for n, m in lm.model.named_modules() if isinstance(m, torch.nn.Linear)]
+    assert kept == ["cls.predictions.transform.dense"]  # the head's small transform stays float32
     quantized = [n for n, m in lm.model.named_modules() if isinstance(m, Int8Linear)]
     assert any(n.endswith("output.dense") and "attention" not in n for n in quantized)  # FFN output
-    assert any(n.endswith("decoder") for n in quantized)  # the MLM head too
+    assert any(n.endswith("decoder") for n in quantized)  # the vocabulary: the MLM head's bulk
     with lm.eager_attention():
         out = lm.model(**lm.tokenizer(SENTENCES[0], return_tensors="pt"), output_attentions=True)
     assert len(out.attentions) == lm.num_layers
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
+def test_int8_keeps_each_family_s_head_transform_and_quantizes_its_encoder_and_decoder(model_dirs, arch):
+    """Which Linear is which is read from the model (its encoder prefix and its output
+    embeddings), not from BERT's names: RoBERTa's lm_head and DistilBERT's vocab_* too."""
+    runs_here("int8")
+    from explorer.engine.int8 import Int8Linear
+
+    lm = models.load(str(model_dirs[arch]), "cpu", "int8")
+    prefix = lm.model.base_model_prefix + "."
+    layers = dict(lm.model.named_modules())
+    float32 = [n for n, m in layers.items() if isinstance(m, torch.nn.Linear)]
+    assert float32 and not [n for n in float32 if n.startswith(prefix)]  # the head's transform only
+    assert isinstance(lm.model.get_output_embeddings(), Int8Linear)
+    assert len([n for n, m in layers.items() if isinstance(m, Int8Linear) and n.startswith(prefix)]) == 6 * lm.num_layers
 
 
 def test_the_low_precision_check_scales_with_the_values_and_still_catches_a_wrong_recipe(trained_dir, monkeypatch):
