@@ -106,7 +106,8 @@ class Int8Linear(torch.nn.Module):
             raise ValueError("a shifted input is not smoothed")
         weight = linear.weight.detach().float()
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.inverse_smooth = None if smooth is None else (1.0 / smooth).float()
+        smooth = None if smooth is None else smooth.detach().float()
+        self.inverse_smooth = None if smooth is None else 1.0 / smooth
         if smooth is not None:
             weight = weight * smooth
         scale = weight.abs().amax(dim=1).clamp_min(1e-12) / 127
@@ -128,14 +129,14 @@ class Int8Linear(torch.nn.Module):
         """uint8 rows and each row's inverse scale (levels per unit), in as few passes over x as
         it takes (at 32 x 16 tokens each pass is memory-bound and the passes are the cost; at
         16 tokens their count is): scaling, rounding (+0.5 before the conversion's truncation,
-        every value being >= 0 by then) and the zero point are one multiply-add."""
+        every value being >= 0 by then) and the zero point are one multiply and one add."""
         if self.floor is not None:
             # (x - floor) * inverse + 0.5 = x * inverse + (0.5 - floor * inverse): the shift
             # needs no pass of its own, and max(x - floor) is max(x) - floor. No value is below
             # the floor (the activation's least), so every one is >= 0.5 before the conversion.
             inverse = x.amax(dim=1, keepdim=True).sub_(self.floor).clamp_(min=1e-12).reciprocal_().mul_(255)
             offset = inverse * -self.floor + 0.5
-            return torch.addcmul(offset, x, inverse).to(torch.uint8), inverse
+            return (x * inverse).add_(offset).to(torch.uint8), inverse  # (addcmul broadcasts slower)
         if self.inverse_smooth is not None:
             x = x * self.inverse_smooth  # a copy of ours: scaled in place below, no new tensor
             inverse = x.abs().amax(dim=1, keepdim=True).clamp_(min=1e-12).reciprocal_().mul_(127)
@@ -145,13 +146,15 @@ class Int8Linear(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        quantized, inverse = self._quantize(x.reshape(-1, shape[-1]).float())
+        # detach: no gradient crosses an int8 layer (its input becomes integers), and the
+        # in-place rescale below with out= refuses inputs that track one
+        quantized, inverse = self._quantize(x.reshape(-1, shape[-1]).float().detach())
         zero = 0 if self.floor is not None else 128
         out = torch.ops.onednn.qlinear_pointwise(
             quantized, 1.0, zero, self.packed, self.weight_scale, self.weight_zero, None,
             1.0, 0, torch.float32, "none", [], "",
         )
-        out.div_(inverse).add_(self.bias_)  # oneDNN's fresh output: rescaled in place
+        torch.addcdiv(self.bias_, out, inverse, out=out)  # oneDNN's fresh output: rescaled in place, one pass
         return out.view(*shape[:-1], self.out_features).to(x.dtype)
 
 
