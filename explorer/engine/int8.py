@@ -88,6 +88,17 @@ def kernel_available() -> bool:
         return False
 
 
+def _qlinear_overload() -> Any:
+    """oneDNN's int8 linear (uint8 x int8 -> float32), its overload resolved once."""
+    try:
+        return torch.ops.onednn.qlinear_pointwise.default
+    except (AttributeError, RuntimeError):
+        return None  # not an x86 build: kernel_available() says so before anything is built
+
+
+_QLINEAR = _qlinear_overload()
+
+
 class Int8Linear(torch.nn.Module):
     """y = x·Wᵀ + b with W in int8 (a scale per output channel) and x in uint8 (a scale per row).
 
@@ -146,16 +157,19 @@ class Int8Linear(torch.nn.Module):
         return levels.round_().to(torch.int8).view(torch.uint8).bitwise_xor_(128), inverse
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = x.shape
-        # detach: no gradient crosses an int8 layer (its input becomes integers), and the
-        # in-place rescale below with out= refuses inputs that track one
-        quantized, inverse = self._quantize(x.reshape(-1, shape[-1]).float().detach())
-        out = torch.ops.onednn.qlinear_pointwise(
-            quantized, 1.0, self._zero, self.packed, self.weight_scale, self.weight_zero, None,
-            1.0, 0, torch.float32, "none", [], "",
-        )
+        # At 16 tokens the Python around the kernels counts (74 calls a forward): conversions
+        # only when needed, the kernel's overload looked up once (_QLINEAR).
+        rows = x.reshape(-1, self.in_features)
+        if rows.dtype != torch.float32:
+            rows = rows.float()
+        if rows.requires_grad:  # no gradient crosses an int8 layer (its input becomes integers),
+            rows = rows.detach()  # and the rescale below, written into out=, refuses one
+        quantized, inverse = self._quantize(rows)
+        out = _QLINEAR(quantized, 1.0, self._zero, self.packed, self.weight_scale, self.weight_zero, None,
+                       1.0, 0, torch.float32, "none", [], "")
         torch.addcdiv(self.bias_, out, inverse, out=out)  # oneDNN's fresh output: rescaled in place, one pass
-        return out.view(*shape[:-1], self.out_features).to(x.dtype)
+        out = out.view(*x.shape[:-1], self.out_features)
+        return out if x.dtype == torch.float32 else out.to(x.dtype)
 
 
 def _linears(model: Any) -> Iterator[tuple[str, Any, str, torch.nn.Linear]]:
