@@ -121,16 +121,10 @@ def speed(path: str, variants: tuple[str, ...], rounds: int, device: str = "cpu"
         lms[v] = lm
         out[v] = {"load_s": seconds, "bytes": model_bytes(lm)}
     for batch, length in SHAPES:
-        times: dict[str, list[float]] = {v: [] for v in variants}
         for v in variants:
             for _ in range(2):
                 forward(lms[v], batch, length)
-        for _ in range(rounds):
-            for v in variants:
-                for _ in range(BLOCK):
-                    started = time.perf_counter()
-                    forward(lms[v], batch, length)
-                    times[v].append(time.perf_counter() - started)
+        times = timings({v: (lambda lm=lms[v]: forward(lm, batch, length)) for v in variants}, rounds, device, BLOCK)
         for v in variants:
             out[v][f"{batch}x{length}_ms"] = min(times[v]) * 1e3
             out[v][f"{batch}x{length}_median_ms"] = statistics.median(times[v]) * 1e3
@@ -145,7 +139,7 @@ def cloze_logits(lm: models.MaskedLM, texts: list[str]) -> list[torch.Tensor]:
     with torch.inference_mode():
         for text in texts:
             enc, _ = preprocess(lm, text)
-            out.append(fm_forward(lm, [enc], "bidirectional")[0].float())
+            out.append(fm_forward(lm, [enc])[0].float())  # bidirectional, as trained
     return out
 
 
@@ -184,9 +178,8 @@ def fill_mask_vs_pipeline(path: str, precision: str, rounds: int, device: str = 
     return {name: seconds * 1e3 for name, seconds in best.items()}
 
 
-def best_of(runs: dict[str, Any], rounds: int = 2, device: str = "cpu", block: int = 1) -> dict[str, float]:
-    """Each call's best time over `rounds` interleaved rounds of `block` calls in a row (load
-    only ever slows a run)."""
+def timings(runs: dict[str, Any], rounds: int, device: str = "cpu", block: int = 1) -> dict[str, list[float]]:
+    """Each call's times (seconds) over `rounds` interleaved rounds of `block` calls in a row."""
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(rounds):
         for name, call in runs.items():
@@ -196,7 +189,13 @@ def best_of(runs: dict[str, Any], rounds: int = 2, device: str = "cpu", block: i
                 call()
                 sync(device)
                 times[name].append(time.perf_counter() - started)
-    return {name: min(t) for name, t in times.items()}
+    return times
+
+
+def best_of(runs: dict[str, Any], rounds: int = 2, device: str = "cpu", block: int = 1) -> dict[str, float]:
+    """Each call's best time over `rounds` interleaved rounds of `block` calls in a row (load
+    only ever slows a run)."""
+    return {name: min(t) for name, t in timings(runs, rounds, device, block).items()}
 
 
 def generation_vs_lab(path: str, precision: str, iterations: int, device: str = "cpu") -> dict[str, float]:
