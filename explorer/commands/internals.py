@@ -8,7 +8,6 @@ import argparse
 from explorer.core.mask_modes import BIDIRECTIONAL, MASK_MODES
 from explorer.commands import (
     EXIT_FAILED,
-    CliError,
     add_model_options,
     int_in,
     load_model,
@@ -93,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.engine.internals import internals
 
     lm = load_model(args)
-    for name, value, count in (("Layer", args.layer, lm.num_layers), ("Head", args.head, lm.num_heads)):
-        if value >= count:
-            raise CliError(f"{name} {value} does not exist: {lm.name} has {count} {name.lower()}s, numbered 0 to {count - 1}.")
+    # A layer or head past the model's: the engine's InvalidParameterError, exit 2 in one line.
     result = internals(lm, args.text, layer=args.layer, head=args.head, mask=args.mask)
     if npz:
         with writing(args.npz), atomic_write(npz, "wb") as handle:
