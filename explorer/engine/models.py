@@ -331,6 +331,13 @@ class MaskedLM:
         return find_mlm_head(self.model)
 
     @property
+    def pad_id(self) -> int:
+        """The token that pads a batch on the right: the tokenizer's pad, or 0 when it has
+        none (any id will do there, since the padding mask hides it)."""
+        pad = self.tokenizer.pad_token_id
+        return int(pad) if pad is not None else 0
+
+    @property
     def num_layers(self) -> int:
         cfg = self.model.config
         return int(getattr(cfg, "num_hidden_layers", getattr(cfg, "n_layers", 0)))
@@ -386,11 +393,7 @@ class MaskedLM:
         serve; `capture`: how to capture (default: CUDA graphs; tests pass an eager stand-in)."""
         from explorer.engine import graphs
 
-        pad = self.tokenizer.pad_token_id
-        self.graphs = graphs.GraphedEncoder(
-            self.model, int(pad) if pad is not None else 0, self.max_length,
-            capture or graphs.capture_cuda_graph,
-        )
+        self.graphs = graphs.GraphedEncoder(self.model, self.pad_id, self.max_length, capture or graphs.capture_cuda_graph)
 
     def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
         """The MLM head as the model applies it (transform, LayerNorm, decoder) on hidden

@@ -134,8 +134,7 @@ def pad_batch(
     token: (ids, padding mask: 1 for a real token, segment ids or None), on the CPU. `types`:
     each text's segment ids (None for a text that has none: all 0); None for no segment ids."""
     length = max(len(s) for s in sequences)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    ids = torch.full((len(sequences), length), pad, dtype=torch.long)
+    ids = torch.full((len(sequences), length), lm.pad_id, dtype=torch.long)
     padding = torch.zeros((len(sequences), length), dtype=torch.long)
     segments = torch.zeros((len(sequences), length), dtype=torch.long) if types is not None else None
     for b, sequence in enumerate(sequences):
