@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
               f" -> {norms['normalized'][i]:7.3f}")
     diff = result.max_abs_diff
     verdict = "OK" if result.ok else "MISMATCH"
-    hidden = "hidden states" if result.dtype == "float32" else "hidden states (relative to each layer's largest value)"
+    hidden = "hidden states (relative to each layer's largest value)" if result.relative else "hidden states"
     print(f"recomputed by hand vs the model: max |diff| {hidden} {diff['hidden_states']:.2e}, "
           f"attentions {diff['attentions']:.2e} (tolerance {result.tolerance:.0e}, {result.dtype}): {verdict}")
     if args.npz:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.precisions import EXACT
+
 # Largest difference allowed between the hand computation and the model's own outputs.
 TOLERANCE_FLOAT32 = 1e-4
 TOLERANCE_LOW_PRECISION = 5e-2  # float16, bfloat16, int8: rounding alone reaches 1e-2 after a few layers
@@ -84,6 +86,12 @@ class InternalsResult:
     tolerance: float
     dtype: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def relative(self) -> bool:
+        """Whether max_abs_diff["hidden_states"] is relative to each layer's largest value (in
+        any precision but the exact one, where rounding grows with the values) or absolute."""
+        return self.dtype != EXACT
 
     @property
     def ok(self) -> bool:

@@ -26,6 +26,7 @@ from explorer.core.internals import (
     TOLERANCE_LOW_PRECISION,
     InternalsResult,
 )
+from explorer.core.precisions import EXACT
 from explorer.engine.masks import BIDIRECTIONAL, CAUSAL, attention_bias, check_mode
 from explorer.engine.models import MaskedLM
 from explorer.engine.tokens import encode
@@ -215,6 +216,7 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
             f"Head {head} does not exist: {lm.name} has {num_heads} heads per layer, numbered 0 to {num_heads - 1}."
         )
     notes: list[str] = []
+    exact = lm.precision == EXACT  # else the hidden states are compared relative to their size
     enc = encode(lm, text)
     if enc.full_length > lm.max_length:
         notes.append(f"The text has {enc.full_length} tokens but {lm.name} reads at most {lm.max_length}: "
@@ -263,7 +265,7 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
 
         model_hidden = [h.float() for h in out.hidden_states]
         model_probs = [a.float() for a in out.attentions]
-        if lm.precision == "float32":
+        if exact:
             diff_hidden = max(float((a - b).abs().max()) for a, b in zip(hand_hidden, model_hidden))
         else:  # rounding grows with the values: each layer's difference relative to its largest value (when > 1)
             diff_hidden = max(float((a - b).abs().max() / max(1.0, float(b.abs().max())))
@@ -286,7 +288,7 @@ def internals(lm: MaskedLM, text: str, layer: int = 0, head: int = 0, mask: str 
             else:
                 arrays[key] = _np(value[0])
 
-    tolerance = TOLERANCE_FLOAT32 if lm.precision == "float32" else TOLERANCE_LOW_PRECISION
+    tolerance = TOLERANCE_FLOAT32 if exact else TOLERANCE_LOW_PRECISION
     return InternalsResult(
         model=lm.name,
         family=adapter.family,

@@ -90,7 +90,7 @@ def step_label(key: str, result: Any = None) -> str:
 def check_text(result: Any) -> tuple[str, str]:
     """What the check says, and its style: green when tiny, red and loud when not."""
     diff = result.max_abs_diff
-    hidden = "hidden states" if result.dtype == "float32" else "hidden states (relative)"
+    hidden = "hidden states (relative)" if result.relative else "hidden states"
     numbers = f"{hidden} {diff['hidden_states']:.1e}, attentions {diff['attentions']:.1e}"
     if result.ok:
         return (f"✓ Recomputed by hand: matches the model (largest difference {numbers}; "
