@@ -234,7 +234,10 @@ def test_int8_linear_is_its_quantization(rows, inputs, outputs, spread, seed, ge
     level = (x.double().abs().amax(1, keepdim=True) / 127) * linear.weight.detach().double().abs().amax()
     assert ((got - want).abs() <= level + 1e-4 * (1 + want.abs())).all()
     exact = linear(x).double()
-    assert (got - exact).abs().max() <= 0.05 * (x.abs().amax() * linear.weight.abs().sum(1).amax()).item() + 1e-6
+    # Within 5% of the largest possible output: the input's 8 bits span [-max|x|, max|x|], or
+    # [floor, max x] above a floor (a GELU row of tiny values still has levels 0.17/255 apart).
+    span = x.abs().amax() if floor is None else x.amax() - floor
+    assert (got - exact).abs().max() <= 0.05 * (span * linear.weight.abs().sum(1).amax()).item() + 1e-6
 
 
 def test_smoothing_moves_range_without_changing_the_product():
