@@ -13,12 +13,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.compare import agreement, mask_count_warning, word
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL  # the mask is chosen in the Attention tab
 from explorer.qt.tabs.predictions.joint import JointPanel
 from explorer.qt.tabs.predictions.panel import FillMaskPanel
 from explorer.qt.widgets.style import SIDES, on_zoom, scaled_px, side_title_style
 
 MIN_CARDS_HEIGHT = 190  # px at 100%: a mask card's title and about five guesses
-from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL  # chosen in the Attention tab
 CAUSAL_NOTE = (
     "Causal mask (chosen in the Attention tab): each token sees only itself and its left. BERT was "
     "trained to read both ways and never saw this mask: these guesses show what it loses without "
