@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from explorer.core.mask_modes import BIDIRECTIONAL
+from explorer.core.mask_modes import BIDIRECTIONAL, PAD_LABEL, PADDING
 from explorer.core.model_names import short_name
 from explorer.core.subwords import WORDPIECE_CONVENTION, SubwordConvention
 
@@ -151,6 +151,14 @@ class AttentionResult:
     @property
     def num_heads(self) -> int:
         return int(self.weights.shape[1])
+
+    @property
+    def pads(self) -> int:
+        """The pads at the end of one sentence of a padded batch (0 for the longer one, and
+        for any result not run padded)."""
+        if self.mask != PADDING:
+            return 0
+        return next((n for n, token in enumerate(reversed(self.tokens)) if token != PAD_LABEL), len(self.tokens))
 
     def plot(self, layer: int = 0, head: int | None = None) -> Any:
         """A matplotlib Figure (explorer.plots, no pyplot) of one layer: the grid of heads, or

@@ -13,14 +13,12 @@ import numpy as np
 import torch
 
 from explorer.core.attention_math import head_average, rollout
-from explorer.core.mask_modes import PADDING
+from explorer.core.mask_modes import PAD_LABEL, PADDING
 from explorer.engine.fill_mask import NOT_TRAINED_THIS_WAY
 from explorer.engine.masks import BIDIRECTIONAL, attention_bias, check_mode
 from explorer.engine.models import MaskedLM
 from explorer.core.results import AttentionResult
 from explorer.engine.tokens import Encoded, encode, pad_batch
-
-PAD_LABEL = "[PAD]"  # how a pad is labelled, whatever the model spells it (<pad> for RoBERTa)
 
 
 def _read(lm: MaskedLM, text: str) -> tuple[Encoded, list[str]]:
@@ -103,13 +101,3 @@ def padded_attention(lm: MaskedLM, text_a: str, text_b: str) -> tuple[AttentionR
         own[:, :, len(enc.ids):, :] = 0.0  # a pad's own row: nothing reads what a pad computes
         results.append(_result(lm, text, tokens, special, own, warnings, PADDING))
     return results[0], results[1]
-
-
-def pad_count(result: AttentionResult) -> int:
-    """The pads at the end of one sentence of a padded batch (0 for the longer one)."""
-    n = 0
-    for token in reversed(result.tokens):
-        if token != PAD_LABEL:
-            break
-        n += 1
-    return n if result.mask == PADDING else 0

@@ -68,7 +68,7 @@ class ModelOps:
         if padded_with is None:
             return attention.attention(self.lm, text, mask=mask)
         a, b = attention.padded_attention(self.lm, text, padded_with)
-        return b if attention.pad_count(b) > attention.pad_count(a) else a
+        return b if b.pads > a.pads else a
 
     def mask_demo(self, text: str, rate: float, seed: int | None, bert_rule: bool = True) -> MaskDemoResult:
         from explorer.engine.masking import mask_demo

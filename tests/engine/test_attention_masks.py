@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.engine.attention import PAD_LABEL, attention, pad_count, padded_attention
+from explorer.core.mask_modes import PAD_LABEL
+from explorer.engine.attention import attention, padded_attention
 from explorer.engine.fill_mask import NOT_TRAINED_THIS_WAY, fill_mask
 from explorer.engine.masks import BIDIRECTIONAL, CAUSAL, attention_bias
 from explorer.engine.session import ModelOps
@@ -116,7 +117,7 @@ def test_padding_gives_the_pads_zero_weight(lms, arch):
     n_short, n_long = len(encode(lm, SHORT).ids), len(encode(lm, TEXT).ids)
     assert len(short.tokens) == len(long.tokens) == n_long
     assert short.tokens[n_short:] == (PAD_LABEL,) * (n_long - n_short)
-    assert pad_count(short) == n_long - n_short and pad_count(long) == 0
+    assert short.pads == n_long - n_short and long.pads == 0
     assert all(short.special[n_short:])
     assert (short.weights[..., n_short:] == 0.0).all()  # no one attends to a pad
     assert (short.weights[:, :, n_short:, :] == 0.0).all()  # and a pad's own row is left out

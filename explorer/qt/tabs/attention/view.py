@@ -28,7 +28,6 @@ from explorer.qt.widgets.style import error_label_style
 HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
 # Lab 000's attention masks (engine.masks; the Qt side names them without importing it).
 from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, PADDING
-PAD_LABEL = "[PAD]"  # how a padded result labels its pads
 EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
 FILE_STEMS = {HEADS: "heads", AVERAGE: "average", ROLLOUT: "rollout"}  # export names say the view
 
@@ -52,13 +51,8 @@ def caption(result: Any) -> str:
     """The sentence shown; a padded one says its pads."""
     mask = getattr(result, "mask", BIDIRECTIONAL)
     if mask == PADDING:
-        pads = 0
-        for token in reversed(result.tokens):
-            if token != PAD_LABEL:
-                break
-            pads += 1
         return (f"Sentence: {_short(result.text, 100)} · in a padded batch of two, "
-                f"{pads} [PAD] added to match the longer: no token attends to a pad (its column is 0)")
+                f"{result.pads} [PAD] added to match the longer: no token attends to a pad (its column is 0)")
     if mask == CAUSAL:
         return f"Sentence: {_short(result.text)} · causal mask: each token sees only itself and its left"
     return f"Sentence: {_short(result.text)}"
