@@ -254,13 +254,8 @@ class AttentionView(QWidget):
         if self.slot is None:
             return
         key = self._key()
-        _text, mask, second = key
-        if second is not None:
-            job = self.slot.request(lambda model: model.attention(text, padded_with=second), lane=id(self))
-        elif mask != BIDIRECTIONAL:
-            job = self.slot.request(lambda model: model.attention(text, mask), lane=id(self))
-        else:
-            job = self.slot.request(lambda model: model.attention(text), lane=id(self))
+        _text, mask, second = key  # second: the padded batch's other sentence, or None
+        job = self.slot.request(lambda model: model.attention(text, mask, padded_with=second), lane=id(self))
         if job is None:
             self._requested = None  # no model yet: its loading asks again
             return
