@@ -21,13 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.attention_math import grid_shape, without_special
+from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, PADDING  # lab 000's masks (engine.masks builds them)
 from explorer.qt.widgets import dialogs
 from explorer.qt.widgets.heatmap_canvas import HeatmapCanvas
 from explorer.qt.widgets.style import error_label_style
 
 HEADS, AVERAGE, ROLLOUT = "Heads", "Average of heads", "Rollout"
-# Lab 000's attention masks (engine.masks; the Qt side names them without importing it).
-from explorer.core.mask_modes import BIDIRECTIONAL, CAUSAL, PADDING
 EXPORT_FORMATS = (("PNG image", ".png"), ("SVG image", ".svg"))
 FILE_STEMS = {HEADS: "heads", AVERAGE: "average", ROLLOUT: "rollout"}  # export names say the view
 
